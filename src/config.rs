@@ -1,0 +1,60 @@
+//! Typed server configuration, built once in `main` (or by tests) and passed to the server.
+//! No global state: tests start servers with different configurations in one process.
+
+use std::net::SocketAddr;
+
+/// Default database: an SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://ror-capacity.db";
+
+/// Limits of the search API.
+#[derive(Debug, Clone)]
+pub struct SearchLimits {
+    /// `_count` used when the request has none.
+    pub default_count: usize,
+    /// Largest page; a larger `_count` is clamped to it with a warning.
+    pub max_count: usize,
+    /// Largest number of comma-separated (OR) values over one search request.
+    pub max_or_values: usize,
+    /// Largest number of resources added by `_include` / `_revinclude` to one page.
+    pub max_included: usize,
+}
+
+impl Default for SearchLimits {
+    fn default() -> Self {
+        Self { default_count: 200, max_count: 200, max_or_values: 1000, max_included: 2000 }
+    }
+}
+
+/// Everything the HTTP server needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// Connections in the read-only serving pool.
+    pub pool_size: u32,
+    /// HTTP worker threads.
+    pub workers: usize,
+    /// Public base URL of the FHIR endpoint (e.g. `https://host/fhir`); derived from the request when unset.
+    pub base_url: Option<String>,
+    /// Secret for the HMAC that signs paging cursors; random per process when unset.
+    pub cursor_secret: Option<Vec<u8>>,
+    /// Search limits.
+    pub limits: SearchLimits,
+}
+
+impl ServerConfig {
+    /// A configuration for `database_url` with every other setting at its default.
+    pub fn new(bind: SocketAddr, database_url: impl Into<String>) -> Self {
+        Self {
+            bind,
+            database_url: database_url.into(),
+            pool_size: 8,
+            workers: 2,
+            base_url: None,
+            cursor_secret: None,
+            limits: SearchLimits::default(),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Row types, for the diesel DSL writes and the raw-SQL reads.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::schema::{
+    capacities, healthcare_service_locations, healthcare_services, locations, organizations, search_tokens,
+};
+
+/// One resource as read for serving.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ResourceRow {
+    /// Logical id.
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    /// Instant of last change (µs).
+    #[diesel(sql_type = BigInt)]
+    pub last_updated: i64,
+    /// Rendered JSON.
+    #[diesel(sql_type = Text)]
+    pub json: String,
+}
+
+/// A COUNT(*) result.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CountRow {
+    /// The count.
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+/// Insertable organization.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct NewOrganization<'a> {
+    pub id: &'a str,
+    pub finess: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub part_of_id: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub last_updated: i64,
+    pub resource_json: &'a str,
+}
+
+/// Insertable location.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = locations)]
+pub struct NewLocation<'a> {
+    pub id: &'a str,
+    pub functional_id: Option<&'a str>,
+    pub external_id: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub name_norm: Option<String>,
+    pub status: Option<&'a str>,
+    pub operational_status: Option<&'a str>,
+    pub type_code: Option<&'a str>,
+    pub address_line: Option<&'a str>,
+    pub postal_code: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub commune_insee: Option<&'a str>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub managing_org_id: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub created_at: Option<i64>,
+    pub last_updated: i64,
+    pub resource_json: &'a str,
+}
+
+/// Insertable capacity figure.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = capacities)]
+pub struct NewCapacity<'a> {
+    pub location_id: &'a str,
+    pub seq: i32,
+    pub observation_id: &'a str,
+    pub capacity_type: &'a str,
+    pub capacity_status: &'a str,
+    pub temporality: &'a str,
+    pub nb_capacity: i32,
+    pub source_type: &'a str,
+    pub gender: Option<&'a str>,
+    pub update_date: &'a str,
+    pub update_date_us: i64,
+    pub closing_type: Option<&'a str>,
+    pub additional_bed_type: Option<&'a str>,
+    pub crisis_type: Option<&'a str>,
+    pub temporary_assignment: &'a str,
+    pub comment: Option<&'a str>,
+    pub last_updated: i64,
+    pub extension_json: &'a str,
+    pub observation_json: &'a str,
+}
+
+/// Insertable operational offer.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = healthcare_services)]
+pub struct NewHealthcareService<'a> {
+    pub id: &'a str,
+    pub identifier_value: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub type_code: Option<&'a str>,
+    pub category_code: Option<&'a str>,
+    pub specialty_code: Option<&'a str>,
+    pub sensitive_unit: bool,
+    pub provided_by_id: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub created_at: Option<i64>,
+    pub last_updated: i64,
+    pub resource_json: &'a str,
+}
+
+/// Insertable offer → place link.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = healthcare_service_locations)]
+pub struct NewServiceLocation<'a> {
+    pub service_id: &'a str,
+    pub location_id: &'a str,
+}
+
+/// Insertable search token.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = search_tokens)]
+pub struct NewToken<'a> {
+    pub resource_type: &'a str,
+    pub param: &'a str,
+    pub code: &'a str,
+    pub system: &'a str,
+    pub resource_id: &'a str,
+}

@@ -1,0 +1,95 @@
+//! The schema, hand-written with the column types common to SQLite and PostgreSQL.
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        finess -> Nullable<Text>,
+        name -> Nullable<Text>,
+        part_of_id -> Nullable<Text>,
+        region -> Nullable<Text>,
+        last_updated -> BigInt,
+        resource_json -> Text,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Text,
+        functional_id -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        name -> Nullable<Text>,
+        name_norm -> Nullable<Text>,
+        status -> Nullable<Text>,
+        operational_status -> Nullable<Text>,
+        type_code -> Nullable<Text>,
+        address_line -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        commune_insee -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        managing_org_id -> Nullable<Text>,
+        region -> Nullable<Text>,
+        created_at -> Nullable<BigInt>,
+        last_updated -> BigInt,
+        resource_json -> Text,
+    }
+}
+
+diesel::table! {
+    capacities (location_id, seq) {
+        location_id -> Text,
+        seq -> Integer,
+        observation_id -> Text,
+        capacity_type -> Text,
+        capacity_status -> Text,
+        temporality -> Text,
+        nb_capacity -> Integer,
+        source_type -> Text,
+        gender -> Nullable<Text>,
+        update_date -> Text,
+        update_date_us -> BigInt,
+        closing_type -> Nullable<Text>,
+        additional_bed_type -> Nullable<Text>,
+        crisis_type -> Nullable<Text>,
+        temporary_assignment -> Text,
+        comment -> Nullable<Text>,
+        last_updated -> BigInt,
+        extension_json -> Text,
+        observation_json -> Text,
+    }
+}
+
+diesel::table! {
+    healthcare_services (id) {
+        id -> Text,
+        identifier_value -> Nullable<Text>,
+        name -> Nullable<Text>,
+        type_code -> Nullable<Text>,
+        category_code -> Nullable<Text>,
+        specialty_code -> Nullable<Text>,
+        sensitive_unit -> Bool,
+        provided_by_id -> Nullable<Text>,
+        region -> Nullable<Text>,
+        created_at -> Nullable<BigInt>,
+        last_updated -> BigInt,
+        resource_json -> Text,
+    }
+}
+
+diesel::table! {
+    healthcare_service_locations (service_id, location_id) {
+        service_id -> Text,
+        location_id -> Text,
+    }
+}
+
+diesel::table! {
+    search_tokens (resource_type, param, code, system, resource_id) {
+        resource_type -> Text,
+        param -> Text,
+        code -> Text,
+        system -> Text,
+        resource_id -> Text,
+    }
+}

@@ -1,0 +1,168 @@
+//! Canonical URLs of the ROR IG and the ANS terminologies (see `../shared/docs/ror-codes.md`).
+
+/// Base of the ROR IG StructureDefinitions.
+pub const IG_SD: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/";
+/// ror-location profile.
+pub const PROFILE_LOCATION: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location";
+/// ror-healthcareservice profile.
+pub const PROFILE_HEALTHCARE_SERVICE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice";
+/// ror-organization profile.
+pub const PROFILE_ORGANIZATION: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-organization";
+/// The capacity extension (CapacitePriseCharge).
+pub const EXT_SUPPORTED_CAPACITY: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location-supported-capacity";
+/// Commune (INSEE COG) of a Location.
+pub const EXT_COMMUNE_COG: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-commune-cog";
+/// Creation date in the ROR.
+pub const EXT_META_CREATION_DATE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-meta-creation-date";
+/// uniteSensible flag of an operational offer.
+pub const EXT_SENSITIVE_UNIT: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice-sensitive-unit";
+/// Region code system (TRE_R30, bound through JDV_J237 on meta.tag).
+pub const REGION_SYSTEM: &str = "https://mos.esante.gouv.fr/NOS/TRE_R30-RegionOM/FHIR/TRE-R30-RegionOM";
+/// Identifier type code system of operational resources (codes 25 and 26 for places).
+pub const ID_TYPE_SYSTEM: &str = "https://mos.esante.gouv.fr/NOS/TRE_R354-TypeIdentifiantRessourceOperationnelle/FHIR/TRE-R354-TypeIdentifiantRessourceOperationnelle";
+/// R4 Location.status code system.
+pub const LOCATION_STATUS_SYSTEM: &str = "http://hl7.org/fhir/location-status";
+/// Tag added to subsetted resources (`_elements`).
+pub const SUBSETTED_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue";
+
+/// The sub-extensions of `ror-location-supported-capacity` that carry a code, with their code systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityCode {
+    /// TRE_R329 NatureCapacite.
+    Type,
+    /// TRE_R330 TypeStatutCapacite.
+    Status,
+    /// TRE_R331 TemporaliteCapacite.
+    Temporality,
+    /// TRE_R335 TypeSourceCapacite.
+    SourceType,
+    /// TRE_R332 GenreCapacite.
+    Gender,
+    /// TRE_R333 TypeFermetureCapacite.
+    ClosingType,
+    /// TRE_R334 TypeLitSupplementaire.
+    AdditionalBedType,
+    /// TRE_R336 TypeCrise.
+    CrisisType,
+    /// TRE_R337 AffectationTemporaire.
+    TemporaryAssignment,
+}
+
+impl CapacityCode {
+    /// The sub-extension url.
+    pub fn url(self) -> &'static str {
+        match self {
+            Self::Type => "capacityType",
+            Self::Status => "capacityStatus",
+            Self::Temporality => "temporalityCapacity",
+            Self::SourceType => "capacitySourceType",
+            Self::Gender => "genderCapacityAvailable",
+            Self::ClosingType => "capacityClosingType",
+            Self::AdditionalBedType => "additionalBedType",
+            Self::CrisisType => "crisisType",
+            Self::TemporaryAssignment => "temporaryAssignement",
+        }
+    }
+
+    /// The code system canonical URL.
+    pub fn system(self) -> &'static str {
+        match self {
+            Self::Type => "https://mos.esante.gouv.fr/NOS/TRE_R329-NatureCapacite/FHIR/TRE-R329-NatureCapacite",
+            Self::Status => {
+                "https://mos.esante.gouv.fr/NOS/TRE_R330-TypeStatutCapacite/FHIR/TRE-R330-TypeStatutCapacite"
+            }
+            Self::Temporality => {
+                "https://mos.esante.gouv.fr/NOS/TRE_R331-TemporaliteCapacite/FHIR/TRE-R331-TemporaliteCapacite"
+            }
+            Self::SourceType => {
+                "https://mos.esante.gouv.fr/NOS/TRE_R335-TypeSourceCapacite/FHIR/TRE-R335-TypeSourceCapacite"
+            }
+            Self::Gender => "https://mos.esante.gouv.fr/NOS/TRE_R332-GenreCapacite/FHIR/TRE-R332-GenreCapacite",
+            Self::ClosingType => {
+                "https://mos.esante.gouv.fr/NOS/TRE_R333-TypeFermetureCapacite/FHIR/TRE-R333-TypeFermetureCapacite"
+            }
+            Self::AdditionalBedType => {
+                "https://mos.esante.gouv.fr/NOS/TRE_R334-TypeLitSupplementaire/FHIR/TRE-R334-TypeLitSupplementaire"
+            }
+            Self::CrisisType => "https://mos.esante.gouv.fr/NOS/TRE_R336-TypeCrise/FHIR/TRE-R336-TypeCrise",
+            Self::TemporaryAssignment => {
+                "https://mos.esante.gouv.fr/NOS/TRE_R337-AffectationTemporaire/FHIR/TRE-R337-AffectationTemporaire"
+            }
+        }
+    }
+
+    /// The codes of the bound value set with their displays.
+    pub fn codes(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Type => &[("01", "Lit"), ("02", "Place")],
+            Self::Status => &[
+                ("01", "Installé"),
+                ("02", "Disponible"),
+                ("03", "Occupé"),
+                ("04", "Réservé"),
+                ("05", "Fermé"),
+                ("06", "Supplémentaire"),
+                ("07", "Opérationnel"),
+                ("08", "Installé constaté"),
+                ("09", "Autorisé"),
+            ],
+            Self::Temporality => &[
+                ("01", "Courant"),
+                ("02", "Prévisionnel 1 heure"),
+                ("03", "Prévisionnel 24 heures"),
+                ("04", "Prévisionnel 48 heures"),
+                ("05", "Prévisionnel 7 jours"),
+            ],
+            Self::SourceType => &[
+                ("01", "Saisie manuelle"),
+                ("02", "Bed management"),
+                ("03", "Gestion administrative du malade (GAM)"),
+                ("04", "Dossier patient informatisé (DPI)"),
+            ],
+            Self::Gender => &[("01", "Femme"), ("02", "Homme"), ("03", "Indifférencié"), ("04", "Indéterminé")],
+            Self::ClosingType => &[("01", "Réactivable"), ("02", "Non réactivable"), ("03", "Indéterminé")],
+            Self::AdditionalBedType => &[
+                ("01", "Mobilisé"),
+                ("02", "Mobilisable sans ressources humaines"),
+                ("03", "Mobilisable avec ressources humaines"),
+            ],
+            Self::CrisisType => &[("01", "PMIE 1"), ("02", "Situation sanitaire Exceptionnelle (SSE) (Plan blanc)")],
+            Self::TemporaryAssignment => &[("01", "Aucune"), ("02", "Covid+"), ("03", "Covid-")],
+        }
+    }
+
+    /// The display of `code`, if the code is in the value set.
+    pub fn display(self, code: &str) -> Option<&'static str> {
+        self.codes().iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
+    }
+}
+
+/// Display of a region code (JDV_J237).
+pub fn region_display(code: &str) -> Option<&'static str> {
+    const REGIONS: [(&str, &str); 18] = [
+        ("01", "Guadeloupe"),
+        ("02", "Martinique"),
+        ("03", "Guyane"),
+        ("04", "La Réunion"),
+        ("06", "Mayotte"),
+        ("11", "Ile-de-france"),
+        ("24", "Centre-Val-de-Loire"),
+        ("27", "Bourgogne-Franche-Comté"),
+        ("28", "Normandie"),
+        ("32", "Hauts-de-France"),
+        ("44", "Grand-Est"),
+        ("52", "Pays de la Loire"),
+        ("53", "Bretagne"),
+        ("75", "Nouvelle-Aquitaine"),
+        ("76", "Occitanie"),
+        ("84", "Auvergne-Rhône-Alpes"),
+        ("93", "Provence-Alpes-Côte d'Azur"),
+        ("94", "Corse"),
+    ];
+    REGIONS.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
+}

@@ -1,0 +1,149 @@
+//! Structural validation of incoming resources with the fhir-sdk (R4B) models.
+//!
+//! fhir-sdk silently drops unknown elements and invalid choice values when it parses. So a
+//! resource is accepted only if parsing it and serialising it back gives the same JSON: any
+//! element the model did not keep is reported with its path. This is the only module that
+//! instantiates fhir-sdk's serde code.
+
+use fhir_sdk::r4b::resources::{HealthcareService, Location, Organization};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::search::date::parse_instant_us;
+
+/// Why a resource was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// The FHIR model refused the JSON.
+    #[error("not a valid FHIR resource: {0}")]
+    Invalid(String),
+    /// The model parsed the JSON but did not keep this element.
+    #[error("{path}: {reason}")]
+    Dropped {
+        /// Path of the element.
+        path: String,
+        /// What happened to it.
+        reason: String,
+    },
+}
+
+/// Parses `resource` as `T` and serialises it back; errors carry the path of the element.
+fn round_trip<T: DeserializeOwned + Serialize>(resource: &Value, root: &str) -> Result<Value, ValidationError> {
+    let parsed: T = serde_path_to_error::deserialize(resource.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." {
+            ValidationError::Invalid(inner)
+        } else {
+            ValidationError::Invalid(format!("{root}.{path}: {inner}"))
+        }
+    })?;
+    serde_json::to_value(&parsed).map_err(|e| ValidationError::Invalid(e.to_string()))
+}
+
+/// Checks `resource` (a JSON object: a Location, HealthcareService or Organization) against the
+/// FHIR model.
+pub fn check(resource: &Value) -> Result<(), ValidationError> {
+    let root = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let back = match root.as_str() {
+        "Location" => round_trip::<Location>(resource, &root)?,
+        "HealthcareService" => round_trip::<HealthcareService>(resource, &root)?,
+        "Organization" => round_trip::<Organization>(resource, &root)?,
+        other => return Err(ValidationError::Invalid(format!("resourceType {other:?} is not validated here"))),
+    };
+    match first_difference(resource, &back, &root) {
+        None => Ok(()),
+        Some((path, reason)) => Err(ValidationError::Dropped { path, reason }),
+    }
+}
+
+fn numbers_equal(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The first element of `input` that `output` does not carry with the same meaning.
+fn first_difference(input: &Value, output: &Value, path: &str) -> Option<(String, String)> {
+    match (input, output) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a {
+                let child = format!("{path}.{k}");
+                match b.get(k) {
+                    None => {
+                        let reason = if va.is_null() {
+                            "null is not allowed here".to_owned()
+                        } else {
+                            format!("element {k:?} is unknown here, or its value is invalid ({})", preview(va))
+                        };
+                        return Some((child, reason));
+                    }
+                    Some(vb) => {
+                        if let Some(d) = first_difference(va, vb, &child) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            None
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                return Some((path.to_owned(), format!("{} item(s) given, {} kept", a.len(), b.len())));
+            }
+            a.iter().zip(b).enumerate().find_map(|(i, (x, y))| first_difference(x, y, &format!("{path}[{i}]")))
+        }
+        (Value::Number(_), Value::Number(_)) if numbers_equal(input, output) => None,
+        (Value::String(a), Value::String(b)) => {
+            if a == b {
+                return None;
+            }
+            // The model rewrites instants canonically ("…00.000Z" → "…00Z"): same instant, same meaning.
+            match (parse_instant_us(a), parse_instant_us(b)) {
+                (Some(x), Some(y)) if x == y && a.contains('T') => None,
+                _ => Some((path.to_owned(), format!("value {a:?} was read as {b:?}"))),
+            }
+        }
+        (a, b) if a == b => None,
+        (a, b) => Some((path.to_owned(), format!("value {} was read as {}", preview(a), preview(b)))),
+    }
+}
+
+fn preview(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 { format!("{}…", s.chars().take(60).collect::<String>()) } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn accepts_the_ig_location_example() {
+        let text = include_str!("../../tests/fixtures/Location-ror-location-exemple.json");
+        let v: Value = serde_json::from_str(text).unwrap();
+        check(&v).unwrap();
+    }
+
+    #[test]
+    fn reports_unknown_elements_and_dropped_values() {
+        let v = json!({"resourceType": "Location", "id": "a", "fooBar": 1});
+        let e = check(&v).unwrap_err();
+        assert!(e.to_string().contains("Location.fooBar"), "{e}");
+        let v = json!({"resourceType": "Location", "id": "a", "extension": [{"url": "x", "valueInteger": "7"}]});
+        let e = check(&v).unwrap_err();
+        assert!(e.to_string().contains("Location.extension[0].valueInteger"), "{e}");
+        let v = json!({"resourceType": "Location", "id": "a", "status": "open"});
+        assert!(matches!(check(&v), Err(ValidationError::Invalid(_))));
+    }
+
+    #[test]
+    fn accepts_normalised_instants_and_integral_decimals() {
+        let v = json!({"resourceType": "Location", "id": "a", "meta": {"lastUpdated": "2024-01-01T00:00:00.000Z"},
+            "position": {"latitude": 47, "longitude": -1.5}});
+        check(&v).unwrap();
+    }
+}

@@ -1,0 +1,280 @@
+//! Request handlers: metadata, read, search (GET and POST `_search`), health and readiness.
+
+use actix_web::http::header;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+
+use super::error::{AppError, FHIR_JSON};
+use super::{AppState, RequestId, negotiate};
+use crate::db::DbError;
+use crate::db::read::{self, SearchResult};
+use crate::fhir::bundle::{Entry, SearchMode, Searchset};
+use crate::fhir::outcome::{Issue, operation_outcome_with_id};
+use crate::fhir::{ResourceType, elements, is_valid_id};
+use crate::search::cursor::{self, CursorKey};
+use crate::search::date::format_instant;
+use crate::search::{SearchRequest, SortKey, parse};
+
+/// The CapabilityStatement, served verbatim.
+const CAPABILITY_STATEMENT: &str = include_str!("../../capability-statement.json");
+
+fn request_id(req: &HttpRequest) -> String {
+    req.extensions().get::<RequestId>().map(|r| r.0.to_string()).unwrap_or_default()
+}
+
+fn fhir_ok(body: String) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CONTENT_TYPE, FHIR_JSON)).body(body)
+}
+
+fn db_failure(req: &HttpRequest, e: &DbError) -> AppError {
+    match e {
+        DbError::Pool(_) => {
+            log::error!("request_id={} database pool exhausted or unreachable: {e}", request_id(req));
+            AppError::Unavailable
+        }
+        _ => {
+            log::error!("request_id={} database error: {e}", request_id(req));
+            AppError::Internal
+        }
+    }
+}
+
+/// Runs `f` with a pooled read-only connection on the blocking thread pool.
+async fn with_conn<T, F>(req: &HttpRequest, state: &web::Data<AppState>, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut crate::db::DbConn) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = state.pool.clone();
+    let result = web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await;
+    match result {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(db_failure(req, &e)),
+        Err(e) => {
+            log::error!("request_id={} blocking task failed: {e}", request_id(req));
+            Err(AppError::Internal)
+        }
+    }
+}
+
+fn resource_type(name: &str) -> Result<ResourceType, AppError> {
+    ResourceType::parse(name).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "resource type {name:?} is not served here (Location, HealthcareService, Organization, Observation are)"
+        ))
+    })
+}
+
+fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    match &state.base_url {
+        Some(b) => b.trim_end_matches('/').to_owned(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}/fhir", info.scheme(), info.host())
+        }
+    }
+}
+
+fn format_param(pairs: &[(String, String)]) -> Option<&str> {
+    pairs.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.as_str())
+}
+
+fn query_pairs(q: &str) -> Result<Vec<(String, String)>, AppError> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+        .map_err(|_| AppError::invalid("invalid", "the query string is not valid application/x-www-form-urlencoded"))
+}
+
+/// `GET /fhir/metadata`.
+pub async fn metadata(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let pairs = query_pairs(req.query_string())?;
+    negotiate::check(&req, format_param(&pairs))?;
+    Ok(fhir_ok(CAPABILITY_STATEMENT.to_owned()))
+}
+
+/// `GET /fhir/{type}/{id}`.
+pub async fn read(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (type_name, id) = path.into_inner();
+    let rt = resource_type(&type_name)?;
+    let pairs = query_pairs(req.query_string())?;
+    negotiate::check(&req, format_param(&pairs))?;
+    if let Some((k, _)) = pairs.iter().find(|(k, _)| k != "_format") {
+        return Err(AppError::invalid("not-supported", format!("parameter {k:?} is not supported on read")));
+    }
+    if !is_valid_id(&id) {
+        return Err(AppError::invalid("invalid", format!("{id:?} is not a valid FHIR id")));
+    }
+    let lookup = id.clone();
+    let row = with_conn(&req, &state, move |c| read::read(c, rt, &lookup)).await?;
+    match row {
+        Some(r) => Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, FHIR_JSON))
+            .insert_header((header::LAST_MODIFIED, http_date(r.last_updated)))
+            .body(r.json)),
+        None => Err(AppError::NotFound(format!("{}/{id} is not known", rt.as_str()))),
+    }
+}
+
+fn http_date(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    actix_web::http::header::HttpDate::from(t).to_string()
+}
+
+fn lenient(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
+}
+
+/// `GET /fhir/{type}`.
+pub async fn search_get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let rt = resource_type(&path.into_inner())?;
+    let pairs = query_pairs(req.query_string())?;
+    search(req, rt, pairs, state).await
+}
+
+/// `POST /fhir/{type}/_search` (form body; URL parameters are added to it).
+pub async fn search_post(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let rt = resource_type(&path.into_inner())?;
+    let mut pairs = query_pairs(req.query_string())?;
+    if !body.is_empty() {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+            return Err(AppError::UnsupportedMediaType(
+                "POST _search takes an application/x-www-form-urlencoded body".into(),
+            ));
+        }
+        let text =
+            std::str::from_utf8(&body).map_err(|_| AppError::invalid("invalid", "the form body is not UTF-8"))?;
+        pairs.extend(query_pairs(text)?);
+    }
+    search(req, rt, pairs, state).await
+}
+
+fn cursor_binding(rt: ResourceType, req: &SearchRequest) -> String {
+    format!("{}?{}", rt.as_str(), req.canonical_query)
+}
+
+async fn search(
+    req: HttpRequest,
+    rt: ResourceType,
+    pairs: Vec<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    negotiate::check(&req, format_param(&pairs))?;
+    let search = parse::parse(rt, &pairs, lenient(&req), &state.limits).map_err(AppError::Invalid)?;
+    let binding = cursor_binding(rt, &search);
+    let after = match &search.cursor {
+        None => None,
+        Some(token) => Some(
+            cursor::decode(&state.cursor_secret, &binding, token)
+                .map_err(|e| AppError::invalid("invalid", e.to_string()))?,
+        ),
+    };
+    let max_included = state.limits.max_included;
+    let query = search.clone();
+    let result: SearchResult =
+        with_conn(&req, &state, move |c| read::search(c, &query, after.as_ref(), max_included)).await?;
+    let base = base_url(&req, &state);
+    Ok(fhir_ok(bundle(&search, result, &base, &binding, &state.cursor_secret).to_json(&base)))
+}
+
+fn random_id() -> String {
+    let mut b = [0u8; 16];
+    let _ = openssl::rand::rand_bytes(&mut b);
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+fn bundle(search: &SearchRequest, result: SearchResult, base: &str, binding: &str, secret: &[u8]) -> Searchset {
+    let rt = search.resource;
+    let link = |extra: Option<String>| {
+        let mut q = search.canonical_query.clone();
+        if let Some(c) = extra {
+            if !q.is_empty() {
+                q.push('&');
+            }
+            q.push_str("_cursor=");
+            q.push_str(&c);
+        }
+        if q.is_empty() { format!("{base}/{}", rt.as_str()) } else { format!("{base}/{}?{q}", rt.as_str()) }
+    };
+    let next_url = match (result.has_more, result.matches.last()) {
+        (true, Some(last)) => {
+            let key = CursorKey {
+                last_updated: (search.sort.key == SortKey::LastUpdated).then_some(last.last_updated),
+                id: last.id.clone(),
+            };
+            Some(link(Some(cursor::encode(secret, binding, &key))))
+        }
+        _ => None,
+    };
+    let subset = |json: String| match &search.elements {
+        Some(list) => elements::subset(&json, list),
+        None => json,
+    };
+    let mut entries: Vec<Entry> = result
+        .matches
+        .into_iter()
+        .map(|r| Entry { resource_type: rt.as_str(), id: r.id, json: subset(r.json), mode: SearchMode::Match })
+        .collect();
+    entries.extend(result.included.into_iter().map(|(irt, r)| Entry {
+        resource_type: irt.as_str(),
+        id: r.id,
+        json: r.json,
+        mode: SearchMode::Include,
+    }));
+    let mut warnings = search.warnings.clone();
+    if result.included_truncated {
+        warnings.push(Issue::warning(
+            "too-costly",
+            "included resources were cut at the server's limit; page with a smaller _count",
+        ));
+    }
+    if !warnings.is_empty() {
+        let id = random_id();
+        entries.push(Entry {
+            resource_type: "OperationOutcome",
+            json: operation_outcome_with_id(&id, &warnings).to_string(),
+            id,
+            mode: SearchMode::Outcome,
+        });
+    }
+    Searchset {
+        id: random_id(),
+        last_updated: format_instant(crate::import::now_us()),
+        total: result.total,
+        self_url: link(search.cursor.clone()),
+        next_url,
+        entries,
+    }
+}
+
+/// `GET /health`: the process answers.
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
+}
+
+/// `GET /ready`: the database answers.
+pub async fn ready(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    with_conn(&req, &state, read::ping).await?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#))
+}

@@ -1,0 +1,105 @@
+//! HTTP layer: routes, content negotiation, request ids, and the mapping of everything to FHIR
+//! responses. Handlers stay short: parse, call one function, respond.
+
+pub mod error;
+pub mod handlers;
+pub mod negotiate;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
+
+use crate::config::SearchLimits;
+use crate::db::DbPool;
+use error::AppError;
+
+/// Shared, read-only server state.
+pub struct AppState {
+    /// Read-only connections.
+    pub pool: DbPool,
+    /// Search limits.
+    pub limits: SearchLimits,
+    /// Configured public base URL.
+    pub base_url: Option<String>,
+    /// HMAC key of paging cursors.
+    pub cursor_secret: Vec<u8>,
+}
+
+/// Request id, in request extensions and the `X-Request-Id` response header.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
+
+fn new_request_id() -> String {
+    let mut b = [0u8; 8];
+    if openssl::rand::rand_bytes(&mut b).is_err() {
+        return "00000000".to_owned();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Assigns a request id, adds it to the response and logs one access line.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id: Arc<str> = Arc::from(new_request_id());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let mut res = next.call(req).await?;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+    }
+    log::info!(
+        target: "access",
+        "request_id={id} method={method} path={path} status={} duration_us={}",
+        res.status().as_u16(),
+        started.elapsed().as_micros()
+    );
+    Ok(res)
+}
+
+async fn not_allowed() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed("this server is read-only: only read and search interactions are supported".into()))
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound("no such endpoint".into()))
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health").route(web::get().to(handlers::health)))
+        .service(web::resource("/ready").route(web::get().to(handlers::ready)))
+        .service(
+            web::scope("/fhir")
+                .service(
+                    web::resource("/metadata")
+                        .route(web::get().to(handlers::metadata))
+                        .default_service(web::to(not_allowed)),
+                )
+                .service(
+                    web::resource("/{type}/_search")
+                        .route(web::post().to(handlers::search_post))
+                        .default_service(web::to(not_allowed)),
+                )
+                .service(
+                    web::resource("/{type}/{id}")
+                        .route(web::get().to(handlers::read))
+                        .default_service(web::to(not_allowed)),
+                )
+                .service(
+                    web::resource("/{type}")
+                        .route(web::get().to(handlers::search_get))
+                        .default_service(web::to(not_allowed)),
+                )
+                .service(web::resource(["", "/"]).default_service(web::to(not_allowed)))
+                .default_service(web::to(not_found)),
+        )
+        .default_service(web::to(not_found));
+}

@@ -1,0 +1,36 @@
+//! Content negotiation: JSON only (`application/fhir+json`, `application/json`, `_format=json`).
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+
+use super::error::AppError;
+
+fn acceptable_media(m: &str) -> bool {
+    let m = m.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    matches!(
+        m.as_str(),
+        "" | "*/*" | "application/*" | "application/fhir+json" | "application/json" | "application/json+fhir"
+    )
+}
+
+/// Checks `_format` (if given) and the `Accept` header.
+pub fn check(req: &HttpRequest, format: Option<&str>) -> Result<(), AppError> {
+    if let Some(f) = format {
+        let ok = matches!(f, "json" | "application/json" | "application/fhir+json" | "application/json+fhir");
+        if !ok {
+            return Err(AppError::NotAcceptable(format!("_format={f} is not supported: this server speaks JSON only")));
+        }
+        return Ok(());
+    }
+    let Some(accept) = req.headers().get(header::ACCEPT) else { return Ok(()) };
+    let Ok(accept) = accept.to_str() else {
+        return Err(AppError::NotAcceptable("unreadable Accept header".into()));
+    };
+    if accept.split(',').any(acceptable_media) {
+        Ok(())
+    } else {
+        Err(AppError::NotAcceptable(format!(
+            "Accept: {accept} cannot be served: this server speaks application/fhir+json only"
+        )))
+    }
+}

@@ -1,0 +1,193 @@
+//! `ror-capacity import FILE…`: loads FHIR NDJSON, a Bundle, or a single resource of ROR-profiled
+//! Location, HealthcareService and Organization resources. One transaction per file: a refused
+//! resource (malformed, or with content the FHIR model would silently drop) aborts the file with
+//! its name, line and element, and nothing of that file is written.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::time::Instant;
+
+use diesel::Connection;
+use serde_json::Value;
+
+use crate::db::write::{WriteOutcome, upsert};
+use crate::db::{DbConn, DbError};
+use crate::fhir::{extract, validate};
+
+/// Counts of one import.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportStats {
+    /// Resources read.
+    pub resources: usize,
+    /// New resources.
+    pub inserted: usize,
+    /// Changed resources.
+    pub updated: usize,
+    /// Resources identical to what was stored.
+    pub unchanged: usize,
+}
+
+/// Why a file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// File name.
+        file: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A resource was refused.
+    #[error("{file}:{location}: {message}")]
+    Refused {
+        /// File name.
+        file: String,
+        /// `line N` (NDJSON) or `entry[N]` (Bundle).
+        location: String,
+        /// Element and reason.
+        message: String,
+    },
+    /// The database failed.
+    #[error("{file}: database error: {source}")]
+    Db {
+        /// File name.
+        file: String,
+        /// Cause.
+        source: DbError,
+    },
+}
+
+/// Microseconds since the epoch, now.
+pub fn now_us() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+enum Abort {
+    Refused(String, String),
+    Db(DbError),
+}
+
+impl From<DbError> for Abort {
+    fn from(e: DbError) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(DbError::from(e))
+    }
+}
+
+struct Importer<'a> {
+    conn: &'a mut DbConn,
+    stats: ImportStats,
+    now_us: i64,
+    started: Instant,
+    progress: bool,
+}
+
+impl Importer<'_> {
+    fn one(&mut self, location: &str, value: Value) -> Result<(), Abort> {
+        let refused = |m: String| Abort::Refused(location.to_owned(), m);
+        let Value::Object(map) = &value else { return Err(refused("expected a JSON object (a FHIR resource)".into())) };
+        if !matches!(
+            map.get("resourceType").and_then(Value::as_str),
+            Some("Location" | "HealthcareService" | "Organization")
+        ) {
+            let rt = map.get("resourceType").map_or_else(|| "none".to_owned(), ToString::to_string);
+            return Err(refused(format!(
+                "resourceType {rt}: only Location, HealthcareService and Organization are imported"
+            )));
+        }
+        validate::check(&value).map_err(|e| refused(e.to_string()))?;
+        let record = extract::extract(map).map_err(|e| refused(e.to_string()))?;
+        match upsert(self.conn, &record, self.now_us)? {
+            WriteOutcome::Inserted => self.stats.inserted += 1,
+            WriteOutcome::Updated => self.stats.updated += 1,
+            WriteOutcome::Unchanged => self.stats.unchanged += 1,
+        }
+        self.stats.resources += 1;
+        if self.progress && self.stats.resources.is_multiple_of(20_000) {
+            let secs = self.started.elapsed().as_secs_f64().max(1e-6);
+            log::info!("… {} resources ({:.0}/s)", self.stats.resources, self.stats.resources as f64 / secs);
+        }
+        Ok(())
+    }
+}
+
+/// Imports one file in one transaction.
+pub fn import_file(conn: &mut DbConn, path: &Path, progress: bool) -> Result<ImportStats, ImportError> {
+    let file = path.display().to_string();
+    let f = File::open(path).map_err(|source| ImportError::Io { file: file.clone(), source })?;
+    import_reader(conn, &file, BufReader::with_capacity(1 << 20, f), progress)
+}
+
+/// Imports from a reader (NDJSON, a Bundle, or one resource) in one transaction.
+pub fn import_reader(
+    conn: &mut DbConn,
+    file: &str,
+    mut reader: impl BufRead,
+    progress: bool,
+) -> Result<ImportStats, ImportError> {
+    let io = |source| ImportError::Io { file: file.to_owned(), source };
+    let mut first = String::new();
+    reader.read_line(&mut first).map_err(io)?;
+    let now = now_us();
+    let result = conn.transaction::<ImportStats, Abort, _>(|c| {
+        let mut imp =
+            Importer { conn: c, stats: ImportStats::default(), now_us: now, started: Instant::now(), progress };
+        let first_line: Option<Value> = serde_json::from_str(first.trim()).ok();
+        let is_bundle = |v: &Value| v.get("resourceType").and_then(Value::as_str) == Some("Bundle");
+        match first_line {
+            Some(v) if !is_bundle(&v) => {
+                // NDJSON: one resource per line, streamed.
+                imp.one("line 1", v)?;
+                let mut line_no = 1;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    line_no += 1;
+                    let n = reader
+                        .read_line(&mut line)
+                        .map_err(|e| Abort::Refused(format!("line {line_no}"), e.to_string()))?;
+                    if n == 0 {
+                        break;
+                    }
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    let v: Value = serde_json::from_str(line.trim())
+                        .map_err(|e| Abort::Refused(format!("line {line_no}"), format!("invalid JSON: {e}")))?;
+                    imp.one(&format!("line {line_no}"), v)?;
+                }
+            }
+            _ => {
+                // A pretty-printed resource or Bundle: read the whole document.
+                let mut text = first.clone();
+                reader.read_to_string(&mut text).map_err(|e| Abort::Refused("line 1".into(), e.to_string()))?;
+                let doc: Value = serde_json::from_str(&text)
+                    .map_err(|e| Abort::Refused(format!("line {}", e.line()), format!("invalid JSON: {e}")))?;
+                if is_bundle(&doc) {
+                    let entries = doc.get("entry").and_then(Value::as_array).cloned().unwrap_or_default();
+                    for (i, entry) in entries.into_iter().enumerate() {
+                        let resource = entry.get("resource").cloned().ok_or_else(|| {
+                            Abort::Refused(format!("entry[{i}]"), "Bundle entry without a resource".into())
+                        })?;
+                        imp.one(&format!("entry[{i}]"), resource)?;
+                    }
+                } else {
+                    imp.one("line 1", doc)?;
+                }
+            }
+        }
+        Ok(imp.stats)
+    });
+    result.map_err(|e| match e {
+        Abort::Refused(location, message) => ImportError::Refused { file: file.to_owned(), location, message },
+        Abort::Db(source) => ImportError::Db { file: file.to_owned(), source },
+    })
+}

@@ -1,0 +1,172 @@
+//! FHIR search: parsing a request into a typed [`SearchRequest`] (pure, no actix, no diesel),
+//! signing paging cursors, and translating requests into bound SQL.
+
+pub mod cursor;
+pub mod date;
+pub mod parse;
+pub mod sql;
+
+use crate::fhir::ResourceType;
+use crate::fhir::outcome::Issue;
+use date::DateCondition;
+
+/// One value of a token parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenValue {
+    /// `None`: any system (`code`); `Some("")`: no system (`|code`); `Some(s)`: `s|code`.
+    pub system: Option<String>,
+    /// `None` for `system|` (any code of that system).
+    pub code: Option<String>,
+}
+
+/// How a string parameter matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringMode {
+    /// Default: starts with, ignoring case and accents.
+    StartsWith,
+    /// `:exact`: equal, case- and accent-sensitive.
+    Exact,
+    /// `:contains`: contains, ignoring case and accents.
+    Contains,
+}
+
+/// A string-searchable column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringField {
+    /// Location.name.
+    LocationName,
+    /// Location.address.postalCode.
+    PostalCode,
+}
+
+/// One parameter occurrence; conditions are ANDed, the values inside one are ORed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// `_id`.
+    Ids(Vec<String>),
+    /// `identifier`, `_tag`, `type` (the token index).
+    Tokens {
+        /// Parameter name as indexed.
+        param: &'static str,
+        /// Values.
+        values: Vec<TokenValue>,
+    },
+    /// Location `status`.
+    LocationStatus(Vec<TokenValue>),
+    /// `name`, `address-postalcode`.
+    Strings {
+        /// Column.
+        field: StringField,
+        /// Match mode.
+        mode: StringMode,
+        /// Values (already normalised for the non-exact modes).
+        values: Vec<String>,
+    },
+    /// `_lastUpdated`.
+    LastUpdated(Vec<DateCondition>),
+    /// `_has:HealthcareService:location:identifier`.
+    HasServiceIdentifier(Vec<TokenValue>),
+    /// `_has:HealthcareService:location:_id`.
+    HasServiceId(Vec<String>),
+    /// HealthcareService `location`.
+    ServiceLocation(Vec<String>),
+    /// HealthcareService `organization`.
+    ServiceOrganization(Vec<String>),
+    /// Observation `subject`.
+    ObservationSubject(Vec<String>),
+    /// Observation `code`.
+    ObservationCode(Vec<TokenValue>),
+}
+
+impl Condition {
+    /// Number of OR values (for the cap).
+    pub fn value_count(&self) -> usize {
+        match self {
+            Self::Ids(v)
+            | Self::HasServiceId(v)
+            | Self::ServiceLocation(v)
+            | Self::ServiceOrganization(v)
+            | Self::ObservationSubject(v) => v.len(),
+            Self::Tokens { values, .. } => values.len(),
+            Self::LocationStatus(v) | Self::HasServiceIdentifier(v) | Self::ObservationCode(v) => v.len(),
+            Self::Strings { values, .. } => values.len(),
+            Self::LastUpdated(v) => v.len(),
+        }
+    }
+}
+
+/// Sort key (always completed by the id, so the order is total and paging is stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// `_id`.
+    Id,
+    /// `_lastUpdated`.
+    LastUpdated,
+}
+
+/// `_sort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// Key.
+    pub key: SortKey,
+    /// `-` prefix.
+    pub descending: bool,
+}
+
+/// A parsed, validated search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    /// Searched type.
+    pub resource: ResourceType,
+    /// ANDed conditions.
+    pub conditions: Vec<Condition>,
+    /// Order.
+    pub sort: Sort,
+    /// Page size.
+    pub count: usize,
+    /// Whether to compute `total`.
+    pub total: bool,
+    /// `_summary=count`.
+    pub summary_count: bool,
+    /// `_elements`.
+    pub elements: Option<Vec<String>>,
+    /// `_include=HealthcareService:location`.
+    pub include_locations: bool,
+    /// `_revinclude=HealthcareService:location`.
+    pub revinclude_services: bool,
+    /// `_cursor` as received (verified later).
+    pub cursor: Option<String>,
+    /// Warnings to return in an OperationOutcome entry (clamped `_count`, ignored parameters).
+    pub warnings: Vec<Issue>,
+    /// The parameters, re-encoded, without `_cursor`: the base of `self`/`next` links and what a cursor is bound to.
+    pub canonical_query: String,
+}
+
+/// Lower-cases and strips French diacritics, for accent- and case-insensitive string search.
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let base = match c {
+            'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => 'a',
+            'ç' => 'c',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' | 'ì' => 'i',
+            'ô' | 'ö' | 'ó' | 'ò' | 'õ' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ÿ' | 'ý' => 'y',
+            'ñ' => 'n',
+            'œ' => {
+                out.push('o');
+                'e'
+            }
+            'æ' => {
+                out.push('a');
+                'e'
+            }
+            '’' => '\'',
+            other => other,
+        };
+        out.push(base);
+    }
+    out
+}

@@ -1,0 +1,413 @@
+//! Translation of a [`SearchRequest`] into SQL text with `?` placeholders and a list of binds.
+//!
+//! Pure: the database layer renumbers placeholders for PostgreSQL and binds the values. Every
+//! user value is a bind, never SQL text. Plans are index-driven: id lists and token lists become
+//! `IN (…)`, `_has` a semi-join on the offer↔place link table, paging a keyset on (sort key, id).
+
+use super::cursor::CursorKey;
+use super::date::DateCondition;
+use super::{Condition, SearchRequest, SortKey, StringField, StringMode, TokenValue};
+use crate::fhir::ResourceType;
+use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    /// TEXT.
+    Text(String),
+    /// BIGINT.
+    BigInt(i64),
+}
+
+/// SQL with `?` placeholders and their values, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SqlPlan {
+    /// The statement.
+    pub sql: String,
+    /// The values.
+    pub binds: Vec<Bind>,
+}
+
+impl SqlPlan {
+    fn text(&mut self, v: impl Into<String>) {
+        self.sql.push('?');
+        self.binds.push(Bind::Text(v.into()));
+    }
+
+    fn int(&mut self, v: i64) {
+        self.sql.push('?');
+        self.binds.push(Bind::BigInt(v));
+    }
+
+    fn text_list<'a>(&mut self, vals: impl IntoIterator<Item = &'a String>) {
+        self.sql.push('(');
+        for (i, v) in vals.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.text(v.as_str());
+        }
+        self.sql.push(')');
+    }
+}
+
+/// Table facts of a searchable type. Observations are the rows of `capacities`.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    /// Table name.
+    pub name: &'static str,
+    /// Id column.
+    pub id: &'static str,
+    /// JSON column.
+    pub json: &'static str,
+}
+
+/// The table behind a resource type.
+pub fn table(rt: ResourceType) -> Table {
+    match rt {
+        ResourceType::Location => Table { name: "locations", id: "id", json: "resource_json" },
+        ResourceType::HealthcareService => Table { name: "healthcare_services", id: "id", json: "resource_json" },
+        ResourceType::Organization => Table { name: "organizations", id: "id", json: "resource_json" },
+        ResourceType::Observation => Table { name: "capacities", id: "observation_id", json: "observation_json" },
+    }
+}
+
+/// `SELECT id, last_updated, json` for one resource by id.
+pub fn read(rt: ResourceType, id: &str) -> SqlPlan {
+    let t = table(rt);
+    let mut p = SqlPlan {
+        sql: format!(
+            "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json FROM {} r WHERE r.{} = ",
+            t.id, t.json, t.name, t.id
+        ),
+        binds: Vec::new(),
+    };
+    p.text(id);
+    p
+}
+
+fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
+    // Plain codes (any system) are grouped into one IN list; the rest are ORed.
+    let plain: Vec<&String> = values.iter().filter(|v| v.system.is_none()).filter_map(|v| v.code.as_ref()).collect();
+    p.sql.push('(');
+    let mut first = true;
+    if !plain.is_empty() {
+        p.sql.push_str("t.code IN ");
+        p.text_list(plain);
+        first = false;
+    }
+    for v in values.iter().filter(|v| v.system.is_some()) {
+        if !first {
+            p.sql.push_str(" OR ");
+        }
+        first = false;
+        let system = v.system.clone().unwrap_or_default();
+        match &v.code {
+            Some(code) => {
+                p.sql.push_str("(t.code = ");
+                p.text(code.as_str());
+                p.sql.push_str(" AND t.system = ");
+                p.text(system);
+                p.sql.push(')');
+            }
+            None => {
+                p.sql.push_str("t.system = ");
+                p.text(system);
+            }
+        }
+    }
+    p.sql.push(')');
+}
+
+fn token_subquery(p: &mut SqlPlan, resource_type: &str, param: &str, values: &[TokenValue]) {
+    p.sql.push_str(&format!(
+        "SELECT t.resource_id FROM search_tokens t WHERE t.resource_type = '{resource_type}' AND t.param = '{param}' AND "
+    ));
+    token_match(p, values);
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn date_condition(p: &mut SqlPlan, col: &str, c: &DateCondition) {
+    match *c {
+        DateCondition::Within { lower, upper } => {
+            p.sql.push('(');
+            match (lower, upper) {
+                (Some(lo), Some(hi)) => {
+                    p.sql.push_str(&format!("{col} >= "));
+                    p.int(lo);
+                    p.sql.push_str(&format!(" AND {col} < "));
+                    p.int(hi);
+                }
+                (Some(lo), None) => {
+                    p.sql.push_str(&format!("{col} >= "));
+                    p.int(lo);
+                }
+                (None, Some(hi)) => {
+                    p.sql.push_str(&format!("{col} < "));
+                    p.int(hi);
+                }
+                (None, None) => p.sql.push_str("1 = 1"),
+            }
+            p.sql.push(')');
+        }
+        DateCondition::Outside { start, end } => {
+            p.sql.push_str(&format!("({col} < "));
+            p.int(start);
+            p.sql.push_str(&format!(" OR {col} >= "));
+            p.int(end);
+            p.sql.push(')');
+        }
+    }
+}
+
+fn observation_code(p: &mut SqlPlan, values: &[TokenValue]) {
+    p.sql.push('(');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            p.sql.push_str(" OR ");
+        }
+        let ty = CapacityCode::Type.system();
+        let st = CapacityCode::Status.system();
+        match (v.system.as_deref(), &v.code) {
+            (None, Some(code)) => {
+                p.sql.push_str("(r.capacity_type = ");
+                p.text(code.as_str());
+                p.sql.push_str(" OR r.capacity_status = ");
+                p.text(code.as_str());
+                p.sql.push(')');
+            }
+            (Some(s), Some(code)) if s == ty => {
+                p.sql.push_str("r.capacity_type = ");
+                p.text(code.as_str());
+            }
+            (Some(s), Some(code)) if s == st => {
+                p.sql.push_str("r.capacity_status = ");
+                p.text(code.as_str());
+            }
+            (Some(s), None) if s == ty || s == st => p.sql.push_str("1 = 1"),
+            _ => p.sql.push_str("1 = 0"),
+        }
+    }
+    p.sql.push(')');
+}
+
+fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition) {
+    let t = table(rt);
+    let id = format!("r.{}", t.id);
+    match c {
+        Condition::Ids(ids) => {
+            p.sql.push_str(&format!("{id} IN "));
+            p.text_list(ids);
+        }
+        Condition::Tokens { param, values } => {
+            p.sql.push_str(&format!("{id} IN ("));
+            token_subquery(p, rt.as_str(), param, values);
+            p.sql.push(')');
+        }
+        Condition::LocationStatus(values) => {
+            let codes: Vec<String> = values
+                .iter()
+                .filter(|v| v.system.as_deref().is_none_or(|s| s == LOCATION_STATUS_SYSTEM))
+                .filter_map(|v| v.code.clone())
+                .collect();
+            if codes.is_empty() {
+                p.sql.push_str("1 = 0");
+            } else {
+                p.sql.push_str("r.status IN ");
+                p.text_list(&codes);
+            }
+        }
+        Condition::Strings { field, mode, values } => {
+            let col = match (field, mode) {
+                (StringField::LocationName, StringMode::Exact) => "r.name",
+                (StringField::LocationName, _) => "r.name_norm",
+                (StringField::PostalCode, _) => "r.postal_code",
+            };
+            p.sql.push('(');
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    p.sql.push_str(" OR ");
+                }
+                match mode {
+                    StringMode::Exact => {
+                        p.sql.push_str(&format!("{col} = "));
+                        p.text(v.as_str());
+                    }
+                    StringMode::StartsWith => {
+                        p.sql.push_str(&format!("{col} LIKE "));
+                        p.text(format!("{}%", escape_like(v)));
+                        p.sql.push_str(" ESCAPE '\\'");
+                    }
+                    StringMode::Contains => {
+                        p.sql.push_str(&format!("{col} LIKE "));
+                        p.text(format!("%{}%", escape_like(v)));
+                        p.sql.push_str(" ESCAPE '\\'");
+                    }
+                }
+            }
+            p.sql.push(')');
+        }
+        Condition::LastUpdated(conds) => {
+            p.sql.push('(');
+            for (i, d) in conds.iter().enumerate() {
+                if i > 0 {
+                    p.sql.push_str(" OR ");
+                }
+                date_condition(p, "r.last_updated", d);
+            }
+            p.sql.push(')');
+        }
+        Condition::HasServiceIdentifier(values) => {
+            p.sql.push_str(&format!(
+                "{id} IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN ("
+            ));
+            token_subquery(p, "HealthcareService", "identifier", values);
+            p.sql.push_str("))");
+        }
+        Condition::HasServiceId(ids) => {
+            p.sql.push_str(&format!(
+                "{id} IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN "
+            ));
+            p.text_list(ids);
+            p.sql.push(')');
+        }
+        Condition::ServiceLocation(ids) => {
+            p.sql.push_str(&format!(
+                "{id} IN (SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN "
+            ));
+            p.text_list(ids);
+            p.sql.push(')');
+        }
+        Condition::ServiceOrganization(ids) => {
+            p.sql.push_str("r.provided_by_id IN ");
+            p.text_list(ids);
+        }
+        Condition::ObservationSubject(ids) => {
+            p.sql.push_str("r.location_id IN ");
+            p.text_list(ids);
+        }
+        Condition::ObservationCode(values) => observation_code(p, values),
+    }
+}
+
+fn where_clause(p: &mut SqlPlan, req: &SearchRequest) {
+    p.sql.push_str(" WHERE 1 = 1");
+    for c in &req.conditions {
+        p.sql.push_str(" AND ");
+        condition(p, req.resource, c);
+    }
+}
+
+/// `SELECT COUNT(*) AS n` of the matches.
+pub fn count(req: &SearchRequest) -> SqlPlan {
+    let t = table(req.resource);
+    let mut p = SqlPlan { sql: format!("SELECT COUNT(*) AS n FROM {} r", t.name), binds: Vec::new() };
+    where_clause(&mut p, req);
+    p
+}
+
+/// One page: rows after `after` in the requested order, at most `limit` of them.
+pub fn page(req: &SearchRequest, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
+    let t = table(req.resource);
+    let id = format!("r.{}", t.id);
+    let mut p = SqlPlan {
+        sql: format!("SELECT {id} AS id, r.last_updated AS last_updated, r.{} AS json FROM {} r", t.json, t.name),
+        binds: Vec::new(),
+    };
+    where_clause(&mut p, req);
+    let (cmp, dir) = if req.sort.descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(after) = after {
+        match (req.sort.key, after.last_updated) {
+            (SortKey::LastUpdated, Some(lu)) => {
+                p.sql.push_str(&format!(" AND (r.last_updated {cmp} "));
+                p.int(lu);
+                p.sql.push_str(" OR (r.last_updated = ");
+                p.int(lu);
+                p.sql.push_str(&format!(" AND {id} {cmp} "));
+                p.text(after.id.as_str());
+                p.sql.push_str("))");
+            }
+            _ => {
+                p.sql.push_str(&format!(" AND {id} {cmp} "));
+                p.text(after.id.as_str());
+            }
+        }
+    }
+    match req.sort.key {
+        SortKey::LastUpdated => p.sql.push_str(&format!(" ORDER BY r.last_updated {dir}, {id} {dir}")),
+        SortKey::Id => p.sql.push_str(&format!(" ORDER BY {id} {dir}")),
+    }
+    p.sql.push_str(" LIMIT ");
+    p.int(i64::try_from(limit).unwrap_or(i64::MAX));
+    p
+}
+
+/// The HealthcareServices that reference any of `location_ids` (`_revinclude`).
+pub fn services_of_locations(location_ids: &[String], limit: usize) -> SqlPlan {
+    let mut p = SqlPlan {
+        sql: "SELECT r.id AS id, r.last_updated AS last_updated, r.resource_json AS json FROM healthcare_services r \
+              WHERE r.id IN (SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN "
+            .to_owned(),
+        binds: Vec::new(),
+    };
+    p.text_list(location_ids);
+    p.sql.push_str(") ORDER BY r.id LIMIT ");
+    p.int(i64::try_from(limit).unwrap_or(i64::MAX));
+    p
+}
+
+/// The Locations referenced by any of `service_ids` (`_include`).
+pub fn locations_of_services(service_ids: &[String], limit: usize) -> SqlPlan {
+    let mut p = SqlPlan {
+        sql: "SELECT r.id AS id, r.last_updated AS last_updated, r.resource_json AS json FROM locations r \
+              WHERE r.id IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN "
+            .to_owned(),
+        binds: Vec::new(),
+    };
+    p.text_list(service_ids);
+    p.sql.push_str(") ORDER BY r.id LIMIT ");
+    p.int(i64::try_from(limit).unwrap_or(i64::MAX));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SearchLimits;
+    use crate::search::parse::parse;
+
+    fn req(rt: ResourceType, q: &str) -> SearchRequest {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
+        parse(rt, &pairs, false, &SearchLimits::default()).unwrap()
+    }
+
+    #[test]
+    fn values_are_always_bound() {
+        let r = req(ResourceType::Location, "identifier=x'; DROP TABLE locations;--&name=O'Brien%");
+        let plan = page(&r, None, 10);
+        assert!(!plan.sql.contains("DROP"));
+        assert!(!plan.sql.contains("O'Brien"));
+        assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
+    }
+
+    #[test]
+    fn has_is_a_semi_join_and_keyset_follows_the_sort() {
+        let r = req(ResourceType::Location, "_has:HealthcareService:location:identifier=11/1,11/2&_sort=-_lastUpdated");
+        let after = CursorKey { last_updated: Some(5), id: "9".into() };
+        let plan = page(&r, Some(&after), 3);
+        assert!(plan.sql.contains("IN (SELECT hl.location_id FROM healthcare_service_locations"), "{}", plan.sql);
+        assert!(plan.sql.contains("r.last_updated < ?"), "{}", plan.sql);
+        assert!(plan.sql.ends_with("ORDER BY r.last_updated DESC, r.id DESC LIMIT ?"), "{}", plan.sql);
+        assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
+    }
+}

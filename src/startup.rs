@@ -1,0 +1,65 @@
+//! Building and starting the HTTP server. Startup is split so TLS can slot in: the listener is
+//! bound here from a [`ServerConfig`], and the App factory is the same for every transport.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::ServerConfig;
+use crate::db::{self, DbError, DbUrl};
+use crate::http::{self, AppState};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Database problem.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Socket problem.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Applies pending migrations with a read-write connection (the serving pool is read-only).
+pub fn migrate(url: &DbUrl) -> Result<Vec<String>, DbError> {
+    let mut conn = db::connect(url, false)?;
+    db::migrate::run_pending(&mut conn)
+}
+
+/// A random 32-byte key.
+fn random_secret() -> Vec<u8> {
+    let mut b = vec![0u8; 32];
+    if openssl::rand::rand_bytes(&mut b).is_err() {
+        // Falls back to a time-derived key; cursors then merely become guessable, not forgeable
+        // without knowing the start time. openssl's RNG failing is not expected.
+        b = crate::import::now_us().to_le_bytes().repeat(4);
+    }
+    b
+}
+
+/// Builds the server (migrating first); returns it with the bound address. Await it to run.
+pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+    let url = DbUrl::parse(&config.database_url)?;
+    migrate(&url)?;
+    let pool = db::read_only_pool(&url, config.pool_size)?;
+    let state = web::Data::new(AppState {
+        pool,
+        limits: config.limits.clone(),
+        base_url: config.base_url.clone(),
+        cursor_secret: config.cursor_secret.clone().unwrap_or_else(random_secret),
+    });
+    let listener = TcpListener::bind(config.bind)?;
+    let addr = listener.local_addr()?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(256 * 1024))
+            .wrap(from_fn(http::request_id))
+            .configure(http::routes)
+    })
+    .workers(config.workers.max(1))
+    .listen(listener)?
+    .run();
+    Ok((server, addr))
+}

@@ -1,0 +1,91 @@
+//! Import: what is accepted reads back equal; what the FHIR model would drop is refused with file,
+//! line and element, and nothing of that file is written.
+
+use std::path::Path;
+
+use ror_capacity::config::ServerConfig;
+use ror_capacity::db::{self, DbUrl};
+use ror_capacity::import::{ImportError, import_file};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, fresh_database, import_files, scratch_dir, start_server};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/Location-ror-location-exemple.json");
+
+fn without_last_updated(mut v: Value) -> Value {
+    if let Some(m) = v.get_mut("meta").and_then(Value::as_object_mut) {
+        m.remove("lastUpdated");
+    }
+    v
+}
+
+fn ig_example_reads_back_equal(backend: Backend) {
+    let url = fresh_database(backend, "ig");
+    import_files(&url, &[Path::new(EXAMPLE)]).unwrap();
+    let addr = start_server(ServerConfig::new("127.0.0.1:0".parse().unwrap(), url));
+    let served: Value =
+        reqwest::blocking::get(format!("http://{addr}/fhir/Location/ror-location-exemple")).unwrap().json().unwrap();
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
+    assert_eq!(without_last_updated(served.clone()), without_last_updated(original));
+    // The source's lastUpdated (2023-12-20T10:00:00+01:00) is kept, normalised to UTC.
+    assert_eq!(served["meta"]["lastUpdated"], "2023-12-20T09:00:00Z");
+}
+
+fn refused_files_write_nothing(backend: Backend) {
+    let url = fresh_database(backend, "refused");
+    let dir = scratch_dir("refused");
+    let good = json!({"resourceType": "Organization", "id": "o1", "name": "CH"});
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"resourceType": "Location", "id": "l2", "fooBar": 1}), "Location.fooBar"),
+        (
+            json!({"resourceType": "Location", "id": "l2", "extension": [{"url": "x", "valueInteger": "7"}]}),
+            "Location.extension[0].valueInteger",
+        ),
+        (
+            json!({"resourceType": "Location", "id": "l2", "position": {"latitude": "north", "longitude": 1}}),
+            "latitude",
+        ),
+        (json!({"resourceType": "Patient", "id": "p"}), "resourceType"),
+        (
+            json!({"resourceType": "Location", "id": "l2", "extension": [{"url": "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location-supported-capacity", "extension": [{"url": "nbCapacity", "valueInteger": 3}]}]}),
+            "capacityType",
+        ),
+    ];
+    for (i, (bad, element)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("bad{i}.ndjson"));
+        std::fs::write(&path, format!("{good}\n{bad}\n")).unwrap();
+        let e = import_files(&url, &[&path]).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, ImportError::Refused { .. }), "{msg}");
+        assert!(msg.contains(&format!("bad{i}.ndjson:line 2")), "{msg}");
+        assert!(msg.contains(element), "{msg} should name {element}");
+    }
+    let path = dir.join("notjson.ndjson");
+    std::fs::write(&path, format!("{good}\n{{not json\n")).unwrap();
+    assert!(import_files(&url, &[&path]).unwrap_err().to_string().contains("line 2"));
+    // Nothing of those files was written: the good first line was rolled back too.
+    let mut conn = db::connect(&DbUrl::parse(&url).unwrap(), true).unwrap();
+    let none = db::read::read(&mut conn, ror_capacity::fhir::ResourceType::Organization, "o1").unwrap();
+    assert!(none.is_none());
+}
+
+fn bundles_and_reimports(backend: Backend) {
+    let url = fresh_database(backend, "bundle");
+    let dir = scratch_dir("bundle");
+    let example: Value = serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Organization", "id": "o1", "name": "CH", "meta": {"lastUpdated": "2024-01-01T00:00:00Z"}}},
+        {"resource": example}
+    ]});
+    let path = dir.join("bundle.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&bundle).unwrap()).unwrap();
+    let parsed = DbUrl::parse(&url).unwrap();
+    ror_capacity::startup::migrate(&parsed).unwrap();
+    let mut conn = db::connect(&parsed, false).unwrap();
+    let first = import_file(&mut conn, &path, false).unwrap();
+    assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
+    let again = import_file(&mut conn, &path, false).unwrap();
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
+}
+
+crate::each_backend!(ig_example_reads_back_equal, refused_files_write_nothing, bundles_and_reimports);

@@ -1,0 +1,14 @@
+//! One integration-test binary: a real server on a random port, over a real SQLite file and a real
+//! PostgreSQL database, with the same checks on both.
+
+// Test code fails loudly on purpose: an unwrap that fires is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod errors;
+mod helpers;
+mod import;
+mod metadata;
+mod migrations;
+mod paging;
+mod params;
+mod scenarios;

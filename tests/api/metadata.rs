@@ -1,0 +1,62 @@
+//! The CapabilityStatement, checked both ways against what the server really does.
+
+use std::collections::BTreeSet;
+
+use ror_capacity::fhir::ResourceType;
+use ror_capacity::search::parse::{RESULT_PARAMETERS, supported_parameters};
+
+use crate::helpers::TestApp;
+
+fn capability_statement(app: &TestApp) {
+    let r = app.get("metadata");
+    assert_eq!(r.status, 200);
+    let cs = &r.body;
+    assert_eq!(cs["resourceType"], "CapabilityStatement");
+    assert_eq!(cs["fhirVersion"], "4.0.1");
+    let rest = &cs["rest"][0];
+    let common: BTreeSet<&str> =
+        rest["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(common, RESULT_PARAMETERS.into_iter().collect());
+    let resources = rest["resource"].as_array().unwrap();
+    assert_eq!(resources.len(), ResourceType::ALL.len());
+    for res in resources {
+        let rt = ResourceType::parse(res["type"].as_str().unwrap()).unwrap();
+        let interactions: BTreeSet<&str> =
+            res["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
+        assert_eq!(interactions, BTreeSet::from(["read", "search-type"]), "read-only");
+        let declared: BTreeSet<&str> =
+            res["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        let supported: BTreeSet<&str> = supported_parameters(rt).iter().copied().collect();
+        assert_eq!(declared, supported, "{}: declared vs supported", rt.as_str());
+        // Every declared parameter is accepted by the server (a well-formed value never gives 400).
+        for p in res["searchParam"].as_array().unwrap() {
+            let name = p["name"].as_str().unwrap();
+            let q = match (name, p["type"].as_str().unwrap()) {
+                ("_has", _) => "_has:HealthcareService:location:identifier=x".to_owned(),
+                (_, "date") => format!("{name}=ge2020-01-01"),
+                (_, "reference") => format!("{name}=x1"),
+                (n, _) => format!("{n}=x"),
+            };
+            let r = app.get(&format!("{}?{q}&_count=1", rt.as_str()));
+            assert_eq!(r.status, 200, "{} {q}: {}", rt.as_str(), r.body);
+        }
+        for inc in res["searchInclude"].as_array().into_iter().flatten() {
+            let r = app.get(&format!("{}?_include={}&_count=1", rt.as_str(), inc.as_str().unwrap()));
+            assert_eq!(r.status, 200);
+        }
+        for inc in res["searchRevInclude"].as_array().into_iter().flatten() {
+            let r = app.get(&format!("{}?_revinclude={}&_count=1", rt.as_str(), inc.as_str().unwrap()));
+            assert_eq!(r.status, 200);
+        }
+    }
+    let r = app.get("metadata?_format=json");
+    assert_eq!(r.status, 200);
+}
+
+fn health(app: &TestApp) {
+    let base = app.base.trim_end_matches("/fhir");
+    assert_eq!(reqwest::blocking::get(format!("{base}/health")).unwrap().status().as_u16(), 200);
+    assert_eq!(reqwest::blocking::get(format!("{base}/ready")).unwrap().status().as_u16(), 200);
+}
+
+crate::both_backends!(capability_statement, health);

@@ -1,0 +1,65 @@
+//! Paging: no duplicate and no gap, also when data changes between pages.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use crate::helpers::{Backend, import_files, next_link, scratch_dir, spawn_app};
+
+fn walk_with_updates_between_pages(backend: Backend) {
+    let app = spawn_app(backend, |_| {});
+    let all: BTreeSet<String> = app.data.locations.keys().cloned().collect();
+    let mut seen = Vec::new();
+    let mut url = "Location?_count=50".to_owned();
+    let mut page = 0;
+    loop {
+        let r = app.get(&url);
+        assert_eq!(r.status, 200, "{}", r.body);
+        seen.extend(
+            r.body["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap().to_owned()),
+        );
+        page += 1;
+        if page == 2 {
+            // Change capacity figures of places before and after the cursor, as an import would.
+            let dir = scratch_dir("update");
+            let path = dir.join("update.ndjson");
+            let mut f = std::fs::File::create(&path).unwrap();
+            for loc in app.data.locations.values().step_by(13) {
+                let mut loc = loc.clone();
+                let caps = loc["extension"].as_array_mut().unwrap();
+                for ext in caps.iter_mut() {
+                    if ext["url"].as_str().unwrap().ends_with("ror-location-supported-capacity") {
+                        for sub in ext["extension"].as_array_mut().unwrap() {
+                            if sub["url"] == "nbCapacity" {
+                                sub["valueInteger"] = serde_json::json!(sub["valueInteger"].as_i64().unwrap() + 1);
+                            }
+                        }
+                    }
+                }
+                writeln!(f, "{loc}").unwrap();
+            }
+            drop(f);
+            import_files(&app.database_url, &[&path]).unwrap();
+        }
+        match next_link(&r.body) {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    let unique: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "a place appeared twice");
+    assert_eq!(unique, all, "a place was skipped");
+    // The updated places now carry a newer lastUpdated than their source, and scenario 4 finds them.
+    let changed: Vec<&String> = app.data.locations.keys().step_by(13).collect();
+    let r = app.get(&format!("Location/{}", changed[0]));
+    let before = app.data.locations[changed[0]]["meta"]["lastUpdated"].as_str().unwrap();
+    let after = r.body["meta"]["lastUpdated"].as_str().unwrap();
+    assert!(after > before, "{after} should be after {before}");
+    let r = app.get(&format!("Location?_lastUpdated=ge{}&_count=200", &after[..19]));
+    let found: BTreeSet<String> =
+        r.body["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap().to_owned()).collect();
+    for id in &changed {
+        assert!(found.contains(*id), "{id} not found by _lastUpdated after its update");
+    }
+}
+
+crate::each_backend!(walk_with_updates_between_pages);
