@@ -19,9 +19,9 @@ pub enum AppError {
     /// 400 with the issues found.
     #[error("invalid request")]
     Invalid(Vec<Issue>),
-    /// 405.
+    /// 405, with the methods the endpoint allows.
     #[error("method not allowed: {0}")]
-    MethodNotAllowed(String),
+    MethodNotAllowed(String, &'static str),
     /// 406.
     #[error("not acceptable: {0}")]
     NotAcceptable(String),
@@ -46,7 +46,7 @@ impl AppError {
         match self {
             Self::NotFound(m) => vec![Issue::error("not-found", m.clone())],
             Self::Invalid(issues) => issues.clone(),
-            Self::MethodNotAllowed(m) => vec![Issue::error("not-supported", m.clone())],
+            Self::MethodNotAllowed(m, _) => vec![Issue::error("not-supported", m.clone())],
             Self::NotAcceptable(m) | Self::UnsupportedMediaType(m) => vec![Issue::error("not-supported", m.clone())],
             Self::Unavailable => vec![Issue::error("transient", "the service is temporarily unavailable; retry later")],
             Self::Internal => vec![Issue::error(
@@ -62,7 +62,7 @@ impl ResponseError for AppError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -73,8 +73,8 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         let mut resp = HttpResponse::build(self.status_code());
         resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)));
-        if matches!(self, Self::MethodNotAllowed(_)) {
-            resp.insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD, POST")));
+        if let Self::MethodNotAllowed(_, allow) = self {
+            resp.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }
         resp.body(operation_outcome(&self.issues()).to_string())
     }

@@ -64,8 +64,18 @@ pub async fn request_id(
     Ok(res)
 }
 
-async fn not_allowed() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::MethodNotAllowed("this server is read-only: only read and search interactions are supported".into()))
+const READ_ONLY: &str = "this server is read-only: only read and search interactions are supported";
+
+async fn get_only() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed(READ_ONLY.into(), "GET"))
+}
+
+async fn post_only() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed(format!("{READ_ONLY}; _search takes POST"), "POST"))
+}
+
+async fn nothing_allowed() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed(format!("{READ_ONLY}; batch and transaction Bundles are not accepted"), ""))
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
@@ -81,24 +91,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::resource("/metadata")
                         .route(web::get().to(handlers::metadata))
-                        .default_service(web::to(not_allowed)),
+                        .default_service(web::to(get_only)),
                 )
                 .service(
                     web::resource("/{type}/_search")
                         .route(web::post().to(handlers::search_post))
-                        .default_service(web::to(not_allowed)),
+                        .default_service(web::to(post_only)),
                 )
                 .service(
                     web::resource("/{type}/{id}")
                         .route(web::get().to(handlers::read))
-                        .default_service(web::to(not_allowed)),
+                        .default_service(web::to(get_only)),
                 )
                 .service(
                     web::resource("/{type}")
                         .route(web::get().to(handlers::search_get))
-                        .default_service(web::to(not_allowed)),
+                        .default_service(web::to(get_only)),
                 )
-                .service(web::resource(["", "/"]).default_service(web::to(not_allowed)))
+                .service(web::resource(["", "/"]).default_service(web::to(nothing_allowed)))
                 .default_service(web::to(not_found)),
         )
         .default_service(web::to(not_found));

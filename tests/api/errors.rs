@@ -66,6 +66,8 @@ fn writes_are_refused(app: &TestApp) {
         let r = app.request(method, &path, body);
         assert_eq!(r.status, 405, "{method} {path}: {}", r.body);
         assert_eq!(issue_codes(&r.body), vec!["not-supported"]);
+        let allow = r.headers["allow"].to_str().unwrap();
+        assert!(!allow.contains("PUT") && !allow.contains("DELETE") && !allow.contains("PATCH"), "{allow}");
     }
     let r = app.request("POST", "Location/_search", Some(("application/json", "{}")));
     assert_eq!(r.status, 415);
