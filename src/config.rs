@@ -3,6 +3,10 @@
 
 use std::net::SocketAddr;
 
+use crate::auth::AuthMode;
+use crate::auth::mtls::TlsConfig;
+use crate::auth::policy::Profile;
+
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ror-capacity.db";
 
@@ -42,10 +46,15 @@ pub struct ServerConfig {
     pub cursor_secret: Option<Vec<u8>>,
     /// Search limits.
     pub limits: SearchLimits,
+    /// Server certificate and client trust; `None` serves plain HTTP (development, loopback only).
+    pub tls: Option<TlsConfig>,
+    /// How consumers are identified.
+    pub auth: AuthMode,
 }
 
 impl ServerConfig {
-    /// A configuration for `database_url` with every other setting at its default.
+    /// A configuration for `database_url` with every other setting at its default: plain HTTP
+    /// and every request treated as a profile-1 consumer, which `startup` accepts on loopback only.
     pub fn new(bind: SocketAddr, database_url: impl Into<String>) -> Self {
         Self {
             bind,
@@ -55,6 +64,8 @@ impl ServerConfig {
             base_url: None,
             cursor_secret: None,
             limits: SearchLimits::default(),
+            tls: None,
+            auth: AuthMode::Insecure { profile: Profile::EVERYTHING },
         }
     }
 }

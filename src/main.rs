@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ror_capacity::auth::mtls::TlsConfig;
+use ror_capacity::auth::pki::{self, files};
+use ror_capacity::auth::policy::Profile;
+use ror_capacity::auth::registry::LiveRegistry;
+use ror_capacity::auth::{AuthMode, ProxyTrust};
 use ror_capacity::config::{DEFAULT_DATABASE_URL, ServerConfig};
 use ror_capacity::db::{self, DbUrl};
 use ror_capacity::generate::{GenerateOptions, generate};
@@ -23,11 +28,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the FHIR API.
+    /// Serve the FHIR API (mutual TLS; see --insecure-http for development).
     Serve {
         /// Listen address.
-        #[arg(long, env = "ROR_BIND", default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "ROR_BIND", default_value = "127.0.0.1:8443")]
         bind: SocketAddr,
+        #[command(flatten)]
+        security: Box<Security>,
         /// Read-only connections in the pool.
         #[arg(long, env = "ROR_POOL_SIZE", default_value_t = 8)]
         pool_size: u32,
@@ -65,12 +72,53 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Write a development PKI (root and intermediate CA, server and per-profile client
+    /// certificates, CRL) and a matching consumer registry into DIR.
+    DevPki {
+        /// Target folder.
+        dir: PathBuf,
+    },
     /// Apply pending migrations (or revert them all).
     Migrate {
         /// Revert every migration instead.
         #[arg(long)]
         revert_all: bool,
     },
+}
+
+/// TLS, consumers and trusted proxies.
+#[derive(clap::Args)]
+struct Security {
+    /// Server certificate chain (PEM).
+    #[arg(long, env = "ROR_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long, env = "ROR_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// CA certificates trusted for client certificates (PEM; repeat for several chains).
+    #[arg(long, env = "ROR_CLIENT_CA", value_delimiter = ',')]
+    client_ca: Vec<PathBuf>,
+    /// Certificate revocation lists (PEM; repeatable).
+    #[arg(long, env = "ROR_CRL", value_delimiter = ',')]
+    crl: Vec<PathBuf>,
+    /// Consumer registry (TOML); reloaded when the file changes.
+    #[arg(long, env = "ROR_CONSUMERS")]
+    consumers: Option<PathBuf>,
+    /// Addresses of reverse proxies trusted to pass the verified client certificate in a header.
+    #[arg(long, env = "ROR_TRUSTED_PROXY", value_delimiter = ',')]
+    trusted_proxy: Vec<std::net::IpAddr>,
+    /// Header carrying the URL-encoded PEM client certificate (nginx: $ssl_client_escaped_cert).
+    #[arg(long, env = "ROR_CLIENT_CERT_HEADER", default_value = "x-ssl-client-cert")]
+    client_cert_header: String,
+    /// Development only: plain HTTP on loopback, no client authentication.
+    #[arg(long)]
+    insecure_http: bool,
+    /// The access profile of every request with --insecure-http.
+    #[arg(long, default_value_t = 1)]
+    insecure_profile: u8,
+    /// Where `serve --demo` keeps its development PKI.
+    #[arg(long, default_value = "dev-pki")]
+    pki_dir: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -127,7 +175,12 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             }
             Ok(())
         }
-        Command::Serve { bind, pool_size, workers, base_url, cursor_secret, demo, demo_locations } => {
+        Command::DevPki { dir } => {
+            pki::write_dev_pki(&dir)?;
+            log::info!("development PKI and consumer registry written to {}", dir.display());
+            Ok(())
+        }
+        Command::Serve { bind, security, pool_size, workers, base_url, cursor_secret, demo, demo_locations } => {
             startup::migrate(&url)?;
             if demo {
                 load_demo(&url, demo_locations)?;
@@ -137,9 +190,10 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             config.workers = workers;
             config.base_url = base_url;
             config.cursor_secret = cursor_secret.map(String::into_bytes);
+            let demo_pki = configure_security(&mut config, *security, demo)?;
             actix_web::rt::System::new().block_on(async move {
                 let (server, addr) = startup::build(&config)?;
-                print_banner(&url, addr, config.base_url.as_deref());
+                print_banner(&url, addr, &config, demo_pki.as_deref());
                 server.await?;
                 Ok::<(), AnyError>(())
             })
@@ -162,21 +216,82 @@ fn load_demo(url: &DbUrl, locations: usize) -> Result<(), AnyError> {
     Ok(())
 }
 
-fn print_banner(url: &DbUrl, addr: SocketAddr, base_url: Option<&str>) {
-    let base = base_url.map_or_else(|| format!("http://{addr}/fhir"), |b| b.trim_end_matches('/').to_owned());
+/// Sets TLS and authentication from the flags; with `--demo` and nothing configured, creates (once)
+/// and uses a development PKI. Returns that PKI's folder when it is used.
+fn configure_security(config: &mut ServerConfig, s: Security, demo: bool) -> Result<Option<PathBuf>, AnyError> {
+    if s.insecure_http {
+        let profile = Profile::new(s.insecure_profile).ok_or("--insecure-profile must be 0 to 5")?;
+        config.auth = AuthMode::Insecure { profile };
+        return Ok(None);
+    }
+    let mut demo_dir = None;
+    let (cert, key, client_ca, crl, consumers) = match (s.tls_cert, s.tls_key, s.consumers) {
+        (Some(cert), Some(key), Some(consumers)) => (cert, key, s.client_ca, s.crl, consumers),
+        (None, None, None) if demo => {
+            let dir = s.pki_dir;
+            if !dir.join(files::REGISTRY).exists() {
+                pki::write_dev_pki(&dir)?;
+                log::info!("demo: development PKI written to {}", dir.display());
+            }
+            demo_dir = Some(dir.clone());
+            (
+                dir.join(files::SERVER_CHAIN),
+                dir.join(files::SERVER_KEY),
+                vec![dir.join(files::CLIENT_TRUST)],
+                vec![dir.join(files::CRL)],
+                dir.join(files::REGISTRY),
+            )
+        }
+        _ => {
+            return Err("mutual TLS needs --tls-cert, --tls-key, --client-ca and --consumers \
+                        (or --demo for a development PKI, or --insecure-http for plain HTTP on loopback)"
+                .into());
+        }
+    };
+    if client_ca.is_empty() {
+        return Err("--client-ca is required with TLS".into());
+    }
+    config.tls = Some(TlsConfig { cert_chain: cert, key, client_ca, crls: crl });
+    let registry = LiveRegistry::load(&consumers)?;
+    let proxy = (!s.trusted_proxy.is_empty())
+        .then(|| ProxyTrust { header: s.client_cert_header.to_ascii_lowercase(), addresses: s.trusted_proxy });
+    config.auth = AuthMode::Registry { registry, proxy };
+    Ok(demo_dir)
+}
+
+fn print_banner(url: &DbUrl, addr: SocketAddr, config: &ServerConfig, pki_dir: Option<&std::path::Path>) {
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let base = config
+        .base_url
+        .as_deref()
+        .map_or_else(|| format!("{scheme}://{addr}/fhir"), |b| b.trim_end_matches('/').to_owned());
+    let curl = match pki_dir {
+        Some(d) => {
+            let d = d.display();
+            format!(
+                "curl -s --cert {d}/client-profile-1.crt --key {d}/client-profile-1.key --cacert {d}/{}",
+                files::ROOT_CA
+            )
+        }
+        None if config.tls.is_some() => "curl -s --cert CLIENT.crt --key CLIENT.key --cacert CA.crt".to_owned(),
+        None => "curl -s".to_owned(),
+    };
     let (places, offers) =
         db::connect(url, true).ok().and_then(|mut c| db::read::sample_identifiers(&mut c, 3).ok()).unwrap_or_default();
     let place = places.first().cloned().unwrap_or_else(|| "52/192675".into());
     let several = if places.len() > 1 { places.join(",") } else { place.clone() };
     let offers = if offers.is_empty() { "11/339772".to_owned() } else { offers.join(",") };
     println!("ror-capacity serving {} at {base}", url.redacted());
+    if pki_dir.is_some() {
+        println!("(development PKI: client-profile-N.crt/.key act as a consumer of access profile N)");
+    }
     println!("Try the five scenarios:");
-    println!("  curl -s '{base}/Location?_revinclude=HealthcareService:location'");
-    println!("  curl -s '{base}/Location?identifier={place}&_revinclude=HealthcareService:location'");
-    println!("  curl -s '{base}/Location?identifier={several}&_revinclude=HealthcareService:location'");
-    println!("  curl -s '{base}/Location?_lastUpdated=ge2026-10-25&_revinclude=HealthcareService:location'");
+    println!("  {curl} '{base}/Location?_revinclude=HealthcareService:location'");
+    println!("  {curl} '{base}/Location?identifier={place}&_revinclude=HealthcareService:location'");
+    println!("  {curl} '{base}/Location?identifier={several}&_revinclude=HealthcareService:location'");
+    println!("  {curl} '{base}/Location?_lastUpdated=ge2026-10-25&_revinclude=HealthcareService:location'");
     println!(
-        "  curl -s '{base}/Location?_has:HealthcareService:location:identifier={offers}&_revinclude=HealthcareService:location'"
+        "  {curl} '{base}/Location?_has:HealthcareService:location:identifier={offers}&_revinclude=HealthcareService:location'"
     );
-    println!("  curl -s '{base}/metadata'");
+    println!("  {curl} '{base}/metadata'");
 }

@@ -6,6 +6,8 @@ use std::net::{SocketAddr, TcpListener};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
+use crate::auth::mtls::{self, TlsError};
+use crate::auth::{self, AuthMode};
 use crate::config::ServerConfig;
 use crate::db::{self, DbError, DbUrl};
 use crate::http::{self, AppState};
@@ -19,6 +21,12 @@ pub enum StartError {
     /// Socket problem.
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
+    /// TLS set-up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A configuration that would expose data.
+    #[error("refusing to start: {0}")]
+    Unsafe(String),
 }
 
 /// Applies pending migrations with a read-write connection (the serving pool is read-only).
@@ -49,17 +57,40 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         base_url: config.base_url.clone(),
         cursor_secret: config.cursor_secret.clone().unwrap_or_else(random_secret),
     });
+    if config.tls.is_none() && !config.bind.ip().is_loopback() {
+        return Err(StartError::Unsafe(format!(
+            "plain HTTP is only served on loopback, not on {} (configure TLS)",
+            config.bind
+        )));
+    }
+    if let AuthMode::Insecure { profile } = &config.auth {
+        if config.tls.is_some() {
+            return Err(StartError::Unsafe("TLS without a consumer registry".into()));
+        }
+        log::warn!(
+            "INSECURE: plain HTTP without client authentication; every request is treated as an access-profile-{} consumer. Development only.",
+            profile.number()
+        );
+    }
+    if let AuthMode::Registry { registry, .. } = &config.auth {
+        registry.watch(std::time::Duration::from_secs(2));
+    }
+    let auth_mode = web::Data::new(config.auth.clone());
     let listener = TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(auth_mode.clone())
             .app_data(web::PayloadConfig::new(256 * 1024))
+            .wrap(from_fn(auth::guard))
             .wrap(from_fn(http::request_id))
             .configure(http::routes)
     })
-    .workers(config.workers.max(1))
-    .listen(listener)?
-    .run();
-    Ok((server, addr))
+    .workers(config.workers.max(1));
+    let server = match &config.tls {
+        Some(tls) => server.on_connect(mtls::on_connect).listen_openssl(listener, mtls::acceptor(tls)?)?,
+        None => server.listen(listener)?,
+    };
+    Ok((server.run(), addr))
 }

@@ -12,7 +12,7 @@ use super::{DbConn, DbError};
 use crate::fhir::ResourceType;
 use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
-use crate::search::sql::{self, Bind, SqlPlan};
+use crate::search::sql::{self, Bind, Scope, SqlPlan};
 
 /// `?` → `$1, $2, …` for PostgreSQL (the generated SQL never has `?` inside literals).
 fn pg_placeholders(sql: &str) -> String {
@@ -63,9 +63,39 @@ where
     }
 }
 
-/// One resource by id.
-pub fn read(conn: &mut DbConn, rt: ResourceType, id: &str) -> Result<Option<ResourceRow>, DbError> {
-    Ok(load::<ResourceRow>(conn, &sql::read(rt, id))?.into_iter().next())
+/// One visible capacity extension.
+#[derive(Debug, Clone, QueryableByName)]
+struct FigureRow {
+    #[diesel(sql_type = Text)]
+    location_id: String,
+    #[diesel(sql_type = Text)]
+    json: String,
+}
+
+/// Replaces the JSON of Locations that have hidden figures by their base plus the visible figures.
+fn narrow_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope) -> Result<(), DbError> {
+    let ids: Vec<String> = rows.iter().filter(|r| r.hidden > 0).map(|r| r.id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let bases = load::<ResourceRow>(conn, &sql::location_bases(&ids))?;
+    let figures = load::<FigureRow>(conn, &sql::visible_figures(&ids, scope))?;
+    for row in rows.iter_mut().filter(|r| r.hidden > 0) {
+        let Some(base) = bases.iter().find(|b| b.id == row.id) else { continue };
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&base.json) else {
+            continue;
+        };
+        let visible = figures.iter().filter(|f| f.location_id == row.id).map(|f| f.json.as_str());
+        row.json = crate::fhir::render::location(&map, visible, row.last_updated);
+    }
+    Ok(())
+}
+
+/// One resource by id, within `scope` (outside it, `None`: existence does not leak).
+pub fn read(conn: &mut DbConn, rt: ResourceType, id: &str, scope: &Scope) -> Result<Option<ResourceRow>, DbError> {
+    let mut rows = load::<ResourceRow>(conn, &sql::read(rt, id, scope))?;
+    narrow_locations(conn, &mut rows, scope)?;
+    Ok(rows.into_iter().next())
 }
 
 /// What a search found.
@@ -87,33 +117,39 @@ pub struct SearchResult {
 pub fn search(
     conn: &mut DbConn,
     req: &SearchRequest,
+    scope: &Scope,
     after: Option<&CursorKey>,
     max_included: usize,
 ) -> Result<SearchResult, DbError> {
     conn.transaction::<_, DbError, _>(|c| {
         let mut out = SearchResult::default();
         if req.total || req.summary_count {
-            let n = load::<CountRow>(c, &sql::count(req))?.first().map_or(0, |r| r.n);
+            let n = load::<CountRow>(c, &sql::count(req, scope))?.first().map_or(0, |r| r.n);
             out.total = Some(u64::try_from(n).unwrap_or(0));
         }
         if req.summary_count || req.count == 0 {
             return Ok(out);
         }
-        let mut rows = load::<ResourceRow>(c, &sql::page(req, after, req.count + 1))?;
+        let mut rows = load::<ResourceRow>(c, &sql::page(req, scope, after, req.count + 1))?;
         out.has_more = rows.len() > req.count;
         rows.truncate(req.count);
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         if !ids.is_empty() {
             if req.revinclude_services {
-                let inc = load::<ResourceRow>(c, &sql::services_of_locations(&ids, max_included + 1))?;
+                let inc = load::<ResourceRow>(c, &sql::services_of_locations(&ids, scope, max_included + 1))?;
                 out.included_truncated |= inc.len() > max_included;
                 out.included.extend(inc.into_iter().take(max_included).map(|r| (ResourceType::HealthcareService, r)));
             }
             if req.include_locations {
-                let inc = load::<ResourceRow>(c, &sql::locations_of_services(&ids, max_included + 1))?;
+                let mut inc = load::<ResourceRow>(c, &sql::locations_of_services(&ids, scope, max_included + 1))?;
                 out.included_truncated |= inc.len() > max_included;
+                inc.truncate(max_included);
+                narrow_locations(c, &mut inc, scope)?;
                 out.included.extend(inc.into_iter().take(max_included).map(|r| (ResourceType::Location, r)));
             }
+        }
+        if req.resource == ResourceType::Location {
+            narrow_locations(c, &mut rows, scope)?;
         }
         out.matches = rows;
         Ok(out)

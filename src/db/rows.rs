@@ -19,6 +19,9 @@ pub struct ResourceRow {
     /// Rendered JSON.
     #[diesel(sql_type = Text)]
     pub json: String,
+    /// Capacity figures of this Location hidden from the consumer (0 for other types).
+    #[diesel(sql_type = BigInt)]
+    pub hidden: i64,
 }
 
 /// A COUNT(*) result.
@@ -65,6 +68,7 @@ pub struct NewLocation<'a> {
     pub created_at: Option<i64>,
     pub last_updated: i64,
     pub resource_json: &'a str,
+    pub base_json: &'a str,
 }
 
 /// Insertable capacity figure.

@@ -33,6 +33,7 @@ diesel::table! {
         created_at -> Nullable<BigInt>,
         last_updated -> BigInt,
         resource_json -> Text,
+        base_json -> Text,
     }
 }
 

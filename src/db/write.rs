@@ -101,6 +101,7 @@ fn upsert_location(conn: &mut DbConn, l: &LocationRecord, now_us: i64) -> Result
         delete_tokens(conn, "Location", id)?;
     }
     let json = render::location(&l.common.base, extensions(), last_updated);
+    let base_json = render::resource(&l.common.base, last_updated);
     diesel::insert_into(locations::table)
         .values(&NewLocation {
             id,
@@ -122,6 +123,7 @@ fn upsert_location(conn: &mut DbConn, l: &LocationRecord, now_us: i64) -> Result
             created_at: l.common.created_at_us,
             last_updated,
             resource_json: &json,
+            base_json: &base_json,
         })
         .execute(conn)?;
     for (seq, cap) in l.capacities.iter().enumerate() {

@@ -19,6 +19,9 @@ pub enum AppError {
     /// 400 with the issues found.
     #[error("invalid request")]
     Invalid(Vec<Issue>),
+    /// 403.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// 405, with the methods the endpoint allows.
     #[error("method not allowed: {0}")]
     MethodNotAllowed(String, &'static str),
@@ -45,6 +48,7 @@ impl AppError {
     fn issues(&self) -> Vec<Issue> {
         match self {
             Self::NotFound(m) => vec![Issue::error("not-found", m.clone())],
+            Self::Forbidden(m) => vec![Issue::error("forbidden", m.clone())],
             Self::Invalid(issues) => issues.clone(),
             Self::MethodNotAllowed(m, _) => vec![Issue::error("not-supported", m.clone())],
             Self::NotAcceptable(m) | Self::UnsupportedMediaType(m) => vec![Issue::error("not-supported", m.clone())],
@@ -61,6 +65,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,

@@ -5,6 +5,9 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::error::{AppError, FHIR_JSON};
 use super::{AppState, RequestId, negotiate};
+use crate::auth::policy::{capacity_scope, denied_parameter, may_access};
+use crate::auth::registry::Interaction;
+use crate::auth::{Principal, ResourceCount};
 use crate::db::DbError;
 use crate::db::read::{self, SearchResult};
 use crate::fhir::bundle::{Entry, SearchMode, Searchset};
@@ -12,6 +15,7 @@ use crate::fhir::outcome::{Issue, operation_outcome_with_id};
 use crate::fhir::{ResourceType, elements, is_valid_id};
 use crate::search::cursor::{self, CursorKey};
 use crate::search::date::format_instant;
+use crate::search::sql::Scope;
 use crate::search::{SearchRequest, SortKey, parse};
 
 /// The CapabilityStatement, served verbatim.
@@ -23,6 +27,28 @@ fn request_id(req: &HttpRequest) -> String {
 
 fn fhir_ok(body: String) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::CONTENT_TYPE, FHIR_JSON)).body(body)
+}
+
+fn counted(mut resp: HttpResponse, n: usize) -> HttpResponse {
+    resp.extensions_mut().insert(ResourceCount(n));
+    resp
+}
+
+/// Refuses what the consumer's profile and registration do not allow; returns its scope.
+fn authorize(principal: &Principal, rt: ResourceType, interaction: Interaction) -> Result<Scope, AppError> {
+    let c = &principal.0;
+    if !may_access(c.profile, rt) {
+        return Err(AppError::Forbidden(format!(
+            "access profile {} does not give access to {}",
+            c.profile.number(),
+            rt.as_str()
+        )));
+    }
+    if !c.allows(rt, interaction) {
+        let what = if interaction == Interaction::Read { "read" } else { "search" };
+        return Err(AppError::Forbidden(format!("consumer {} may not {what} {}", c.name, rt.as_str())));
+    }
+    Ok(Scope { regions: c.regions.clone(), capacity: capacity_scope(c.profile) })
 }
 
 fn db_failure(req: &HttpRequest, e: &DbError) -> AppError {
@@ -98,10 +124,12 @@ pub async fn metadata(req: HttpRequest) -> Result<HttpResponse, AppError> {
 pub async fn read(
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (type_name, id) = path.into_inner();
     let rt = resource_type(&type_name)?;
+    let scope = authorize(&principal, rt, Interaction::Read)?;
     let pairs = query_pairs(req.query_string())?;
     negotiate::check(&req, format_param(&pairs))?;
     if let Some((k, _)) = pairs.iter().find(|(k, _)| k != "_format") {
@@ -111,12 +139,15 @@ pub async fn read(
         return Err(AppError::invalid("invalid", format!("{id:?} is not a valid FHIR id")));
     }
     let lookup = id.clone();
-    let row = with_conn(&req, &state, move |c| read::read(c, rt, &lookup)).await?;
+    let row = with_conn(&req, &state, move |c| read::read(c, rt, &lookup, &scope)).await?;
     match row {
-        Some(r) => Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, FHIR_JSON))
-            .insert_header((header::LAST_MODIFIED, http_date(r.last_updated)))
-            .body(r.json)),
+        Some(r) => Ok(counted(
+            HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, FHIR_JSON))
+                .insert_header((header::LAST_MODIFIED, http_date(r.last_updated)))
+                .body(r.json),
+            1,
+        )),
         None => Err(AppError::NotFound(format!("{}/{id} is not known", rt.as_str()))),
     }
 }
@@ -139,11 +170,12 @@ fn lenient(req: &HttpRequest) -> bool {
 pub async fn search_get(
     req: HttpRequest,
     path: web::Path<String>,
+    principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let rt = resource_type(&path.into_inner())?;
     let pairs = query_pairs(req.query_string())?;
-    search(req, rt, pairs, state).await
+    search(req, rt, pairs, principal, state).await
 }
 
 /// `POST /fhir/{type}/_search` (form body; URL parameters are added to it).
@@ -151,6 +183,7 @@ pub async fn search_post(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
+    principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let rt = resource_type(&path.into_inner())?;
@@ -166,22 +199,37 @@ pub async fn search_post(
             std::str::from_utf8(&body).map_err(|_| AppError::invalid("invalid", "the form body is not UTF-8"))?;
         pairs.extend(query_pairs(text)?);
     }
-    search(req, rt, pairs, state).await
+    search(req, rt, pairs, principal, state).await
 }
 
-fn cursor_binding(rt: ResourceType, req: &SearchRequest) -> String {
-    format!("{}?{}", rt.as_str(), req.canonical_query)
+/// What a cursor is bound to: the consumer and the search.
+fn cursor_binding(consumer: &str, rt: ResourceType, req: &SearchRequest) -> String {
+    format!("{consumer}\n{}?{}", rt.as_str(), req.canonical_query)
 }
 
 async fn search(
     req: HttpRequest,
     rt: ResourceType,
     pairs: Vec<(String, String)>,
+    principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let scope = authorize(&principal, rt, Interaction::Search)?;
     negotiate::check(&req, format_param(&pairs))?;
-    let search = parse::parse(rt, &pairs, lenient(&req), &state.limits).map_err(AppError::Invalid)?;
-    let binding = cursor_binding(rt, &search);
+    if let Some(p) = denied_parameter(principal.0.profile, rt, pairs.iter().map(|(k, _)| k.as_str())) {
+        return Err(AppError::Forbidden(format!(
+            "access profile {} may not search {} by {p}",
+            principal.0.profile.number(),
+            rt.as_str()
+        )));
+    }
+    let mut limits = state.limits.clone();
+    if let Some(own) = principal.0.max_count {
+        limits.max_count = limits.max_count.min(own);
+        limits.default_count = limits.default_count.min(limits.max_count);
+    }
+    let search = parse::parse(rt, &pairs, lenient(&req), &limits).map_err(AppError::Invalid)?;
+    let binding = cursor_binding(&principal.0.name, rt, &search);
     let after = match &search.cursor {
         None => None,
         Some(token) => Some(
@@ -192,9 +240,10 @@ async fn search(
     let max_included = state.limits.max_included;
     let query = search.clone();
     let result: SearchResult =
-        with_conn(&req, &state, move |c| read::search(c, &query, after.as_ref(), max_included)).await?;
+        with_conn(&req, &state, move |c| read::search(c, &query, &scope, after.as_ref(), max_included)).await?;
     let base = base_url(&req, &state);
-    Ok(fhir_ok(bundle(&search, result, &base, &binding, &state.cursor_secret).to_json(&base)))
+    let n = result.matches.len() + result.included.len();
+    Ok(counted(fhir_ok(bundle(&search, result, &base, &binding, &state.cursor_secret).to_json(&base)), n))
 }
 
 fn random_id() -> String {

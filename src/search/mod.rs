@@ -39,6 +39,17 @@ pub enum StringField {
     PostalCode,
 }
 
+/// A capacity sub-extension searchable on Location (ROR custom search parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityField {
+    /// `capacity-status` (TRE_R330).
+    Status,
+    /// `capacity-type` (TRE_R329).
+    Type,
+    /// `temporality-capacity` (TRE_R331).
+    Temporality,
+}
+
 /// One parameter occurrence; conditions are ANDed, the values inside one are ORed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
@@ -76,6 +87,13 @@ pub enum Condition {
     ObservationSubject(Vec<String>),
     /// Observation `code`.
     ObservationCode(Vec<TokenValue>),
+    /// Location `capacity-status`, `capacity-type`, `temporality-capacity`: a visible figure matches.
+    Capacity {
+        /// Sub-extension.
+        field: CapacityField,
+        /// Values.
+        values: Vec<TokenValue>,
+    },
 }
 
 impl Condition {
@@ -89,6 +107,7 @@ impl Condition {
             | Self::ObservationSubject(v) => v.len(),
             Self::Tokens { values, .. } => values.len(),
             Self::LocationStatus(v) | Self::HasServiceIdentifier(v) | Self::ObservationCode(v) => v.len(),
+            Self::Capacity { values, .. } => values.len(),
             Self::Strings { values, .. } => values.len(),
             Self::LastUpdated(v) => v.len(),
         }

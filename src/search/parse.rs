@@ -4,7 +4,7 @@
 //! `Prefer: handling=lenient` unknown parameters are ignored and reported as warnings.
 
 use super::date::parse_date_param;
-use super::{Condition, SearchRequest, Sort, SortKey, StringField, StringMode, TokenValue, normalize};
+use super::{CapacityField, Condition, SearchRequest, Sort, SortKey, StringField, StringMode, TokenValue, normalize};
 use crate::config::SearchLimits;
 use crate::fhir::outcome::Issue;
 use crate::fhir::{ResourceType, elements, is_valid_id};
@@ -138,9 +138,20 @@ fn no_modifier(name: &str, modifier: Option<&str>) -> Result<(), Issue> {
 /// [`RESULT_PARAMETERS`].
 pub fn supported_parameters(resource: ResourceType) -> &'static [&'static str] {
     match resource {
-        ResourceType::Location => {
-            &["_id", "_lastUpdated", "_tag", "_has", "identifier", "name", "address-postalcode", "status", "type"]
-        }
+        ResourceType::Location => &[
+            "_id",
+            "_lastUpdated",
+            "_tag",
+            "_has",
+            "identifier",
+            "name",
+            "address-postalcode",
+            "status",
+            "type",
+            "capacity-status",
+            "capacity-type",
+            "temporality-capacity",
+        ],
         ResourceType::HealthcareService => &["_id", "_lastUpdated", "_tag", "identifier", "location", "organization"],
         ResourceType::Organization => &["_id", "_lastUpdated", "_tag", "identifier"],
         ResourceType::Observation => &["_id", "_lastUpdated", "subject", "code"],
@@ -260,6 +271,15 @@ fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &Searc
         (R::Location, "type") => {
             no_modifier(name, modifier)?;
             req.conditions.push(Condition::Tokens { param: "type", values: tokens(name, raw)? });
+        }
+        (R::Location, "capacity-status" | "capacity-type" | "temporality-capacity") => {
+            no_modifier(name, modifier)?;
+            let field = match name {
+                "capacity-status" => CapacityField::Status,
+                "capacity-type" => CapacityField::Type,
+                _ => CapacityField::Temporality,
+            };
+            req.conditions.push(Condition::Capacity { field, values: tokens(name, raw)? });
         }
         (R::Location, "status") => {
             no_modifier(name, modifier)?;

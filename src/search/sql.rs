@@ -6,7 +6,8 @@
 
 use super::cursor::CursorKey;
 use super::date::DateCondition;
-use super::{Condition, SearchRequest, SortKey, StringField, StringMode, TokenValue};
+use super::{CapacityField, Condition, SearchRequest, SortKey, StringField, StringMode, TokenValue};
+use crate::auth::policy::CapacityScope;
 use crate::fhir::ResourceType;
 use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 
@@ -72,17 +73,123 @@ pub fn table(rt: ResourceType) -> Table {
     }
 }
 
-/// `SELECT id, last_updated, json` for one resource by id.
-pub fn read(rt: ResourceType, id: &str) -> SqlPlan {
+/// What a consumer may see: every query is narrowed by it, in SQL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Source regions (`None`: all).
+    pub regions: Option<Vec<String>>,
+    /// Visible capacity figures.
+    pub capacity: CapacityScope,
+}
+
+impl Scope {
+    /// No restriction.
+    pub fn everything() -> Self {
+        Self::default()
+    }
+}
+
+fn owned(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The predicate "figure `alias` is visible" (a parenthesised boolean expression).
+fn capacity_visible(p: &mut SqlPlan, alias: &str, cap: &CapacityScope) {
+    if cap.none {
+        p.sql.push_str("(1 = 0)");
+        return;
+    }
+    p.sql.push_str("(1 = 1");
+    if let Some(only) = &cap.only_statuses {
+        p.sql.push_str(&format!(" AND {alias}.capacity_status IN "));
+        p.text_list(&owned(only));
+    }
+    if !cap.hidden_statuses.is_empty() {
+        p.sql.push_str(&format!(" AND {alias}.capacity_status NOT IN "));
+        p.text_list(&owned(&cap.hidden_statuses));
+    }
+    if let Some(only) = &cap.only_assignments {
+        p.sql.push_str(&format!(" AND {alias}.temporary_assignment IN "));
+        p.text_list(&owned(only));
+    }
+    if cap.hide_sensitive {
+        p.sql.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM healthcare_service_locations shl JOIN healthcare_services sh ON sh.id = shl.service_id \
+             WHERE shl.location_id = {alias}.location_id AND sh.sensitive_unit = TRUE)"
+        ));
+    }
+    p.sql.push(')');
+}
+
+/// `AND <region restriction>` for the rows of `rt` aliased `r`.
+fn region_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
+    let Some(regions) = &scope.regions else { return };
+    if rt == ResourceType::Observation {
+        p.sql.push_str(" AND r.location_id IN (SELECT rl.id FROM locations rl WHERE rl.region IN ");
+        p.text_list(regions);
+        p.sql.push(')');
+    } else {
+        p.sql.push_str(" AND r.region IN ");
+        p.text_list(regions);
+    }
+}
+
+/// `AND <visible>` for Observations (their rows are the figures themselves).
+fn observation_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
+    if rt == ResourceType::Observation && !scope.capacity.is_everything() {
+        p.sql.push_str(" AND ");
+        capacity_visible(p, "r", &scope.capacity);
+    }
+}
+
+/// The select list: id, last_updated, json and, for Locations, the number of hidden figures.
+fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     let t = table(rt);
+    p.sql.push_str(&format!("SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, ", t.id, t.json));
+    if rt == ResourceType::Location && !scope.capacity.is_everything() {
+        p.sql.push_str("(SELECT COUNT(*) FROM capacities hc WHERE hc.location_id = r.id AND NOT ");
+        capacity_visible(p, "hc", &scope.capacity);
+        p.sql.push_str(") AS hidden");
+    } else {
+        p.sql.push_str("CAST(0 AS BIGINT) AS hidden");
+    }
+    p.sql.push_str(&format!(" FROM {} r", t.name));
+}
+
+/// One resource by id, within `scope`.
+pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
+    let t = table(rt);
+    let mut p = SqlPlan::default();
+    select_list(&mut p, rt, scope);
+    p.sql.push_str(&format!(" WHERE r.{} = ", t.id));
+    p.text(id);
+    region_filter(&mut p, rt, scope);
+    observation_filter(&mut p, rt, scope);
+    p
+}
+
+/// The figure-less JSON of Locations (to add the visible figures to).
+pub fn location_bases(ids: &[String]) -> SqlPlan {
     let mut p = SqlPlan {
-        sql: format!(
-            "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json FROM {} r WHERE r.{} = ",
-            t.id, t.json, t.name, t.id
-        ),
+        sql: "SELECT r.id AS id, r.last_updated AS last_updated, r.base_json AS json, CAST(0 AS BIGINT) AS hidden FROM locations r WHERE r.id IN "
+            .to_owned(),
         binds: Vec::new(),
     };
-    p.text(id);
+    p.text_list(ids);
+    p
+}
+
+/// The visible capacity extensions of Locations, in document order.
+pub fn visible_figures(ids: &[String], scope: &Scope) -> SqlPlan {
+    let mut p = SqlPlan {
+        sql: "SELECT c.location_id AS location_id, c.extension_json AS json FROM capacities c WHERE c.location_id IN "
+            .to_owned(),
+        binds: Vec::new(),
+    };
+    p.text_list(ids);
+    p.sql.push_str(" AND ");
+    capacity_visible(&mut p, "c", &scope.capacity);
+    p.sql.push_str(" ORDER BY c.location_id, c.seq");
     p
 }
 
@@ -201,7 +308,7 @@ fn observation_code(p: &mut SqlPlan, values: &[TokenValue]) {
     p.sql.push(')');
 }
 
-fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition) {
+fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
     let t = table(rt);
     let id = format!("r.{}", t.id);
     match c {
@@ -297,34 +404,56 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition) {
             p.text_list(ids);
         }
         Condition::ObservationCode(values) => observation_code(p, values),
+        Condition::Capacity { field, values } => {
+            // Only the figures the consumer may see can make a place match.
+            let (col, system) = match field {
+                CapacityField::Status => ("capacity_status", CapacityCode::Status.system()),
+                CapacityField::Type => ("capacity_type", CapacityCode::Type.system()),
+                CapacityField::Temporality => ("temporality", CapacityCode::Temporality.system()),
+            };
+            let codes: Vec<String> = values
+                .iter()
+                .filter(|v| v.system.as_deref().is_none_or(|s| s == system))
+                .filter_map(|v| v.code.clone())
+                .collect();
+            if codes.is_empty() {
+                p.sql.push_str("1 = 0");
+                return;
+            }
+            p.sql.push_str(&format!("{id} IN (SELECT c.location_id FROM capacities c WHERE c.{col} IN "));
+            p.text_list(&codes);
+            p.sql.push_str(" AND ");
+            capacity_visible(p, "c", &scope.capacity);
+            p.sql.push(')');
+        }
     }
 }
 
-fn where_clause(p: &mut SqlPlan, req: &SearchRequest) {
+fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope) {
     p.sql.push_str(" WHERE 1 = 1");
     for c in &req.conditions {
         p.sql.push_str(" AND ");
-        condition(p, req.resource, c);
+        condition(p, req.resource, c, scope);
     }
+    region_filter(p, req.resource, scope);
+    observation_filter(p, req.resource, scope);
 }
 
 /// `SELECT COUNT(*) AS n` of the matches.
-pub fn count(req: &SearchRequest) -> SqlPlan {
+pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
     let t = table(req.resource);
     let mut p = SqlPlan { sql: format!("SELECT COUNT(*) AS n FROM {} r", t.name), binds: Vec::new() };
-    where_clause(&mut p, req);
+    where_clause(&mut p, req, scope);
     p
 }
 
 /// One page: rows after `after` in the requested order, at most `limit` of them.
-pub fn page(req: &SearchRequest, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
+pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
     let t = table(req.resource);
     let id = format!("r.{}", t.id);
-    let mut p = SqlPlan {
-        sql: format!("SELECT {id} AS id, r.last_updated AS last_updated, r.{} AS json FROM {} r", t.json, t.name),
-        binds: Vec::new(),
-    };
-    where_clause(&mut p, req);
+    let mut p = SqlPlan::default();
+    select_list(&mut p, req.resource, scope);
+    where_clause(&mut p, req, scope);
     let (cmp, dir) = if req.sort.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(after) = after {
         match (req.sort.key, after.last_updated) {
@@ -353,29 +482,29 @@ pub fn page(req: &SearchRequest, after: Option<&CursorKey>, limit: usize) -> Sql
 }
 
 /// The HealthcareServices that reference any of `location_ids` (`_revinclude`).
-pub fn services_of_locations(location_ids: &[String], limit: usize) -> SqlPlan {
-    let mut p = SqlPlan {
-        sql: "SELECT r.id AS id, r.last_updated AS last_updated, r.resource_json AS json FROM healthcare_services r \
-              WHERE r.id IN (SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN "
-            .to_owned(),
-        binds: Vec::new(),
-    };
+pub fn services_of_locations(location_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    let mut p = SqlPlan::default();
+    select_list(&mut p, ResourceType::HealthcareService, scope);
+    p.sql
+        .push_str(" WHERE r.id IN (SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN ");
     p.text_list(location_ids);
-    p.sql.push_str(") ORDER BY r.id LIMIT ");
+    p.sql.push(')');
+    region_filter(&mut p, ResourceType::HealthcareService, scope);
+    p.sql.push_str(" ORDER BY r.id LIMIT ");
     p.int(i64::try_from(limit).unwrap_or(i64::MAX));
     p
 }
 
 /// The Locations referenced by any of `service_ids` (`_include`).
-pub fn locations_of_services(service_ids: &[String], limit: usize) -> SqlPlan {
-    let mut p = SqlPlan {
-        sql: "SELECT r.id AS id, r.last_updated AS last_updated, r.resource_json AS json FROM locations r \
-              WHERE r.id IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN "
-            .to_owned(),
-        binds: Vec::new(),
-    };
+pub fn locations_of_services(service_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    let mut p = SqlPlan::default();
+    select_list(&mut p, ResourceType::Location, scope);
+    p.sql
+        .push_str(" WHERE r.id IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN ");
     p.text_list(service_ids);
-    p.sql.push_str(") ORDER BY r.id LIMIT ");
+    p.sql.push(')');
+    region_filter(&mut p, ResourceType::Location, scope);
+    p.sql.push_str(" ORDER BY r.id LIMIT ");
     p.int(i64::try_from(limit).unwrap_or(i64::MAX));
     p
 }
@@ -394,7 +523,7 @@ mod tests {
     #[test]
     fn values_are_always_bound() {
         let r = req(ResourceType::Location, "identifier=x'; DROP TABLE locations;--&name=O'Brien%");
-        let plan = page(&r, None, 10);
+        let plan = page(&r, &Scope::everything(), None, 10);
         assert!(!plan.sql.contains("DROP"));
         assert!(!plan.sql.contains("O'Brien"));
         assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
@@ -404,7 +533,7 @@ mod tests {
     fn has_is_a_semi_join_and_keyset_follows_the_sort() {
         let r = req(ResourceType::Location, "_has:HealthcareService:location:identifier=11/1,11/2&_sort=-_lastUpdated");
         let after = CursorKey { last_updated: Some(5), id: "9".into() };
-        let plan = page(&r, Some(&after), 3);
+        let plan = page(&r, &Scope::everything(), Some(&after), 3);
         assert!(plan.sql.contains("IN (SELECT hl.location_id FROM healthcare_service_locations"), "{}", plan.sql);
         assert!(plan.sql.contains("r.last_updated < ?"), "{}", plan.sql);
         assert!(plan.sql.ends_with("ORDER BY r.last_updated DESC, r.id DESC LIMIT ?"), "{}", plan.sql);

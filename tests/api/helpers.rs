@@ -86,6 +86,23 @@ impl Dataset {
             .collect()
     }
 
+    /// Ids of the places linked to a sensitive unit (their capacity is never shown).
+    pub fn sensitive_locations(&self) -> BTreeSet<String> {
+        self.services
+            .values()
+            .filter(|s| {
+                s["extension"].as_array().is_some_and(|e| {
+                    e.iter().any(|x| {
+                        x["url"].as_str().is_some_and(|u| u.ends_with("ror-healthcareservice-sensitive-unit"))
+                            && x["valueBoolean"] == true
+                    })
+                })
+            })
+            .flat_map(|s| s["location"].as_array().cloned().unwrap_or_default())
+            .filter_map(|l| l["reference"].as_str().map(|r| r.trim_start_matches("Location/").to_owned()))
+            .collect()
+    }
+
     /// Location ids whose `meta.lastUpdated` (UTC, seconds, `Z`) satisfies `pred` on its text.
     pub fn locations_where(&self, pred: impl Fn(&Value) -> bool) -> BTreeSet<String> {
         self.locations.iter().filter(|(_, v)| pred(v)).map(|(id, _)| id.clone()).collect()

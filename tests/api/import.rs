@@ -65,7 +65,13 @@ fn refused_files_write_nothing(backend: Backend) {
     assert!(import_files(&url, &[&path]).unwrap_err().to_string().contains("line 2"));
     // Nothing of those files was written: the good first line was rolled back too.
     let mut conn = db::connect(&DbUrl::parse(&url).unwrap(), true).unwrap();
-    let none = db::read::read(&mut conn, ror_capacity::fhir::ResourceType::Organization, "o1").unwrap();
+    let none = db::read::read(
+        &mut conn,
+        ror_capacity::fhir::ResourceType::Organization,
+        "o1",
+        &ror_capacity::search::sql::Scope::everything(),
+    )
+    .unwrap();
     assert!(none.is_none());
 }
 

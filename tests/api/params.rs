@@ -122,7 +122,16 @@ fn location_attributes(app: &TestApp) {
 /// HealthcareService, Organization and Observation searches.
 fn other_types(app: &TestApp) {
     let d = &app.data;
-    let (sid, svc) = d.services.iter().nth(11).unwrap();
+    // An offer whose place is not linked to a sensitive unit (those places show no capacity).
+    let sensitive = d.sensitive_locations();
+    let (sid, svc) = d
+        .services
+        .iter()
+        .skip(11)
+        .find(|(_, s)| {
+            !sensitive.contains(s["location"][0]["reference"].as_str().unwrap().trim_start_matches("Location/"))
+        })
+        .unwrap();
     let ident = Dataset::identifier(svc, None).unwrap();
     let r = app.get(&format!("HealthcareService?identifier={}&_include=HealthcareService:location", enc(&ident)));
     assert_eq!(match_ids(&r.body), BTreeSet::from([sid.clone()]));
@@ -164,7 +173,9 @@ fn other_types(app: &TestApp) {
     // code: TRE_R330 status "01" (installé) across the dataset.
     let installed: usize = d
         .locations
-        .values()
+        .iter()
+        .filter(|(id, _)| !sensitive.contains(*id))
+        .map(|(_, l)| l)
         .flat_map(|l| l["extension"].as_array().unwrap().iter())
         .filter(|e| e["url"].as_str().unwrap().ends_with("ror-location-supported-capacity"))
         .filter(|e| {
@@ -218,7 +229,8 @@ fn result_parameters(app: &TestApp) {
 
 /// Reads of every type, and their FHIR shape.
 fn reads(app: &TestApp) {
-    let (id, loc) = app.data.locations.iter().next().unwrap();
+    let sensitive = app.data.sensitive_locations();
+    let (id, loc) = app.data.locations.iter().find(|(id, _)| !sensitive.contains(*id)).unwrap();
     let r = app.get(&format!("Location/{id}"));
     assert_eq!(r.status, 200);
     assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/fhir+json"));
@@ -227,6 +239,18 @@ fn reads(app: &TestApp) {
     assert_eq!(&r.body, loc);
     let (sid, svc) = app.data.services.iter().next().unwrap();
     assert_eq!(&app.get(&format!("HealthcareService/{sid}")).body, svc);
+    // A place linked to a sensitive unit is served without any capacity figure.
+    let hidden = sensitive.iter().next().unwrap();
+    let r = app.get(&format!("Location/{hidden}"));
+    assert_eq!(r.status, 200);
+    let caps = r.body["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["url"].as_str().unwrap().ends_with("ror-location-supported-capacity"))
+        .count();
+    assert_eq!(caps, 0);
+    assert_eq!(app.get(&format!("Observation?subject=Location/{hidden}")).body["total"], 0);
 }
 
 crate::both_backends!(last_updated_prefixes_and_precisions, location_attributes, other_types, result_parameters, reads);

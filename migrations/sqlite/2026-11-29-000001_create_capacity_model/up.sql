@@ -30,7 +30,10 @@ CREATE TABLE locations (
     region TEXT,
     created_at BIGINT,
     last_updated BIGINT NOT NULL,
-    resource_json TEXT NOT NULL
+    -- resource_json: what is served with every figure visible; base_json: the same without any
+    -- capacity figure, to which the figures an access profile may see are added.
+    resource_json TEXT NOT NULL,
+    base_json TEXT NOT NULL
 );
 CREATE INDEX locations_last_updated ON locations (last_updated, id);
 CREATE INDEX locations_postal_code ON locations (postal_code);

@@ -1,0 +1,176 @@
+//! Who is calling, and what they may see.
+//!
+//! - [`mtls`]: the TLS acceptor and the `on_connect` hook (verified certificate → [`ClientIdentity`]);
+//! - [`registry`]: consumers matched by certificate, with their access profile (reloaded live);
+//! - [`policy`]: the access-profile rules as data (pure);
+//! - [`pki`]: the development PKI;
+//! - this module: the middleware that makes the request's [`Principal`] (or refuses it) and writes
+//!   the audit line, and the extractor handlers use.
+
+pub mod mtls;
+pub mod pki;
+pub mod policy;
+pub mod registry;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use openssl::x509::X509;
+
+use crate::http::RequestId;
+use crate::http::error::AppError;
+use policy::Profile;
+use registry::{ClientIdentity, Consumer, LiveRegistry};
+
+/// Trusted reverse proxies that terminate TLS and pass the verified client certificate on.
+#[derive(Debug, Clone)]
+pub struct ProxyTrust {
+    /// Header carrying the URL-encoded PEM certificate (as nginx's `$ssl_client_escaped_cert`).
+    pub header: String,
+    /// Addresses the header is accepted from.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// How consumers are identified.
+#[derive(Debug, Clone)]
+pub enum AuthMode {
+    /// Mutual TLS (and optionally trusted proxies): consumers must be in the registry.
+    Registry {
+        /// The consumers.
+        registry: Arc<LiveRegistry>,
+        /// Trusted proxies, if any.
+        proxy: Option<ProxyTrust>,
+    },
+    /// Development only: plain HTTP on loopback, every request acts as one fixed consumer.
+    Insecure {
+        /// The profile every request gets.
+        profile: Profile,
+    },
+}
+
+/// The authenticated consumer of a request.
+#[derive(Debug, Clone)]
+pub struct Principal(pub Arc<Consumer>);
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The middleware puts it there on every FHIR route; its absence is a server bug: fail closed.
+        std::future::ready(
+            req.extensions()
+                .get::<Principal>()
+                .cloned()
+                .ok_or_else(|| AppError::Forbidden("no authenticated consumer".into())),
+        )
+    }
+}
+
+/// Number of resources in a response, for the audit line (set by handlers).
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceCount(pub usize);
+
+fn identity_from_proxy(req: &ServiceRequest, proxy: &ProxyTrust) -> Option<ClientIdentity> {
+    let peer = req.peer_addr()?.ip();
+    if !proxy.addresses.contains(&peer) {
+        return None;
+    }
+    let raw = req.headers().get(proxy.header.as_str())?.to_str().ok()?;
+    let pem = percent_decode(raw)?;
+    let cert = X509::from_pem(pem.as_bytes()).ok()?;
+    mtls::identity(&cert)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Resolves the consumer of a request, or the reason to refuse it.
+fn authenticate(req: &ServiceRequest, mode: &AuthMode) -> Result<Arc<Consumer>, AppError> {
+    match mode {
+        AuthMode::Insecure { profile } => Ok(Arc::new(Consumer::unauthenticated("insecure-dev", *profile))),
+        AuthMode::Registry { registry, proxy } => {
+            // A header from anyone but a trusted proxy is ignored.
+            let identity = proxy
+                .as_ref()
+                .and_then(|p| identity_from_proxy(req, p))
+                .or_else(|| req.conn_data::<ClientIdentity>().cloned())
+                .ok_or_else(|| AppError::Forbidden("a client certificate is required".into()))?;
+            let reg = registry.get();
+            match reg.find(&identity) {
+                Some(c) => Ok(Arc::new(c.clone())),
+                None => {
+                    log::warn!(target: "audit", "unregistered certificate subject=\"{}\" issuer=\"{}\"", identity.subject, identity.issuer);
+                    Err(AppError::Forbidden("this certificate is not registered as a consumer".into()))
+                }
+            }
+        }
+    }
+}
+
+/// Middleware: authenticates FHIR requests and writes one audit line per request.
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let target = match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    };
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.to_string()).unwrap_or_default();
+    let exempt = matches!(req.path(), "/health" | "/ready");
+    let mode = req.app_data::<web::Data<AuthMode>>().map(|m| m.get_ref().clone());
+    let consumer = match (&mode, exempt) {
+        (_, true) => None,
+        (None, false) => Some(Err(AppError::Forbidden("authentication is not configured".into()))),
+        (Some(m), false) => Some(authenticate(&req, m)),
+    };
+    let (who, profile) = match &consumer {
+        Some(Ok(c)) => (c.name.clone(), c.profile.number().to_string()),
+        _ => ("-".to_owned(), "-".to_owned()),
+    };
+    let res = match consumer {
+        Some(Err(e)) => {
+            let (http_req, _) = req.into_parts();
+            ServiceResponse::new(http_req, e.error_response()).map_into_right_body()
+        }
+        Some(Ok(c)) => {
+            req.extensions_mut().insert(Principal(c));
+            next.call(req).await?.map_into_left_body()
+        }
+        None => next.call(req).await?.map_into_left_body(),
+    };
+    let count = res.response().extensions().get::<ResourceCount>().map_or(0, |c| c.0);
+    log::info!(
+        target: "audit",
+        "time={} request_id={request_id} consumer={who} profile={profile} method={method} target={target:?} status={} resources={count} duration_us={}",
+        crate::search::date::format_instant(crate::import::now_us()),
+        res.status().as_u16(),
+        started.elapsed().as_micros()
+    );
+    Ok(res)
+}
