@@ -3,9 +3,9 @@
 
 use std::net::SocketAddr;
 
-use crate::auth::AuthMode;
 use crate::auth::mtls::TlsConfig;
 use crate::auth::policy::Profile;
+use crate::auth::{AuditCapture, AuthMode};
 
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ror-capacity.db";
@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub tls: Option<TlsConfig>,
     /// How consumers are identified.
     pub auth: AuthMode,
+    /// Also keep audit lines in memory (tests).
+    pub audit_capture: Option<AuditCapture>,
 }
 
 impl ServerConfig {
@@ -66,6 +68,7 @@ impl ServerConfig {
             limits: SearchLimits::default(),
             tls: None,
             auth: AuthMode::Insecure { profile: Profile::EVERYTHING },
+            audit_capture: None,
         }
     }
 }

@@ -76,11 +76,16 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         registry.watch(std::time::Duration::from_secs(2));
     }
     let auth_mode = web::Data::new(config.auth.clone());
+    let audit = config.audit_capture.clone().map(web::Data::new);
     let listener = TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
     let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
+        let app = App::new();
+        let app = match &audit {
+            Some(a) => app.app_data(a.clone()),
+            None => app,
+        };
+        app.app_data(state.clone())
             .app_data(auth_mode.clone())
             .app_data(web::PayloadConfig::new(256 * 1024))
             .wrap(from_fn(auth::guard))

@@ -72,6 +72,20 @@ impl FromRequest for Principal {
     }
 }
 
+/// Where audit lines go besides the log (tests read them from here).
+#[derive(Debug, Clone, Default)]
+pub struct AuditCapture(pub Arc<std::sync::Mutex<Vec<String>>>);
+
+impl AuditCapture {
+    /// The lines captured so far.
+    pub fn lines(&self) -> Vec<String> {
+        match self.0.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
 /// Number of resources in a response, for the audit line (set by handlers).
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceCount(pub usize);
@@ -165,12 +179,17 @@ pub async fn guard(
         None => next.call(req).await?.map_into_left_body(),
     };
     let count = res.response().extensions().get::<ResourceCount>().map_or(0, |c| c.0);
-    log::info!(
-        target: "audit",
+    let line = format!(
         "time={} request_id={request_id} consumer={who} profile={profile} method={method} target={target:?} status={} resources={count} duration_us={}",
         crate::search::date::format_instant(crate::import::now_us()),
         res.status().as_u16(),
         started.elapsed().as_micros()
     );
+    if let Some(capture) = res.request().app_data::<web::Data<AuditCapture>>()
+        && let Ok(mut lines) = capture.0.lock()
+    {
+        lines.push(line.clone());
+    }
+    log::info!(target: "audit", "{line}");
     Ok(res)
 }

@@ -128,7 +128,8 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
     dir
 }
 
-fn dataset_file() -> &'static Arc<Dataset> {
+/// The shared generated dataset.
+pub fn dataset() -> &'static Arc<Dataset> {
     static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
     DATA.get_or_init(|| {
         let dir = scratch_dir("dataset");
@@ -214,12 +215,12 @@ pub fn start_server(config: ServerConfig) -> SocketAddr {
 }
 
 fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap()
+    reqwest::blocking::Client::builder().no_proxy().timeout(std::time::Duration::from_secs(60)).build().unwrap()
 }
 
 /// A server over a new database loaded with the shared dataset (plus `config` tweaks).
 pub fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
-    let data = dataset_file().clone();
+    let data = dataset().clone();
     let database_url = fresh_database(backend, "app");
     import_files(&database_url, &[&data.path]).unwrap();
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database_url.clone());

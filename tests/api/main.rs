@@ -11,4 +11,6 @@ mod metadata;
 mod migrations;
 mod paging;
 mod params;
+mod pki;
 mod scenarios;
+mod tls;
