@@ -7,6 +7,14 @@ pub const PROFILE_LOCATION: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/S
 /// ror-healthcareservice profile.
 pub const PROFILE_HEALTHCARE_SERVICE: &str =
     "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice";
+/// Extension: patient type of an offer.
+pub const EXT_PATIENT_TYPE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice-patient-type";
+/// Commune code system (TRE_R13, INSEE COG).
+pub const COMMUNE_SYSTEM: &str = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM";
+/// System of the place identifiers (as the ROR documentation queries them).
+pub const LOCATION_ID_SYSTEM: &str =
+    "https://mos.esante.gouv.fr/NOS/JDV_J236-TypologieIdentifiantLieu-ROR/FHIR/JDV-J236-TypologieIdentifiantLieu-ROR";
 /// ror-organization profile.
 pub const PROFILE_ORGANIZATION: &str =
     "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-organization";
@@ -70,7 +78,7 @@ impl CapacityCode {
     }
 
     /// The code system canonical URL.
-    pub fn system(self) -> &'static str {
+    pub const fn system(self) -> &'static str {
         match self {
             Self::Type => "https://mos.esante.gouv.fr/NOS/TRE_R329-NatureCapacite/FHIR/TRE-R329-NatureCapacite",
             Self::Status => {
@@ -96,43 +104,18 @@ impl CapacityCode {
         }
     }
 
-    /// The codes of the bound value set with their displays.
-    pub fn codes(self) -> &'static [(&'static str, &'static str)] {
+    /// The codes of the code system with their displays.
+    pub const fn codes(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Self::Type => &[("01", "Lit"), ("02", "Place")],
-            Self::Status => &[
-                ("01", "Installé"),
-                ("02", "Disponible"),
-                ("03", "Occupé"),
-                ("04", "Réservé"),
-                ("05", "Fermé"),
-                ("06", "Supplémentaire"),
-                ("07", "Opérationnel"),
-                ("08", "Installé constaté"),
-                ("09", "Autorisé"),
-            ],
-            Self::Temporality => &[
-                ("01", "Courant"),
-                ("02", "Prévisionnel 1 heure"),
-                ("03", "Prévisionnel 24 heures"),
-                ("04", "Prévisionnel 48 heures"),
-                ("05", "Prévisionnel 7 jours"),
-            ],
-            Self::SourceType => &[
-                ("01", "Saisie manuelle"),
-                ("02", "Bed management"),
-                ("03", "Gestion administrative du malade (GAM)"),
-                ("04", "Dossier patient informatisé (DPI)"),
-            ],
-            Self::Gender => &[("01", "Femme"), ("02", "Homme"), ("03", "Indifférencié"), ("04", "Indéterminé")],
-            Self::ClosingType => &[("01", "Réactivable"), ("02", "Non réactivable"), ("03", "Indéterminé")],
-            Self::AdditionalBedType => &[
-                ("01", "Mobilisé"),
-                ("02", "Mobilisable sans ressources humaines"),
-                ("03", "Mobilisable avec ressources humaines"),
-            ],
-            Self::CrisisType => &[("01", "PMIE 1"), ("02", "Situation sanitaire Exceptionnelle (SSE) (Plan blanc)")],
-            Self::TemporaryAssignment => &[("01", "Aucune"), ("02", "Covid+"), ("03", "Covid-")],
+            Self::Type => &TRE_R329,
+            Self::Status => &TRE_R330,
+            Self::Temporality => &TRE_R331,
+            Self::SourceType => &TRE_R335,
+            Self::Gender => &TRE_R332,
+            Self::ClosingType => &TRE_R333,
+            Self::AdditionalBedType => &TRE_R334,
+            Self::CrisisType => &TRE_R336,
+            Self::TemporaryAssignment => &TRE_R337,
         }
     }
 
@@ -142,27 +125,85 @@ impl CapacityCode {
     }
 }
 
+/// A code and its display.
+pub type Code = (&'static str, &'static str);
+
+/// TRE_R329 NatureCapacite.
+pub const TRE_R329: [Code; 2] = [("01", "Lit"), ("02", "Place")];
+/// TRE_R330 TypeStatutCapacite (version 20250328).
+pub const TRE_R330: [Code; 9] = [
+    ("01", "Installé"),
+    ("02", "Disponible"),
+    ("03", "Occupé"),
+    ("04", "Réservé"),
+    ("05", "Fermé"),
+    ("06", "Supplémentaire"),
+    ("07", "Opérationnel"),
+    ("08", "Installé constaté"),
+    ("09", "Autorisé"),
+];
+/// JDV_J188-TypeStatutCapacite-ROR: the TRE_R330 statuses the ROR exchanges.
+pub const JDV_J188: [Code; 6] = [
+    ("01", "Installé"),
+    ("02", "Disponible"),
+    ("03", "Occupé"),
+    ("04", "Réservé"),
+    ("05", "Fermé"),
+    ("06", "Supplémentaire"),
+];
+/// TRE_R331 TemporaliteCapacite.
+pub const TRE_R331: [Code; 5] = [
+    ("01", "Courant"),
+    ("02", "Prévisionnel 1 heure"),
+    ("03", "Prévisionnel 24 heures"),
+    ("04", "Prévisionnel 48 heures"),
+    ("05", "Prévisionnel 7 jours"),
+];
+/// TRE_R332 GenreCapacite.
+pub const TRE_R332: [Code; 4] = [("01", "Femme"), ("02", "Homme"), ("03", "Indifférencié"), ("04", "Indéterminé")];
+/// TRE_R333 TypeFermetureCapacite.
+pub const TRE_R333: [Code; 3] = [("01", "Réactivable"), ("02", "Non réactivable"), ("03", "Indéterminé")];
+/// TRE_R334 TypeLitSupplementaire.
+pub const TRE_R334: [Code; 3] = [
+    ("01", "Mobilisé"),
+    ("02", "Mobilisable sans ressources humaines"),
+    ("03", "Mobilisable avec ressources humaines"),
+];
+/// TRE_R335 TypeSourceCapacite.
+pub const TRE_R335: [Code; 4] = [
+    ("01", "Saisie manuelle"),
+    ("02", "Bed management"),
+    ("03", "Gestion administrative du malade (GAM)"),
+    ("04", "Dossier patient informatisé (DPI)"),
+];
+/// TRE_R336 TypeCrise.
+pub const TRE_R336: [Code; 2] = [("01", "PMIE 1"), ("02", "Situation sanitaire Exceptionnelle (SSE) (Plan blanc)")];
+/// TRE_R337 AffectationTemporaire.
+pub const TRE_R337: [Code; 3] = [("01", "Aucune"), ("02", "Covid+"), ("03", "Covid-")];
+
+/// ROR regions (JDV_J237-RegionOM-ROR, codes of TRE_R30): code and display.
+pub const REGIONS: [Code; 18] = [
+    ("01", "Guadeloupe"),
+    ("02", "Martinique"),
+    ("03", "Guyane"),
+    ("04", "La Réunion"),
+    ("06", "Mayotte"),
+    ("11", "Ile-de-france"),
+    ("24", "Centre-Val-de-Loire"),
+    ("27", "Bourgogne-Franche-Comté"),
+    ("28", "Normandie"),
+    ("32", "Hauts-de-France"),
+    ("44", "Grand-Est"),
+    ("52", "Pays de la Loire"),
+    ("53", "Bretagne"),
+    ("75", "Nouvelle-Aquitaine"),
+    ("76", "Occitanie"),
+    ("84", "Auvergne-Rhône-Alpes"),
+    ("93", "Provence-Alpes-Côte d'Azur"),
+    ("94", "Corse"),
+];
+
 /// Display of a region code (JDV_J237).
 pub fn region_display(code: &str) -> Option<&'static str> {
-    const REGIONS: [(&str, &str); 18] = [
-        ("01", "Guadeloupe"),
-        ("02", "Martinique"),
-        ("03", "Guyane"),
-        ("04", "La Réunion"),
-        ("06", "Mayotte"),
-        ("11", "Ile-de-france"),
-        ("24", "Centre-Val-de-Loire"),
-        ("27", "Bourgogne-Franche-Comté"),
-        ("28", "Normandie"),
-        ("32", "Hauts-de-France"),
-        ("44", "Grand-Est"),
-        ("52", "Pays de la Loire"),
-        ("53", "Bretagne"),
-        ("75", "Nouvelle-Aquitaine"),
-        ("76", "Occitanie"),
-        ("84", "Auvergne-Rhône-Alpes"),
-        ("93", "Provence-Alpes-Côte d'Azur"),
-        ("94", "Corse"),
-    ];
     REGIONS.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
 }

@@ -5,18 +5,14 @@ use serde_json::{Map, Value, json};
 use super::ResourceType;
 use super::codes::SUBSETTED_SYSTEM;
 
-/// Top-level elements of each served type (FHIR R4), as `_elements` accepts them.
-pub fn known_elements(rt: ResourceType) -> &'static [&'static str] {
+/// Elements every DomainResource has.
+const DOMAIN_RESOURCE: [&str; 8] =
+    ["id", "meta", "implicitRules", "language", "text", "contained", "extension", "modifierExtension"];
+
+/// Top-level elements of each served type (FHIR R4) besides the DomainResource ones.
+fn own_elements(rt: ResourceType) -> &'static [&'static str] {
     match rt {
         ResourceType::Location => &[
-            "id",
-            "meta",
-            "implicitRules",
-            "language",
-            "text",
-            "contained",
-            "extension",
-            "modifierExtension",
             "identifier",
             "status",
             "operationalStatus",
@@ -36,14 +32,6 @@ pub fn known_elements(rt: ResourceType) -> &'static [&'static str] {
             "endpoint",
         ],
         ResourceType::HealthcareService => &[
-            "id",
-            "meta",
-            "implicitRules",
-            "language",
-            "text",
-            "contained",
-            "extension",
-            "modifierExtension",
             "identifier",
             "active",
             "providedBy",
@@ -69,35 +57,10 @@ pub fn known_elements(rt: ResourceType) -> &'static [&'static str] {
             "availabilityExceptions",
             "endpoint",
         ],
-        ResourceType::Organization => &[
-            "id",
-            "meta",
-            "implicitRules",
-            "language",
-            "text",
-            "contained",
-            "extension",
-            "modifierExtension",
-            "identifier",
-            "active",
-            "type",
-            "name",
-            "alias",
-            "telecom",
-            "address",
-            "partOf",
-            "contact",
-            "endpoint",
-        ],
+        ResourceType::Organization => {
+            &["identifier", "active", "type", "name", "alias", "telecom", "address", "partOf", "contact", "endpoint"]
+        }
         ResourceType::Observation => &[
-            "id",
-            "meta",
-            "implicitRules",
-            "language",
-            "text",
-            "contained",
-            "extension",
-            "modifierExtension",
             "identifier",
             "basedOn",
             "partOf",
@@ -124,6 +87,11 @@ pub fn known_elements(rt: ResourceType) -> &'static [&'static str] {
             "component",
         ],
     }
+}
+
+/// Whether `name` is a top-level element of `rt` that `_elements` accepts.
+pub fn is_known_element(rt: ResourceType, name: &str) -> bool {
+    DOMAIN_RESOURCE.contains(&name) || own_elements(rt).contains(&name)
 }
 
 /// Keeps `resourceType`, `id`, `meta` and the listed elements (choice elements such as `value`

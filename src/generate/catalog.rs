@@ -2,25 +2,21 @@
 //! and displays as in `ror-codes.md`), the kinds of hébergement units with their offers, and the
 //! names given to establishments. Pure data.
 
-pub(super) const PROFILE_LOCATION: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location";
-pub(super) const PROFILE_HS: &str =
-    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice";
-pub(super) const PROFILE_ORG: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-organization";
-pub(super) const EXT_COMMUNE: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-commune-cog";
-pub(super) const EXT_CREATION: &str =
-    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-meta-creation-date";
-pub(super) const EXT_CAPACITY: &str =
-    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location-supported-capacity";
-pub(super) const EXT_SENSITIVE: &str =
-    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice-sensitive-unit";
-pub(super) const EXT_PATIENT_TYPE: &str =
-    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice-patient-type";
+use crate::fhir::codes::{self, CapacityCode};
+
+pub(super) const PROFILE_LOCATION: &str = codes::PROFILE_LOCATION;
+pub(super) const PROFILE_HS: &str = codes::PROFILE_HEALTHCARE_SERVICE;
+pub(super) const PROFILE_ORG: &str = codes::PROFILE_ORGANIZATION;
+pub(super) const EXT_COMMUNE: &str = codes::EXT_COMMUNE_COG;
+pub(super) const EXT_CREATION: &str = codes::EXT_META_CREATION_DATE;
+pub(super) const EXT_CAPACITY: &str = codes::EXT_SUPPORTED_CAPACITY;
+pub(super) const EXT_SENSITIVE: &str = codes::EXT_SENSITIVE_UNIT;
+pub(super) const EXT_PATIENT_TYPE: &str = codes::EXT_PATIENT_TYPE;
 pub(super) const HS_ID_SYSTEM: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/identifier";
-pub(super) const REGION_SYSTEM: &str = "https://mos.esante.gouv.fr/NOS/TRE_R30-RegionOM/FHIR/TRE-R30-RegionOM";
-pub(super) const COMMUNE_SYSTEM: &str = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM";
-pub(super) const ID_TYPE_SYSTEM: &str = "https://mos.esante.gouv.fr/NOS/TRE_R354-TypeIdentifiantRessourceOperationnelle/FHIR/TRE-R354-TypeIdentifiantRessourceOperationnelle";
-pub(super) const LOCATION_ID_SYSTEM: &str =
-    "https://mos.esante.gouv.fr/NOS/JDV_J236-TypologieIdentifiantLieu-ROR/FHIR/JDV-J236-TypologieIdentifiantLieu-ROR";
+pub(super) const REGION_SYSTEM: &str = codes::REGION_SYSTEM;
+pub(super) const COMMUNE_SYSTEM: &str = codes::COMMUNE_SYSTEM;
+pub(super) const ID_TYPE_SYSTEM: &str = codes::ID_TYPE_SYSTEM;
+pub(super) const LOCATION_ID_SYSTEM: &str = codes::LOCATION_ID_SYSTEM;
 pub(super) const FINESS_SYSTEM: &str = "urn:oid:1.2.250.1.71.4.2.2";
 pub(super) const ORG_ID_TYPE_SYSTEM: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203";
 pub(super) const STATUT_LIEU: &str = "https://mos.esante.gouv.fr/NOS/TRE_R203-StatutLieu/FHIR/TRE-R203-StatutLieu";
@@ -32,65 +28,29 @@ pub(super) const ACTIVITE_OPERATIONNELLE: &str =
     "https://mos.esante.gouv.fr/NOS/TRE_R211-ActiviteOperationnelle/FHIR/TRE-R211-ActiviteOperationnelle";
 pub(super) const MODE_PEC: &str =
     "https://mos.esante.gouv.fr/NOS/TRE_R213-ModePriseEnCharge/FHIR/TRE-R213-ModePriseEnCharge";
-pub(super) const R329: &str = "https://mos.esante.gouv.fr/NOS/TRE_R329-NatureCapacite/FHIR/TRE-R329-NatureCapacite";
-pub(super) const R330: &str =
-    "https://mos.esante.gouv.fr/NOS/TRE_R330-TypeStatutCapacite/FHIR/TRE-R330-TypeStatutCapacite";
-pub(super) const R331: &str =
-    "https://mos.esante.gouv.fr/NOS/TRE_R331-TemporaliteCapacite/FHIR/TRE-R331-TemporaliteCapacite";
-pub(super) const R332: &str = "https://mos.esante.gouv.fr/NOS/TRE_R332-GenreCapacite/FHIR/TRE-R332-GenreCapacite";
-pub(super) const R333: &str =
-    "https://mos.esante.gouv.fr/NOS/TRE_R333-TypeFermetureCapacite/FHIR/TRE-R333-TypeFermetureCapacite";
-pub(super) const R334: &str =
-    "https://mos.esante.gouv.fr/NOS/TRE_R334-TypeLitSupplementaire/FHIR/TRE-R334-TypeLitSupplementaire";
-pub(super) const R335: &str =
-    "https://mos.esante.gouv.fr/NOS/TRE_R335-TypeSourceCapacite/FHIR/TRE-R335-TypeSourceCapacite";
-pub(super) const R336: &str = "https://mos.esante.gouv.fr/NOS/TRE_R336-TypeCrise/FHIR/TRE-R336-TypeCrise";
-pub(super) const R337: &str =
-    "https://mos.esante.gouv.fr/NOS/TRE_R337-AffectationTemporaire/FHIR/TRE-R337-AffectationTemporaire";
+pub(super) const R329: &str = CapacityCode::Type.system();
+pub(super) const R330: &str = CapacityCode::Status.system();
+pub(super) const R331: &str = CapacityCode::Temporality.system();
+pub(super) const R332: &str = CapacityCode::Gender.system();
+pub(super) const R333: &str = CapacityCode::ClosingType.system();
+pub(super) const R334: &str = CapacityCode::AdditionalBedType.system();
+pub(super) const R335: &str = CapacityCode::SourceType.system();
+pub(super) const R336: &str = CapacityCode::CrisisType.system();
+pub(super) const R337: &str = CapacityCode::TemporaryAssignment.system();
 
 /// A code and its display.
-pub(super) type Code = (&'static str, &'static str);
+pub(super) type Code = codes::Code;
 
-/// TRE_R329 NatureCapacite.
-pub(super) const NATURE: [Code; 2] = [("01", "Lit"), ("02", "Place")];
-/// JDV_J188: the TRE_R330 statuses the ROR exchanges (01–06).
-pub(super) const STATUT_CAPA: [Code; 6] = [
-    ("01", "Installé"),
-    ("02", "Disponible"),
-    ("03", "Occupé"),
-    ("04", "Réservé"),
-    ("05", "Fermé"),
-    ("06", "Supplémentaire"),
-];
-/// JDV_J189 / TRE_R331 TemporaliteCapacite.
-pub(super) const TEMPORALITE: [Code; 5] = [
-    ("01", "Courant"),
-    ("02", "Prévisionnel 1 heure"),
-    ("03", "Prévisionnel 24 heures"),
-    ("04", "Prévisionnel 48 heures"),
-    ("05", "Prévisionnel 7 jours"),
-];
-/// TRE_R332 GenreCapacite.
-pub(super) const GENRE: [Code; 4] = [("01", "Femme"), ("02", "Homme"), ("03", "Indifférencié"), ("04", "Indéterminé")];
-/// TRE_R333 TypeFermetureCapacite.
-pub(super) const FERMETURE: [Code; 3] = [("01", "Réactivable"), ("02", "Non réactivable"), ("03", "Indéterminé")];
-/// TRE_R334 TypeLitSupplementaire.
-pub(super) const LIT_SUPP: [Code; 3] = [
-    ("01", "Mobilisé"),
-    ("02", "Mobilisable sans ressources humaines"),
-    ("03", "Mobilisable avec ressources humaines"),
-];
-/// TRE_R335 TypeSourceCapacite.
-pub(super) const SOURCE: [Code; 4] = [
-    ("01", "Saisie manuelle"),
-    ("02", "Bed management"),
-    ("03", "Gestion administrative du malade (GAM)"),
-    ("04", "Dossier patient informatisé (DPI)"),
-];
-/// TRE_R336 TypeCrise.
-pub(super) const CRISE: [Code; 2] = [("01", "PMIE 1"), ("02", "Situation sanitaire Exceptionnelle (SSE) (Plan blanc)")];
-/// TRE_R337 AffectationTemporaire.
-pub(super) const AFFECTATION: [Code; 3] = [("01", "Aucune"), ("02", "Covid+"), ("03", "Covid-")];
+pub(super) const NATURE: [Code; 2] = codes::TRE_R329;
+/// The statuses the ROR exchanges (JDV_J188).
+pub(super) const STATUT_CAPA: [Code; 6] = codes::JDV_J188;
+pub(super) const TEMPORALITE: [Code; 5] = codes::TRE_R331;
+pub(super) const GENRE: [Code; 4] = codes::TRE_R332;
+pub(super) const FERMETURE: [Code; 3] = codes::TRE_R333;
+pub(super) const LIT_SUPP: [Code; 3] = codes::TRE_R334;
+pub(super) const SOURCE: [Code; 4] = codes::TRE_R335;
+pub(super) const CRISE: [Code; 2] = codes::TRE_R336;
+pub(super) const AFFECTATION: [Code; 3] = codes::TRE_R337;
 /// TRE_R203 StatutLieu.
 pub(super) const STATUT_LIEU_CODES: [Code; 3] =
     [("1", "Fermé définitivement"), ("2", "Fermé temporairement"), ("3", "Opérationnel")];

@@ -25,26 +25,7 @@ pub(super) struct Departement {
 }
 
 /// ROR regions (JDV_J237-RegionOM-ROR): code and display.
-pub(super) const REGIONS: [(&str, &str); 18] = [
-    ("01", "Guadeloupe"),
-    ("02", "Martinique"),
-    ("03", "Guyane"),
-    ("04", "La Réunion"),
-    ("06", "Mayotte"),
-    ("11", "Ile-de-france"),
-    ("24", "Centre-Val-de-Loire"),
-    ("27", "Bourgogne-Franche-Comté"),
-    ("28", "Normandie"),
-    ("32", "Hauts-de-France"),
-    ("44", "Grand-Est"),
-    ("52", "Pays de la Loire"),
-    ("53", "Bretagne"),
-    ("75", "Nouvelle-Aquitaine"),
-    ("76", "Occitanie"),
-    ("84", "Auvergne-Rhône-Alpes"),
-    ("93", "Provence-Alpes-Côte d'Azur"),
-    ("94", "Corse"),
-];
+pub(super) use crate::fhir::codes::REGIONS;
 
 #[expect(clippy::too_many_arguments, reason = "one positional row per département keeps the table readable")]
 const fn d(

@@ -405,10 +405,9 @@ fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &Searc
         }
         (_, "_elements") => {
             no_modifier(name, modifier)?;
-            let known = elements::known_elements(rt);
             let mut list = Vec::new();
             for e in values(name, raw)? {
-                if !known.contains(&e.as_str()) {
+                if !elements::is_known_element(rt, &e) {
                     return Err(Issue::error(
                         "invalid",
                         format!("_elements: {e:?} is not an element of {}", rt.as_str()),
