@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::auth::mtls::{self, TlsError};
@@ -89,6 +89,7 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
             .app_data(auth_mode.clone())
             .app_data(web::PayloadConfig::new(256 * 1024))
             .wrap(from_fn(auth::guard))
+            .wrap(ErrorHandlers::new().default_handler(http::error::to_operation_outcome))
             .wrap(from_fn(http::request_id))
             .configure(http::routes)
     })

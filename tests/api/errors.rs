@@ -44,6 +44,12 @@ fn client_errors(app: &TestApp) {
     );
     assert_eq!(r.status, 400);
     assert_eq!(issue_codes(&r.body), vec!["too-costly"]);
+    // Errors produced by the framework itself are OperationOutcomes too.
+    let big = "a".repeat(300 * 1024);
+    let r =
+        app.request("POST", "Location/_search", Some(("application/x-www-form-urlencoded", &format!("name={big}"))));
+    assert_eq!(r.status, 413);
+    assert_eq!(issue_codes(&r.body), vec!["too-costly"]);
     // Lenient handling ignores the unknown parameter and says so.
     let r = app.get_with("Location?unknown=1&_count=1", &[("prefer", "handling=lenient")]);
     assert_eq!(r.status, 200);
