@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub auth: AuthMode,
     /// Also keep audit lines in memory (tests).
     pub audit_capture: Option<AuditCapture>,
+    /// Benchmarks only: serve `GET /bench/ceiling`, a fixed FHIR JSON body of this many bytes, through
+    /// the same TLS, middleware and authentication (the ceiling the API's figures are compared to).
+    pub bench_ceiling_bytes: Option<usize>,
 }
 
 impl ServerConfig {
@@ -69,6 +72,7 @@ impl ServerConfig {
             tls: None,
             auth: AuthMode::Insecure { profile: Profile::EVERYTHING },
             audit_capture: None,
+            bench_ceiling_bytes: None,
         }
     }
 }

@@ -53,6 +53,9 @@ enum Command {
         /// Size of the demo dataset.
         #[arg(long, default_value_t = 2000)]
         demo_locations: usize,
+        /// Benchmarks only: serve GET /bench/ceiling, a fixed body of this many bytes.
+        #[arg(long, hide = true)]
+        bench_ceiling_bytes: Option<usize>,
     },
     /// Import FHIR NDJSON or Bundle files (one transaction per file).
     Import {
@@ -180,7 +183,17 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             log::info!("development PKI and consumer registry written to {}", dir.display());
             Ok(())
         }
-        Command::Serve { bind, security, pool_size, workers, base_url, cursor_secret, demo, demo_locations } => {
+        Command::Serve {
+            bind,
+            security,
+            pool_size,
+            workers,
+            base_url,
+            cursor_secret,
+            demo,
+            demo_locations,
+            bench_ceiling_bytes,
+        } => {
             startup::migrate(&url)?;
             if demo {
                 load_demo(&url, demo_locations)?;
@@ -190,6 +203,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             config.workers = workers;
             config.base_url = base_url;
             config.cursor_secret = cursor_secret.map(String::into_bytes);
+            config.bench_ceiling_bytes = bench_ceiling_bytes;
             let demo_pki = configure_security(&mut config, *security, demo)?;
             actix_web::rt::System::new().block_on(async move {
                 let (server, addr) = startup::build(&config)?;

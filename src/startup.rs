@@ -77,6 +77,10 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
     }
     let auth_mode = web::Data::new(config.auth.clone());
     let audit = config.audit_capture.clone().map(web::Data::new);
+    let ceiling = config.bench_ceiling_bytes;
+    if let Some(n) = ceiling {
+        log::warn!("benchmark route /bench/ceiling enabled ({n} bytes)");
+    }
     let listener = TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
     let server = HttpServer::new(move || {
@@ -91,7 +95,12 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
             .wrap(from_fn(auth::guard))
             .wrap(ErrorHandlers::new().default_handler(http::error::to_operation_outcome))
             .wrap(from_fn(http::request_id))
-            .configure(http::routes)
+            .configure(|cfg| {
+                if let Some(n) = ceiling {
+                    http::ceiling_route(cfg, n);
+                }
+                http::routes(cfg);
+            })
     })
     .workers(config.workers.max(1));
     let server = match &config.tls {
