@@ -81,6 +81,8 @@ enum Command {
         /// Target folder.
         dir: PathBuf,
     },
+    /// Print the query plan of each scenario on this database (checks that no scenario scans).
+    Explain,
     /// Apply pending migrations (or revert them all).
     Migrate {
         /// Revert every migration instead.
@@ -175,6 +177,17 @@ fn run(cli: Cli) -> Result<(), AnyError> {
                 let started = std::time::Instant::now();
                 let stats = import::import_file(&mut conn, &file, true)?;
                 log::info!("{}: {stats:?} in {:.1}s", file.display(), started.elapsed().as_secs_f64());
+            }
+            Ok(())
+        }
+        Command::Explain => {
+            let mut conn = db::connect(&url, true)?;
+            let (places, offers) = db::read::sample_identifiers(&mut conn, 50)?;
+            for (name, plan) in db::explain::scenario_plans(&places, &offers, "2026-10-31T00:00:00Z") {
+                println!("## {name}\n{}", plan.sql);
+                for line in db::explain::explain(&mut conn, &plan)? {
+                    println!("    {line}");
+                }
             }
             Ok(())
         }

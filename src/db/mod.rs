@@ -4,6 +4,7 @@
 //! each backend in turn. Serving connections are read-only (SQLite `query_only`, PostgreSQL
 //! `default_transaction_read_only`), so no consumer request can change data even through a bug.
 
+pub mod explain;
 pub mod migrate;
 pub mod read;
 pub mod rows;

@@ -365,12 +365,14 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
             p.sql.push(')');
         }
         Condition::LastUpdated(conds) => {
-            p.sql.push('(');
+            // A semi-join on the (last_updated, id) index: the planner would otherwise walk the id
+            // order of the whole table to avoid sorting a handful of recent rows.
+            p.sql.push_str(&format!("{id} IN (SELECT lu.{} FROM {} lu WHERE ", t.id, t.name));
             for (i, d) in conds.iter().enumerate() {
                 if i > 0 {
                     p.sql.push_str(" OR ");
                 }
-                date_condition(p, "r.last_updated", d);
+                date_condition(p, "lu.last_updated", d);
             }
             p.sql.push(')');
         }
