@@ -104,7 +104,7 @@ impl Importer<'_> {
             )));
         }
         validate::check(&value).map_err(|e| refused(e.to_string()))?;
-        let record = extract::extract(map).map_err(|e| refused(e.to_string()))?;
+        let record = extract::extract(&value).map_err(|e| refused(e.to_string()))?;
         match upsert(self.conn, &record, self.now_us)? {
             WriteOutcome::Inserted => self.stats.inserted += 1,
             WriteOutcome::Updated => self.stats.updated += 1,

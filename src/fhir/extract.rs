@@ -195,17 +195,16 @@ fn instant_at(v: &Value, key: &str, path: &str) -> Result<Option<i64>, ExtractEr
     }
 }
 
-fn common(res: &Map<String, Value>, resource_type: &str) -> Result<Common, ExtractError> {
-    let v = Value::Object(res.clone());
-    let id = str_at(&v, "id").ok_or_else(|| err(format!("{resource_type}.id"), "missing id"))?;
+fn common(v: &Value, resource_type: &str) -> Result<Common, ExtractError> {
+    let id = str_at(v, "id").ok_or_else(|| err(format!("{resource_type}.id"), "missing id"))?;
     if !super::is_valid_id(id) {
         return Err(err(format!("{resource_type}.id"), format!("invalid id {id:?}")));
     }
-    let meta = v.get("meta").cloned().unwrap_or(Value::Null);
-    let source_last_updated_us = instant_at(&meta, "lastUpdated", &format!("{resource_type}.meta.lastUpdated"))?;
+    let meta = v.get("meta").unwrap_or(&Value::Null);
+    let source_last_updated_us = instant_at(meta, "lastUpdated", &format!("{resource_type}.meta.lastUpdated"))?;
     let mut tokens = Vec::new();
     let mut region = None;
-    for tag in array(&meta, "tag") {
+    for tag in array(meta, "tag") {
         let system = str_at(tag, "system").unwrap_or_default();
         if let Some(code) = str_at(tag, "code") {
             if system == codes::REGION_SYSTEM && region.is_none() {
@@ -214,20 +213,20 @@ fn common(res: &Map<String, Value>, resource_type: &str) -> Result<Common, Extra
             tokens.push(Token { param: "_tag", system: system.to_owned(), code: code.to_owned() });
         }
     }
-    for ident in array(&v, "identifier") {
+    for ident in array(v, "identifier") {
         if let Some(value) = str_at(ident, "value") {
             let system = str_at(ident, "system").unwrap_or_default();
             tokens.push(Token { param: "identifier", system: system.to_owned(), code: value.to_owned() });
         }
     }
     let mut created_at_us = None;
-    for ext in array(&v, "extension") {
+    for ext in array(v, "extension") {
         if str_at(ext, "url") == Some(codes::EXT_META_CREATION_DATE) {
             created_at_us =
                 instant_at(ext, "valueDateTime", &format!("{resource_type}.extension:ror-meta-creation-date"))?;
         }
     }
-    let mut base = res.clone();
+    let mut base = v.as_object().cloned().unwrap_or_default();
     if let Some(Value::Object(m)) = base.get_mut("meta") {
         m.remove("lastUpdated");
         m.remove("versionId");
@@ -236,7 +235,7 @@ fn common(res: &Map<String, Value>, resource_type: &str) -> Result<Common, Extra
 }
 
 /// Maps one validated resource to its record. Unsupported resource types are refused.
-pub fn extract(resource: &Map<String, Value>) -> Result<Record, ExtractError> {
+pub fn extract(resource: &Value) -> Result<Record, ExtractError> {
     match resource.get("resourceType").and_then(Value::as_str) {
         Some("Location") => location(resource).map(Record::Location),
         Some("HealthcareService") => healthcare_service(resource).map(Record::HealthcareService),
@@ -249,12 +248,11 @@ pub fn extract(resource: &Map<String, Value>) -> Result<Record, ExtractError> {
     }
 }
 
-fn location(res: &Map<String, Value>) -> Result<LocationRecord, ExtractError> {
-    let mut common = common(res, "Location")?;
-    let v = Value::Object(res.clone());
+fn location(v: &Value) -> Result<LocationRecord, ExtractError> {
+    let mut common = common(v, "Location")?;
     let mut functional_id = None;
     let mut external_id = None;
-    for ident in array(&v, "identifier") {
+    for ident in array(v, "identifier") {
         let ty = ident.get("type").map(|t| array(t, "coding").filter_map(|c| str_at(c, "code")).collect::<Vec<_>>());
         let value = str_at(ident, "value").map(str::to_owned);
         if ty.as_ref().is_some_and(|t| t.contains(&"25")) && functional_id.is_none() {
@@ -263,7 +261,7 @@ fn location(res: &Map<String, Value>) -> Result<LocationRecord, ExtractError> {
             external_id = value;
         }
     }
-    for ty in array(&v, "type") {
+    for ty in array(v, "type") {
         for coding in array(ty, "coding") {
             if let Some(code) = str_at(coding, "code") {
                 let system = str_at(coding, "system").unwrap_or_default();
@@ -275,7 +273,7 @@ fn location(res: &Map<String, Value>) -> Result<LocationRecord, ExtractError> {
     let position = v.get("position").cloned().unwrap_or(Value::Null);
     let mut commune_insee = None;
     let mut capacities = Vec::new();
-    for (i, ext) in array(&v, "extension").enumerate() {
+    for (i, ext) in array(v, "extension").enumerate() {
         match str_at(ext, "url") {
             Some(codes::EXT_COMMUNE_COG) => {
                 commune_insee = ext.get("valueCodeableConcept").and_then(first_coding_code);
@@ -299,10 +297,10 @@ fn location(res: &Map<String, Value>) -> Result<LocationRecord, ExtractError> {
     Ok(LocationRecord {
         functional_id,
         external_id,
-        name: str_at(&v, "name").map(str::to_owned),
-        status: str_at(&v, "status").map(str::to_owned),
+        name: str_at(v, "name").map(str::to_owned),
+        status: str_at(v, "status").map(str::to_owned),
         operational_status: v.get("operationalStatus").and_then(|c| str_at(c, "code")).map(str::to_owned),
-        type_code: array(&v, "type").find_map(first_coding_code),
+        type_code: array(v, "type").find_map(first_coding_code),
         address_line: array(&address, "line").find_map(Value::as_str).map(str::to_owned),
         postal_code: str_at(&address, "postalCode").map(str::to_owned),
         city: str_at(&address, "city").map(str::to_owned),
@@ -423,18 +421,17 @@ pub fn capacity(ext: &Value, path: &str) -> Result<CapacityRecord, ExtractError>
     })
 }
 
-fn healthcare_service(res: &Map<String, Value>) -> Result<HealthcareServiceRecord, ExtractError> {
-    let common = common(res, "HealthcareService")?;
-    let v = Value::Object(res.clone());
+fn healthcare_service(v: &Value) -> Result<HealthcareServiceRecord, ExtractError> {
+    let common = common(v, "HealthcareService")?;
     let mut location_ids = Vec::new();
-    for (i, r) in array(&v, "location").enumerate() {
+    for (i, r) in array(v, "location").enumerate() {
         if let Some(id) = reference_id(r, "Location", &format!("HealthcareService.location[{i}]"))?
             && !location_ids.contains(&id)
         {
             location_ids.push(id);
         }
     }
-    let sensitive_unit = array(&v, "extension")
+    let sensitive_unit = array(v, "extension")
         .find(|e| str_at(e, "url") == Some(codes::EXT_SENSITIVE_UNIT))
         .and_then(|e| e.get("valueBoolean"))
         .and_then(Value::as_bool)
@@ -444,11 +441,11 @@ fn healthcare_service(res: &Map<String, Value>) -> Result<HealthcareServiceRecor
         None => None,
     };
     Ok(HealthcareServiceRecord {
-        identifier_value: array(&v, "identifier").find_map(|i| str_at(i, "value")).map(str::to_owned),
-        name: str_at(&v, "name").map(str::to_owned),
-        type_code: array(&v, "type").find_map(first_coding_code),
-        category_code: array(&v, "category").find_map(first_coding_code),
-        specialty_code: array(&v, "specialty").find_map(first_coding_code),
+        identifier_value: array(v, "identifier").find_map(|i| str_at(i, "value")).map(str::to_owned),
+        name: str_at(v, "name").map(str::to_owned),
+        type_code: array(v, "type").find_map(first_coding_code),
+        category_code: array(v, "category").find_map(first_coding_code),
+        specialty_code: array(v, "specialty").find_map(first_coding_code),
         sensitive_unit,
         provided_by_id,
         location_ids,
@@ -456,16 +453,15 @@ fn healthcare_service(res: &Map<String, Value>) -> Result<HealthcareServiceRecor
     })
 }
 
-fn organization(res: &Map<String, Value>) -> Result<OrganizationRecord, ExtractError> {
-    let common = common(res, "Organization")?;
-    let v = Value::Object(res.clone());
+fn organization(v: &Value) -> Result<OrganizationRecord, ExtractError> {
+    let common = common(v, "Organization")?;
     let part_of_id = match v.get("partOf") {
         Some(r) => reference_id(r, "Organization", "Organization.partOf")?,
         None => None,
     };
     Ok(OrganizationRecord {
-        finess: array(&v, "identifier").find_map(|i| str_at(i, "value")).map(str::to_owned),
-        name: str_at(&v, "name").map(str::to_owned),
+        finess: array(v, "identifier").find_map(|i| str_at(i, "value")).map(str::to_owned),
+        name: str_at(v, "name").map(str::to_owned),
         part_of_id,
         common,
     })

@@ -30,7 +30,7 @@ pub enum ValidationError {
 
 /// Parses `resource` as `T` and serialises it back; errors carry the path of the element.
 fn round_trip<T: DeserializeOwned + Serialize>(resource: &Value, root: &str) -> Result<Value, ValidationError> {
-    let parsed: T = serde_path_to_error::deserialize(resource.clone()).map_err(|e| {
+    let parsed: T = serde_path_to_error::deserialize(resource).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         if path == "." {

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Reproduces BENCHMARKS.md: builds release, generates (once, cached) the datasets, times their
+# import, serves them over mTLS on SQLite then on PostgreSQL, drives each workload with oha (load
+# tool pinned to core 0, server to core 1), walks scenario 1 end to end, and writes a results table.
+#
+#   bench/run.sh                 # full run: 12k and 120k places, both backends, 3 runs of 10 s
+#   bench/run.sh --smoke         # CI smoke: 200 places, SQLite and PostgreSQL, 1 run of 1 s
+#   SIZES="12000" BACKENDS=sqlite RUNS=1 DURATION=5s bench/run.sh   # any subset
+#
+# Results: $OUT (default bench/results/<date>.md) and one JSON file per measure next to it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+CACHE=${ROR_CACHE_DIR:-/var/cache/ror-capacity}
+SIZES=${SIZES:-"12000 120000"}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-"1 16"}
+if [[ ${1:-} == --smoke ]]; then
+    SIZES=200 RUNS=1 DURATION=1s CONNS="1 4"
+fi
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=${OUT:-$ROOT/bench/results/$STAMP.md}
+WORK=$CACHE/bench
+mkdir -p "$WORK" "$(dirname "$OUT")"
+RAW=$(dirname "$OUT")/$STAMP
+mkdir -p "$RAW"
+log() { printf '=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
+
+# --- tools -------------------------------------------------------------------------------------
+export CARGO_TARGET_DIR=${BENCH_TARGET_DIR:-$CACHE/target-release}
+if [[ -z ${ROR_CAPACITY_BIN:-} ]]; then
+    log "release build"
+    cargo build --release --locked --quiet
+    BIN=$CARGO_TARGET_DIR/release/ror-capacity
+else
+    BIN=$ROR_CAPACITY_BIN
+fi
+OHA=$(command -v oha || true)
+if [[ -z $OHA ]]; then
+    OHA=$CACHE/tools/bin/oha
+    if [[ ! -x $OHA ]]; then
+        log "installing oha (cargo install oha --locked)"
+        CARGO_TARGET_DIR=$CACHE/oha-build cargo install oha --locked --version 1.16.0 --root "$CACHE/tools" --quiet
+    fi
+fi
+command -v taskset >/dev/null || { echo "taskset (util-linux) is required" >&2; exit 1; }
+PKI=$WORK/pki
+[[ -f $PKI/consumers.toml ]] || "$BIN" dev-pki "$PKI" >/dev/null
+pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+SERVER_PID=
+stop_server() { if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; fi; }
+trap stop_server EXIT
+
+start_server() { # db_url ceiling_bytes
+    PORT=$(free_port)
+    taskset -c 1 "$BIN" --database-url "$1" serve --bind "127.0.0.1:$PORT" --workers 1 --pool-size 4 \
+        --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key" --client-ca "$PKI/client-trust.pem" \
+        --consumers "$PKI/consumers.toml" --bench-ceiling-bytes "$2" >"$RAW/server-$PORT.log" 2>&1 &
+    SERVER_PID=$!
+    BASE=https://127.0.0.1:$PORT/fhir
+    for _ in $(seq 1 100); do
+        curl -sf --cert "$PKI/client-profile-1.crt" --key "$PKI/client-profile-1.key" --cacert "$PKI/root-ca.crt" \
+            "$BASE/metadata" >/dev/null && return 0
+        sleep 0.2
+    done
+    echo "server did not start" >&2; cat "$RAW/server-$PORT.log" >&2; exit 1
+}
+
+# oha over mTLS, pinned to core 0; prints the JSON summary path.
+load() { # name conns urls_file
+    local name=$1 c=$2 urls=$3 out="$RAW/$4.json"
+    taskset -c 0 "$OHA" --no-tui --output-format json -z "$DURATION" -c "$c" \
+        --cacert "$PKI/root-ca.crt" --cert "$PKI/client-profile-1.crt" --key "$PKI/client-profile-1.key" \
+        --urls-from-file "$urls" >"$out" 2>"$out.err" || { cat "$out.err" >&2; return 1; }
+    echo "$out"
+}
+
+RESULTS=$RAW/results.jsonl
+: >"$RESULTS"
+record() { echo "$1" >>"$RESULTS"; }
+
+for size in $SIZES; do
+    data=$WORK/places-$size.ndjson
+    if [[ ! -s $data ]]; then
+        log "generating $size places"
+        "$BIN" generate --locations "$size" --seed 1 -o "$data.tmp" && mv "$data.tmp" "$data"
+    fi
+    python3 "$ROOT/bench/workloads.py" urls "$data" "$RAW/urls-$size" >/dev/null
+    for backend in $BACKENDS; do
+        case $backend in
+            sqlite) db_url="sqlite://$WORK/places-$size.db"; rm -f "$WORK/places-$size.db"{,-wal,-shm} ;;
+            postgres)
+                db_url="postgres://postgres@127.0.0.1:5432/ror_bench_$size"
+                psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS ror_bench_$size" \
+                    -c "CREATE DATABASE ror_bench_$size" >/dev/null ;;
+        esac
+        log "$backend $size: import"
+        t0=$(date +%s.%N)
+        "$BIN" --database-url "$db_url" import "$data" 2>"$RAW/import-$backend-$size.log"
+        t1=$(date +%s.%N)
+        record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"import\",\"seconds\":$(echo "$t1 - $t0" | bc)}"
+        if [[ $backend == postgres ]]; then
+            psql -q -h 127.0.0.1 -U postgres -d "ror_bench_$size" -c "VACUUM ANALYZE" >/dev/null
+        fi
+        "$BIN" --database-url "$db_url" explain >"$RAW/plans-$backend-$size.txt"
+        # The ceiling body is as large as a typical S2 answer.
+        start_server "$db_url" "$(cat "$RAW/urls-$size/s2_bytes")"
+        for w in s2 s3 s5; do
+            sed "s#^https://X/fhir#$BASE#" "$RAW/urls-$size/$w.txt" >"$RAW/urls-$size/$w.run.txt"
+        done
+        echo "${BASE%/fhir}/bench/ceiling" >"$RAW/urls-$size/ceiling.run.txt"
+        for run in $(seq 1 "$RUNS"); do
+            for c in $CONNS; do
+                for w in ceiling s2 s3 s5; do
+                    f=$(load "$w" "$c" "$RAW/urls-$size/$w.run.txt" "$backend-$size-$w-c$c-r$run")
+                    record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" "$w" "$c" "$run")"
+                done
+            done
+            # S4: ~100 places change just before polling.
+            python3 "$ROOT/bench/workloads.py" touch "$data" 100 "$run" >"$RAW/touch-$size.ndjson"
+            since=$(date -u +%Y-%m-%dT%H:%M:%S)
+            sleep 1
+            "$BIN" --database-url "$db_url" import "$RAW/touch-$size.ndjson" 2>/dev/null
+            echo "$BASE/Location?_lastUpdated=ge$since&_revinclude=HealthcareService:location" >"$RAW/urls-$size/s4.run.txt"
+            for c in $CONNS; do
+                f=$(load s4 "$c" "$RAW/urls-$size/s4.run.txt" "$backend-$size-s4-c$c-r$run")
+                record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" s4 "$c" "$run")"
+            done
+            log "$backend $size run $run: S1 walk"
+            walk=$(taskset -c 0 python3 "$ROOT/bench/walk.py" "$BASE" "$PKI" "$SERVER_PID")
+            record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"s1\",\"run\":$run,\"walk\":$walk}"
+        done
+        stop_server
+    done
+done
+python3 "$ROOT/bench/workloads.py" report "$RESULTS" >"$OUT"
+cat "$OUT"

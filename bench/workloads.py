@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Helpers of bench/run.sh: URL lists sampled from the dataset, the S4 update batch, oha summaries
+and the final report. Identifiers are sampled at run time (fixed seed), never one hot key.
+
+  workloads.py urls DATA.ndjson DIR          -> DIR/{s2,s3,s5}.txt (base https://X/fhir), DIR/s2_bytes
+  workloads.py touch DATA.ndjson N RUN       -> N changed Locations as NDJSON on stdout
+  workloads.py summarize OHA.json SIZE BACKEND WORKLOAD CONNS RUN -> one JSON line
+  workloads.py report RESULTS.jsonl          -> markdown on stdout (medians over runs)
+"""
+import json
+import random
+import statistics
+import sys
+import urllib.parse
+
+BASE = "https://X/fhir"
+REV = "_revinclude=HealthcareService:location"
+
+
+def read(data):
+    places, offers, sizes, loc_len = [], [], [], {}
+    with open(data, encoding="utf-8") as f:
+        current = None
+        for line in f:
+            r = json.loads(line)
+            if r["resourceType"] == "Location":
+                fid = next(i["value"] for i in r["identifier"] if i["type"]["coding"][0]["code"] == "25")
+                places.append(fid)
+                current = r["id"]
+                loc_len[current] = len(line.encode())
+            elif r["resourceType"] == "HealthcareService":
+                offers.append(r["identifier"][0]["value"])
+                loc_len[current] = loc_len.get(current, 0) + len(line.encode())
+    sizes = list(loc_len.values())
+    return places, offers, sizes
+
+
+def urls(data, out):
+    import os
+    os.makedirs(out, exist_ok=True)
+    places, offers, sizes = read(data)
+    rng = random.Random(7)
+    q = urllib.parse.quote
+    with open(f"{out}/s2.txt", "w") as f:
+        for _ in range(2000):
+            f.write(f"{BASE}/Location?identifier={q(rng.choice(places), safe='')}&{REV}\n")
+    with open(f"{out}/s3.txt", "w") as f:
+        for _ in range(300):
+            f.write(f"{BASE}/Location?identifier={q(','.join(rng.sample(places, min(50, len(places)))), safe='')}&{REV}\n")
+    with open(f"{out}/s5.txt", "w") as f:
+        for _ in range(300):
+            ids = rng.sample(offers, min(50, len(offers)))
+            f.write(f"{BASE}/Location?_has:HealthcareService:location:identifier={q(','.join(ids), safe='')}&{REV}\n")
+    # A search answer for one place: the place, its offers, and ~600 bytes of Bundle envelope.
+    s2 = int(statistics.mean(sizes)) + 600
+    with open(f"{out}/s2_bytes", "w") as f:
+        f.write(str(s2))
+    print(s2)
+
+
+def touch(data, n, run):
+    rng = random.Random(1000 + run)
+    with open(data, encoding="utf-8") as f:
+        locations = [line for line in f if line.startswith('{"resourceType":"Location"')]
+    for line in rng.sample(locations, min(n, len(locations))):
+        r = json.loads(line)
+        for ext in r.get("extension", []):
+            if ext["url"].endswith("ror-location-supported-capacity"):
+                for sub in ext["extension"]:
+                    if sub["url"] == "nbCapacity":
+                        sub["valueInteger"] += run
+                break
+        print(json.dumps(r, ensure_ascii=False, separators=(",", ":")))
+
+
+def summarize(path, size, backend, workload, conns, run):
+    with open(path, encoding="utf-8") as f:
+        o = json.load(f)
+    s = o.get("summary", {})
+    p = o.get("latencyPercentiles", {})
+    codes = o.get("statusCodeDistribution", {})
+    ms = lambda k: round(1000 * (p.get(k) or 0), 3)
+    print(json.dumps({
+        "size": int(size), "backend": backend, "measure": workload, "conns": int(conns), "run": int(run),
+        "rps": round(s.get("requestsPerSec", 0), 1), "success": s.get("successRate"),
+        "p50_ms": ms("p50"), "p99_ms": ms("p99"), "p999_ms": ms("p99.9"), "status": codes,
+    }))
+
+
+def report(results):
+    rows = [json.loads(l) for l in open(results, encoding="utf-8") if l.strip()]
+    out = ["| size | backend | workload | conns | req/s | p50 ms | p99 ms | p99.9 ms | of ceiling |",
+           "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+    groups = {}
+    for r in rows:
+        if "rps" in r:
+            groups.setdefault((r["size"], r["backend"], r["measure"], r["conns"]), []).append(r)
+    ceiling = {}
+    for (size, backend, w, c), rs in groups.items():
+        if w == "ceiling":
+            ceiling[(size, backend, c)] = statistics.median(x["rps"] for x in rs)
+    order = {"ceiling": 0, "s2": 1, "s3": 2, "s4": 3, "s5": 4}
+    for key in sorted(groups, key=lambda k: (k[0], k[1], order.get(k[2], 9), k[3])):
+        size, backend, w, c = key
+        rs = groups[key]
+        med = lambda f: statistics.median(x[f] for x in rs)
+        frac = med("rps") / ceiling[(size, backend, c)] if ceiling.get((size, backend, c)) else None
+        bad = [x["status"] for x in rs if set(x["status"]) - {"200"}]
+        note = f" (non-200: {bad})" if bad else ""
+        out.append(f"| {size} | {backend} | {w.upper()}{note} | {c} | {med('rps'):.0f} | {med('p50_ms'):.2f} | "
+                   f"{med('p99_ms'):.2f} | {med('p999_ms'):.2f} | {'' if frac is None else f'{100*frac:.0f}%'} |")
+    out += ["", "| size | backend | import s | S1 walk: places/s | S1 peak RSS MB |", "|---:|---|---:|---:|---:|"]
+    for size, backend in sorted({(r["size"], r["backend"]) for r in rows}):
+        imp = [r["seconds"] for r in rows if r["size"] == size and r["backend"] == backend and r["measure"] == "import"]
+        walks = [r["walk"] for r in rows if r["size"] == size and r["backend"] == backend and r["measure"] == "s1"]
+        lps = statistics.median(w["locations_per_s"] for w in walks) if walks else 0
+        rss = max(w["peak_rss_mb"] for w in walks) if walks else 0
+        out.append(f"| {size} | {backend} | {statistics.median(imp):.1f} | {lps:.0f} | {rss:.0f} |")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    cmd, *args = sys.argv[1:]
+    if cmd == "urls":
+        urls(*args)
+    elif cmd == "touch":
+        touch(args[0], int(args[1]), int(args[2]))
+    elif cmd == "summarize":
+        summarize(*args)
+    elif cmd == "report":
+        report(args[0])
+    else:
+        sys.exit(f"unknown command {cmd}")

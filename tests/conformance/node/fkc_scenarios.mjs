@@ -1,0 +1,56 @@
+// Runs the five ROR scenarios with the unmodified npm client fhir-kit-client over mutual TLS and
+// writes the ids it received, following every `next` link with the client's own nextPage().
+//
+//   node fkc_scenarios.mjs --input scenarios.json --out result.json
+//
+// input: {"base", "cert", "key", "ca", "scenarios": [{"name", "params"}]}
+// mTLS: fhir-kit-client sends its requests with the global fetch of Node (undici); its documented
+// `requestOptions` are passed to each request, so the client certificate goes in as an undici
+// `dispatcher` (undici.Agent with connect: {cert, key, ca}). The library itself is not touched.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+
+import Client from 'fhir-kit-client';
+import { Agent } from 'undici';
+
+const require = createRequire(import.meta.url);
+const { values: args } = parseArgs({ options: { input: { type: 'string' }, out: { type: 'string' } } });
+const input = JSON.parse(readFileSync(args.input, 'utf8'));
+
+const dispatcher = new Agent({
+  connect: { cert: readFileSync(input.cert), key: readFileSync(input.key), ca: readFileSync(input.ca) },
+});
+const client = new Client({ baseUrl: input.base, requestOptions: { dispatcher } });
+
+const result = {
+  versions: {
+    'fhir-kit-client': JSON.parse(readFileSync(require.resolve('fhir-kit-client/package.json'), 'utf8')).version,
+    undici: JSON.parse(readFileSync(require.resolve('undici/package.json'), 'utf8')).version,
+    node: process.versions.node,
+  },
+  scenarios: {},
+};
+for (const sc of input.scenarios) {
+  const out = { pages: 0, matches: [], includes: [], other: [], error: null };
+  try {
+    let bundle = await client.search({ resourceType: 'Location', searchParams: sc.params });
+    while (bundle) {
+      out.pages += 1;
+      if (bundle.resourceType !== 'Bundle') throw new Error(`expected a Bundle, got ${bundle.resourceType}`);
+      for (const e of bundle.entry ?? []) {
+        const key = `${e.resource.resourceType}/${e.resource.id}`;
+        if (e.search?.mode === 'match') out.matches.push(key);
+        else if (e.search?.mode === 'include') out.includes.push(key);
+        else out.other.push(`${key} (search.mode ${e.search?.mode})`);
+      }
+      if (out.pages > 200) throw new Error('more than 200 pages');
+      bundle = await client.nextPage({ bundle });
+    }
+  } catch (e) {
+    out.error = `${e.message}${e.response ? ' ' + JSON.stringify(e.response.data).slice(0, 500) : ''}`;
+  }
+  result.scenarios[sc.name] = out;
+}
+writeFileSync(args.out, JSON.stringify(result));
+await dispatcher.close();

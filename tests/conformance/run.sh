@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Conformance stage: starts the release server on a fresh demo database (mTLS, development PKI),
+# collects real responses, validates them (FHIR R4 JSON schema, fhirkit-rs, @medplum/core against
+# the ROR IG profiles, ROR terminology), runs unmodified FHIR clients against it, and checks the
+# CapabilityStatement against the R4 search parameters. See CONFORMANCE.md.
+#
+#   bash tests/conformance/run.sh [extra pytest arguments]
+#
+# Environment:
+#   ROR_CAPACITY_BIN   server binary (default /var/cache/ror-capacity/target-release/release/ror-capacity)
+#   ROR_CACHE_DIR      cache root, outside the clone (default /var/cache/ror-capacity); tools go to
+#                      $ROR_CACHE_DIR/conformance (Python venv and node_modules, keyed by their lock files)
+#   CONFORMANCE_KEEP   set to 1 to keep the work folder (responses, validator reports, server log)
+#
+# Ends with "conformance: N passed, M failed"; exit 0 only when M is 0.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+BIN="${ROR_CAPACITY_BIN:-/var/cache/ror-capacity/target-release/release/ror-capacity}"
+CACHE="${ROR_CACHE_DIR:-/var/cache/ror-capacity}/conformance"
+START=$SECONDS
+
+say() { printf '[conformance %3ds] %s\n' "$((SECONDS - START))" "$*"; }
+die() {
+    printf 'conformance: ERROR: %s\n' "$*" >&2
+    echo "conformance: 0 passed, 1 failed"
+    exit 1
+}
+
+# --- the server binary ------------------------------------------------------------------------
+[[ -f "$BIN" ]] || die "server binary not found: $BIN (build it with 'cargo build --release' or set ROR_CAPACITY_BIN)"
+[[ -x "$BIN" ]] || die "server binary is not executable: $BIN"
+"$BIN" --help >/dev/null 2>&1 || die "server binary does not run: $BIN --help failed"
+command -v python3 >/dev/null || die "python3 is required"
+command -v node >/dev/null || die "node is required"
+command -v npm >/dev/null || die "npm is required"
+
+# --- pinned tools, cached outside the clone ---------------------------------------------------
+mkdir -p "$CACHE"
+PYKEY="$( (python3 -c 'import sys; print(sys.version)'; cat "$HERE/requirements.txt") | sha256sum | cut -c1-16)"
+VENV="$CACHE/venv-$PYKEY"
+if [[ ! -f "$VENV/.complete" ]]; then
+    say "installing Python tools into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+        -r "$HERE/requirements.txt" || die "pip install failed"
+    "$VENV/bin/python" -m pip check >/dev/null || die "pinned Python packages are inconsistent (pip check)"
+    touch "$VENV/.complete"
+fi
+NODEKEY="$( (node --version; cat "$HERE/package.json" "$HERE/package-lock.json") | sha256sum | cut -c1-16)"
+NODEDIR="$CACHE/node-$NODEKEY"
+if [[ ! -f "$NODEDIR/.complete" ]]; then
+    say "installing Node tools into $NODEDIR"
+    rm -rf "$NODEDIR"
+    mkdir -p "$NODEDIR"
+    cp "$HERE/package.json" "$HERE/package-lock.json" "$NODEDIR/"
+    (cd "$NODEDIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed"
+    touch "$NODEDIR/.complete"
+fi
+
+# --- a fresh work folder and a free port ------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/ror-conformance.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ "${CONFORMANCE_KEEP:-0}" == 1 ]]; then
+        echo "conformance: work folder kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+
+say "generating the expected dataset (2000 places, seed 1)"
+"$BIN" generate --locations 2000 --seed 1 -o "$WORK/expected.ndjson" >"$WORK/generate.log" 2>&1 \
+    || { tail -20 "$WORK/generate.log" >&2; die "ror-capacity generate failed"; }
+
+say "starting the server on 127.0.0.1:$PORT (demo dataset, mTLS)"
+"$BIN" --database-url "sqlite://$WORK/demo.db" serve --demo --demo-locations 2000 \
+    --pki-dir "$WORK/pki" --bind "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+export CONF_BASE="https://127.0.0.1:$PORT/fhir"
+export CONF_PKI="$WORK/pki"
+export CONF_WORK="$WORK"
+export CONF_EXPECTED="$WORK/expected.ndjson"
+export CONF_NODE_MODULES="$NODEDIR/node_modules"
+export CONF_REPO="$REPO"
+export CONF_SERVER_PID="$SERVER_PID"
+
+"$VENV/bin/python" "$HERE/wait_ready.py" --timeout 240 \
+    || { tail -30 "$WORK/server.log" >&2; die "the server did not answer /fhir/metadata"; }
+say "server ready"
+
+set +e
+(cd "$HERE" && PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" -m pytest -p no:cacheprovider -q \
+    --junitxml="$WORK/junit.xml" "$@")
+PYTEST_RC=$?
+set -e
+say "pytest exited with $PYTEST_RC"
+
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "conformance: the server process died during the run; last lines of its log:" >&2
+    tail -30 "$WORK/server.log" >&2
+fi
+
+"$VENV/bin/python" "$HERE/summary.py" "$WORK/junit.xml" "$PYTEST_RC"
