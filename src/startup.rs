@@ -105,7 +105,7 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
     .workers(config.workers.max(1));
     let server = match &config.tls {
         Some(tls) => server.on_connect(mtls::on_connect).listen_openssl(listener, mtls::acceptor(tls)?)?,
-        None => server.listen(listener)?,
+        None => server.on_connect(mtls::on_connect).listen(listener)?,
     };
     Ok((server.run(), addr))
 }

@@ -118,12 +118,18 @@ pub fn identity(cert: &X509) -> Option<ClientIdentity> {
     })
 }
 
-/// `HttpServer::on_connect` hook: stores the verified client identity in the connection data.
+/// `HttpServer::on_connect` hook: stores the verified client identity in the connection data, and
+/// turns Nagle's algorithm off (with it, a response whose last TLS record is small waits for the
+/// client's delayed ACK: ~40 ms added to some answers).
 pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
-    if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>()
-        && let Some(cert) = tls.ssl().peer_certificate()
-        && let Some(id) = identity(&cert)
-    {
-        ext.insert(id);
+    if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
+        let _ = tls.get_ref().set_nodelay(true);
+        if let Some(cert) = tls.ssl().peer_certificate()
+            && let Some(id) = identity(&cert)
+        {
+            ext.insert(id);
+        }
+    } else if let Some(tcp) = conn.downcast_ref::<TcpStream>() {
+        let _ = tcp.set_nodelay(true);
     }
 }

@@ -85,7 +85,10 @@ say "generating the expected dataset (2000 places, seed 1)"
     || { tail -20 "$WORK/generate.log" >&2; die "ror-capacity generate failed"; }
 
 say "starting the server on 127.0.0.1:$PORT (demo dataset, mTLS)"
-"$BIN" --database-url "sqlite://$WORK/demo.db" serve --demo --demo-locations 2000 \
+# ROR_* and DATABASE_URL settings of the caller's environment must not change the server under test.
+env -u DATABASE_URL -u ROR_BIND -u ROR_BASE_URL -u ROR_TLS_CERT -u ROR_TLS_KEY -u ROR_CLIENT_CA -u ROR_CRL \
+    -u ROR_CONSUMERS -u ROR_TRUSTED_PROXY -u ROR_CLIENT_CERT_HEADER -u ROR_CURSOR_SECRET \
+    "$BIN" --database-url "sqlite://$WORK/demo.db" serve --demo --demo-locations 2000 \
     --pki-dir "$WORK/pki" --bind "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
@@ -102,7 +105,9 @@ export CONF_SERVER_PID="$SERVER_PID"
 say "server ready"
 
 set +e
-(cd "$HERE" && PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" -m pytest -p no:cacheprovider -q \
+# requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a Session's `verify`: without this the
+# clients' sessions would check the development server certificate against the system bundle.
+(cd "$HERE" && unset REQUESTS_CA_BUNDLE CURL_CA_BUNDLE && PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" -m pytest -p no:cacheprovider -q \
     --junitxml="$WORK/junit.xml" "$@")
 PYTEST_RC=$?
 set -e
