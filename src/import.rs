@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::db::write::{WriteOutcome, upsert};
 use crate::db::{DbConn, DbError};
+use crate::fhir::extract::Record;
 use crate::fhir::{extract, validate};
 
 /// Counts of one import.
@@ -90,22 +91,23 @@ struct Importer<'a> {
     progress: bool,
 }
 
+/// Parses nothing, writes nothing: checks one resource and maps it to its record.
+fn prepare(value: &Value) -> Result<Record, String> {
+    let Value::Object(map) = value else { return Err("expected a JSON object (a FHIR resource)".into()) };
+    if !matches!(
+        map.get("resourceType").and_then(Value::as_str),
+        Some("Location" | "HealthcareService" | "Organization")
+    ) {
+        let rt = map.get("resourceType").map_or_else(|| "none".to_owned(), ToString::to_string);
+        return Err(format!("resourceType {rt}: only Location, HealthcareService and Organization are imported"));
+    }
+    validate::check(value).map_err(|e| e.to_string())?;
+    extract::extract(value).map_err(|e| e.to_string())
+}
+
 impl Importer<'_> {
-    fn one(&mut self, location: &str, value: Value) -> Result<(), Abort> {
-        let refused = |m: String| Abort::Refused(location.to_owned(), m);
-        let Value::Object(map) = &value else { return Err(refused("expected a JSON object (a FHIR resource)".into())) };
-        if !matches!(
-            map.get("resourceType").and_then(Value::as_str),
-            Some("Location" | "HealthcareService" | "Organization")
-        ) {
-            let rt = map.get("resourceType").map_or_else(|| "none".to_owned(), ToString::to_string);
-            return Err(refused(format!(
-                "resourceType {rt}: only Location, HealthcareService and Organization are imported"
-            )));
-        }
-        validate::check(&value).map_err(|e| refused(e.to_string()))?;
-        let record = extract::extract(&value).map_err(|e| refused(e.to_string()))?;
-        match upsert(self.conn, &record, self.now_us)? {
+    fn write(&mut self, record: &Record) -> Result<(), Abort> {
+        match upsert(self.conn, record, self.now_us)? {
             WriteOutcome::Inserted => self.stats.inserted += 1,
             WriteOutcome::Updated => self.stats.updated += 1,
             WriteOutcome::Unchanged => self.stats.unchanged += 1,
@@ -116,6 +118,45 @@ impl Importer<'_> {
             log::info!("… {} resources ({:.0}/s)", self.stats.resources, self.stats.resources as f64 / secs);
         }
         Ok(())
+    }
+
+    fn one(&mut self, location: &str, value: &Value) -> Result<(), Abort> {
+        let record = prepare(value).map_err(|m| Abort::Refused(location.to_owned(), m))?;
+        self.write(&record)
+    }
+
+    /// NDJSON after its first line: a reader thread parses and checks resources while this
+    /// thread writes them (the two halves cost about the same).
+    fn ndjson_rest(&mut self, reader: &mut (impl BufRead + Send)) -> Result<(), Abort> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Record, Abort>>(512);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut line = String::new();
+                let mut line_no = 1;
+                loop {
+                    line.clear();
+                    line_no += 1;
+                    let item = match reader.read_line(&mut line) {
+                        Ok(0) => break,
+                        Ok(_) if line.trim().is_empty() => continue,
+                        Ok(_) => serde_json::from_str::<Value>(line.trim())
+                            .map_err(|e| format!("invalid JSON: {e}"))
+                            .and_then(|v| prepare(&v))
+                            .map_err(|m| Abort::Refused(format!("line {line_no}"), m)),
+                        Err(e) => Err(Abort::Refused(format!("line {line_no}"), e.to_string())),
+                    };
+                    let stop = item.is_err();
+                    // The writer hung up (it failed): stop reading.
+                    if tx.send(item).is_err() || stop {
+                        break;
+                    }
+                }
+            });
+            for item in rx {
+                self.write(&item?)?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -130,7 +171,7 @@ pub fn import_file(conn: &mut DbConn, path: &Path, progress: bool) -> Result<Imp
 pub fn import_reader(
     conn: &mut DbConn,
     file: &str,
-    mut reader: impl BufRead,
+    mut reader: impl BufRead + Send,
     progress: bool,
 ) -> Result<ImportStats, ImportError> {
     let io = |source| ImportError::Io { file: file.to_owned(), source };
@@ -145,25 +186,8 @@ pub fn import_reader(
         match first_line {
             Some(v) if !is_bundle(&v) => {
                 // NDJSON: one resource per line, streamed.
-                imp.one("line 1", v)?;
-                let mut line_no = 1;
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    line_no += 1;
-                    let n = reader
-                        .read_line(&mut line)
-                        .map_err(|e| Abort::Refused(format!("line {line_no}"), e.to_string()))?;
-                    if n == 0 {
-                        break;
-                    }
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    let v: Value = serde_json::from_str(line.trim())
-                        .map_err(|e| Abort::Refused(format!("line {line_no}"), format!("invalid JSON: {e}")))?;
-                    imp.one(&format!("line {line_no}"), v)?;
-                }
+                imp.one("line 1", &v)?;
+                imp.ndjson_rest(&mut reader)?;
             }
             _ => {
                 // A pretty-printed resource or Bundle: read the whole document.
@@ -172,15 +196,15 @@ pub fn import_reader(
                 let doc: Value = serde_json::from_str(&text)
                     .map_err(|e| Abort::Refused(format!("line {}", e.line()), format!("invalid JSON: {e}")))?;
                 if is_bundle(&doc) {
-                    let entries = doc.get("entry").and_then(Value::as_array).cloned().unwrap_or_default();
-                    for (i, entry) in entries.into_iter().enumerate() {
-                        let resource = entry.get("resource").cloned().ok_or_else(|| {
+                    let entries = doc.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                    for (i, entry) in entries.iter().enumerate() {
+                        let resource = entry.get("resource").ok_or_else(|| {
                             Abort::Refused(format!("entry[{i}]"), "Bundle entry without a resource".into())
                         })?;
                         imp.one(&format!("entry[{i}]"), resource)?;
                     }
                 } else {
-                    imp.one("line 1", doc)?;
+                    imp.one("line 1", &doc)?;
                 }
             }
         }

@@ -8,13 +8,13 @@
 // `requestOptions` are passed to each request, so the client certificate goes in as an undici
 // `dispatcher` (undici.Agent with connect: {cert, key, ca}). The library itself is not touched.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
-import Client from 'fhir-kit-client';
+import { Client } from 'fhir-kit-client';
 import { Agent } from 'undici';
 
-const require = createRequire(import.meta.url);
+// (the script runs next to node_modules: see harness.node_dir)
+const version = (pkg) => JSON.parse(readFileSync(new URL(`./node_modules/${pkg}/package.json`, import.meta.url), 'utf8')).version;
 const { values: args } = parseArgs({ options: { input: { type: 'string' }, out: { type: 'string' } } });
 const input = JSON.parse(readFileSync(args.input, 'utf8'));
 
@@ -25,8 +25,8 @@ const client = new Client({ baseUrl: input.base, requestOptions: { dispatcher } 
 
 const result = {
   versions: {
-    'fhir-kit-client': JSON.parse(readFileSync(require.resolve('fhir-kit-client/package.json'), 'utf8')).version,
-    undici: JSON.parse(readFileSync(require.resolve('undici/package.json'), 'utf8')).version,
+    'fhir-kit-client': version('fhir-kit-client'),
+    undici: version('undici'),
     node: process.versions.node,
   },
   scenarios: {},

