@@ -103,7 +103,7 @@ for size in $SIZES; do
         t0=$(date +%s.%N)
         "$BIN" --database-url "$db_url" import "$data" 2>"$RAW/import-$backend-$size.log"
         t1=$(date +%s.%N)
-        record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"import\",\"seconds\":$(echo "$t1 - $t0" | bc)}"
+        record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"import\",\"seconds\":$(python3 -c "print(round($t1 - $t0, 2))")}"
         if [[ $backend == postgres ]]; then
             psql -q -h 127.0.0.1 -U postgres -d "ror_bench_$size" -c "VACUUM ANALYZE" >/dev/null
         fi

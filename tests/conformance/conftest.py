@@ -48,7 +48,18 @@ def scenario_list(dataset):
 def corpus(dataset) -> dict[str, list[Captured]]:
     with timed("collect responses"):
         out = Collector(dataset).collect()
-        save(out)
+    name = os.environ.get("CONFORMANCE_PLANT")
+    if name:
+        # Demonstration only: plant a defect in the Location of the captured scenario-2 response, as
+        # if the server had sent it; the run must then fail.
+        from planted import DEFECTS, plant
+
+        if name not in DEFECTS or name == "control":
+            raise pytest.UsageError(f"CONFORMANCE_PLANT must be one of {sorted(set(DEFECTS) - {'control'})}")
+        entry = next(e for e in out["scenario-2-one"][0].body["entry"] if e["resource"]["resourceType"] == "Location")
+        entry["resource"] = plant(entry["resource"], name)
+        print(f"\nCONFORMANCE_PLANT={name}: {DEFECTS[name][0]}, in scenario-2-one")
+    save(out)
     return out
 
 

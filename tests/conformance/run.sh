@@ -69,39 +69,43 @@ cleanup() {
         for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$SERVER_PID" 2>/dev/null || true
     fi
-    if [[ "${CONFORMANCE_KEEP:-0}" == 1 ]]; then
-        echo "conformance: work folder kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
+    [[ "${CONFORMANCE_KEEP:-0}" == 1 ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 say "generating the expected dataset (2000 places, seed 1)"
 "$BIN" generate --locations 2000 --seed 1 -o "$WORK/expected.ndjson" >"$WORK/generate.log" 2>&1 \
     || { tail -20 "$WORK/generate.log" >&2; die "ror-capacity generate failed"; }
 
-say "starting the server on 127.0.0.1:$PORT (demo dataset, mTLS)"
-# ROR_* and DATABASE_URL settings of the caller's environment must not change the server under test.
-env -u DATABASE_URL -u ROR_BIND -u ROR_BASE_URL -u ROR_TLS_CERT -u ROR_TLS_KEY -u ROR_CLIENT_CA -u ROR_CRL \
-    -u ROR_CONSUMERS -u ROR_TRUSTED_PROXY -u ROR_CLIENT_CERT_HEADER -u ROR_CURSOR_SECRET \
-    "$BIN" --database-url "sqlite://$WORK/demo.db" serve --demo --demo-locations 2000 \
-    --pki-dir "$WORK/pki" --bind "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-
-export CONF_BASE="https://127.0.0.1:$PORT/fhir"
 export CONF_PKI="$WORK/pki"
 export CONF_WORK="$WORK"
 export CONF_EXPECTED="$WORK/expected.ndjson"
 export CONF_NODE_MODULES="$NODEDIR/node_modules"
 export CONF_REPO="$REPO"
-export CONF_SERVER_PID="$SERVER_PID"
 
-"$VENV/bin/python" "$HERE/wait_ready.py" --timeout 240 \
-    || { tail -30 "$WORK/server.log" >&2; die "the server did not answer /fhir/metadata"; }
+# A free port, then the server; tried again on another port if the server could not start (another
+# process may take the port between the check and the bind).
+for attempt in 1 2 3; do
+    PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    say "starting the server on 127.0.0.1:$PORT (demo dataset, mTLS; attempt $attempt)"
+    # ROR_* and DATABASE_URL settings of the caller's environment must not change the server under test.
+    env -u DATABASE_URL -u ROR_BIND -u ROR_BASE_URL -u ROR_TLS_CERT -u ROR_TLS_KEY -u ROR_CLIENT_CA -u ROR_CRL \
+        -u ROR_CONSUMERS -u ROR_TRUSTED_PROXY -u ROR_CLIENT_CERT_HEADER -u ROR_CURSOR_SECRET \
+        "$BIN" --database-url "sqlite://$WORK/demo.db" serve --demo --demo-locations 2000 \
+        --pki-dir "$WORK/pki" --bind "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    export CONF_BASE="https://127.0.0.1:$PORT/fhir"
+    export CONF_SERVER_PID="$SERVER_PID"
+    if "$VENV/bin/python" "$HERE/wait_ready.py" --timeout 240; then
+        break
+    fi
+    tail -30 "$WORK/server.log" >&2
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    [[ $attempt == 3 ]] && die "the server did not answer /fhir/metadata"
+done
 say "server ready"
 
 set +e
@@ -118,4 +122,6 @@ if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     tail -30 "$WORK/server.log" >&2
 fi
 
+[[ "${CONFORMANCE_KEEP:-0}" == 1 ]] && echo "conformance: work folder kept: $WORK"
+say "done"
 "$VENV/bin/python" "$HERE/summary.py" "$WORK/junit.xml" "$PYTEST_RC"

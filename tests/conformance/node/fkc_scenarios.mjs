@@ -48,7 +48,8 @@ for (const sc of input.scenarios) {
       bundle = await client.nextPage({ bundle });
     }
   } catch (e) {
-    out.error = `${e.message}${e.response ? ' ' + JSON.stringify(e.response.data).slice(0, 500) : ''}`;
+    const cause = e.cause ? ` (cause: ${e.cause.code ?? ''} ${e.cause.message ?? e.cause})` : '';
+    out.error = `page ${out.pages + 1}: ${e.message}${cause}${e.response ? ' ' + JSON.stringify(e.response.data).slice(0, 500) : ''}`;
   }
   result.scenarios[sc.name] = out;
 }
