@@ -72,21 +72,27 @@ struct FigureRow {
     json: String,
 }
 
-/// Replaces the JSON of Locations that have hidden figures by their base plus the visible figures.
-fn narrow_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope) -> Result<(), DbError> {
-    let ids: Vec<String> = rows.iter().filter(|r| r.hidden > 0).map(|r| r.id.clone()).collect();
-    if ids.is_empty() {
+/// Completes the JSON of Locations with the capacity figures the consumer may see.
+fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope) -> Result<(), DbError> {
+    if rows.is_empty() {
         return Ok(());
     }
-    let bases = load::<ResourceRow>(conn, &sql::location_bases(&ids))?;
-    let figures = load::<FigureRow>(conn, &sql::visible_figures(&ids, scope))?;
-    for row in rows.iter_mut().filter(|r| r.hidden > 0) {
-        let Some(base) = bases.iter().find(|b| b.id == row.id) else { continue };
-        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&base.json) else {
-            continue;
-        };
+    let figures = if scope.capacity.none {
+        Vec::new()
+    } else {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        load::<FigureRow>(conn, &sql::visible_figures(&ids, scope))?
+    };
+    for row in rows.iter_mut() {
         let visible = figures.iter().filter(|f| f.location_id == row.id).map(|f| f.json.as_str());
-        row.json = crate::fhir::render::location(&map, visible, row.last_updated);
+        row.json = crate::fhir::render::compose_location(
+            &row.json,
+            &row.tail,
+            usize::try_from(row.cut_head).unwrap_or(0),
+            usize::try_from(row.cut_tail).unwrap_or(0),
+            visible,
+        );
+        row.tail = String::new();
     }
     Ok(())
 }
@@ -94,7 +100,9 @@ fn narrow_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope) 
 /// One resource by id, within `scope` (outside it, `None`: existence does not leak).
 pub fn read(conn: &mut DbConn, rt: ResourceType, id: &str, scope: &Scope) -> Result<Option<ResourceRow>, DbError> {
     let mut rows = load::<ResourceRow>(conn, &sql::read(rt, id, scope))?;
-    narrow_locations(conn, &mut rows, scope)?;
+    if rt == ResourceType::Location {
+        compose_locations(conn, &mut rows, scope)?;
+    }
     Ok(rows.into_iter().next())
 }
 
@@ -144,12 +152,12 @@ pub fn search(
                 let mut inc = load::<ResourceRow>(c, &sql::locations_of_services(&ids, scope, max_included + 1))?;
                 out.included_truncated |= inc.len() > max_included;
                 inc.truncate(max_included);
-                narrow_locations(c, &mut inc, scope)?;
+                compose_locations(c, &mut inc, scope)?;
                 out.included.extend(inc.into_iter().take(max_included).map(|r| (ResourceType::Location, r)));
             }
         }
         if req.resource == ResourceType::Location {
-            narrow_locations(c, &mut rows, scope)?;
+            compose_locations(c, &mut rows, scope)?;
         }
         out.matches = rows;
         Ok(out)

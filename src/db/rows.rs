@@ -16,12 +16,18 @@ pub struct ResourceRow {
     /// Instant of last change (µs).
     #[diesel(sql_type = BigInt)]
     pub last_updated: i64,
-    /// Rendered JSON.
+    /// Rendered JSON (for a Location: the part before its capacity figures).
     #[diesel(sql_type = Text)]
     pub json: String,
-    /// Capacity figures of this Location hidden from the consumer (0 for other types).
+    /// Location: the part after its capacity figures ('' for other types).
+    #[diesel(sql_type = Text)]
+    pub tail: String,
+    /// Location: bytes of `json` kept when no figure is visible.
     #[diesel(sql_type = BigInt)]
-    pub hidden: i64,
+    pub cut_head: i64,
+    /// Location: bytes of `tail` dropped when no figure is visible.
+    #[diesel(sql_type = BigInt)]
+    pub cut_tail: i64,
 }
 
 /// A COUNT(*) result.
@@ -67,8 +73,10 @@ pub struct NewLocation<'a> {
     pub region: Option<&'a str>,
     pub created_at: Option<i64>,
     pub last_updated: i64,
-    pub resource_json: &'a str,
-    pub base_json: &'a str,
+    pub json_head: &'a str,
+    pub json_tail: &'a str,
+    pub empty_head_len: i64,
+    pub empty_tail_skip: i64,
 }
 
 /// Insertable capacity figure.

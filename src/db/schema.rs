@@ -32,8 +32,10 @@ diesel::table! {
         region -> Nullable<Text>,
         created_at -> Nullable<BigInt>,
         last_updated -> BigInt,
-        resource_json -> Text,
-        base_json -> Text,
+        json_head -> Text,
+        json_tail -> Text,
+        empty_head_len -> BigInt,
+        empty_tail_skip -> BigInt,
     }
 }
 

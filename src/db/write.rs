@@ -75,33 +75,38 @@ pub fn upsert(conn: &mut DbConn, record: &Record, now_us: i64) -> Result<WriteOu
 
 fn upsert_location(conn: &mut DbConn, l: &LocationRecord, now_us: i64) -> Result<WriteOutcome, DbError> {
     let id = l.common.id.as_str();
-    let previous: Option<(i64, String)> =
-        locations::table.find(id).select((locations::last_updated, locations::resource_json)).first(conn).optional()?;
-    let extensions = || l.capacities.iter().map(|c| c.extension_json.as_str());
+    let previous: Option<(i64, String, String)> = locations::table
+        .find(id)
+        .select((locations::last_updated, locations::json_head, locations::json_tail))
+        .first(conn)
+        .optional()?;
     let latest_figure = l.capacities.iter().map(|c| c.update_date_us).max();
     let candidate = l.common.source_last_updated_us.unwrap_or(now_us).max(latest_figure.unwrap_or(i64::MIN));
-    if let Some((prev_lu, prev_json)) = &previous
-        && render::location(&l.common.base, extensions(), *prev_lu) == *prev_json
-    {
-        return Ok(WriteOutcome::Unchanged);
-    }
-    let last_updated = next_last_updated(candidate, previous.as_ref().map(|p| p.0), now_us);
     // Figures whose JSON did not change keep their Observation's lastUpdated.
     let previous_figures: Vec<(String, i64)> = if previous.is_some() {
         capacities::table
             .filter(capacities::location_id.eq(id))
+            .order(capacities::seq)
             .select((capacities::extension_json, capacities::last_updated))
             .load(conn)?
     } else {
         Vec::new()
     };
+    if let Some((prev_lu, prev_head, prev_tail)) = &previous {
+        let again = render::location_parts(&l.common.base, *prev_lu);
+        let same_figures = previous_figures.len() == l.capacities.len()
+            && previous_figures.iter().zip(&l.capacities).all(|((old, _), new)| *old == new.extension_json);
+        if same_figures && again.head == *prev_head && again.tail == *prev_tail {
+            return Ok(WriteOutcome::Unchanged);
+        }
+    }
+    let last_updated = next_last_updated(candidate, previous.as_ref().map(|p| p.0), now_us);
     if previous.is_some() {
         diesel::delete(capacities::table.filter(capacities::location_id.eq(id))).execute(conn)?;
         diesel::delete(locations::table.find(id)).execute(conn)?;
         delete_tokens(conn, "Location", id)?;
     }
-    let json = render::location(&l.common.base, extensions(), last_updated);
-    let base_json = render::resource(&l.common.base, last_updated);
+    let parts = render::location_parts(&l.common.base, last_updated);
     diesel::insert_into(locations::table)
         .values(&NewLocation {
             id,
@@ -122,8 +127,10 @@ fn upsert_location(conn: &mut DbConn, l: &LocationRecord, now_us: i64) -> Result
             region: l.common.region.as_deref(),
             created_at: l.common.created_at_us,
             last_updated,
-            resource_json: &json,
-            base_json: &base_json,
+            json_head: &parts.head,
+            json_tail: &parts.tail,
+            empty_head_len: i64::try_from(parts.empty_head_len).unwrap_or(0),
+            empty_tail_skip: i64::try_from(parts.empty_tail_skip).unwrap_or(0),
         })
         .execute(conn)?;
     for (seq, cap) in l.capacities.iter().enumerate() {

@@ -81,6 +81,65 @@ pub fn location<'a>(
     Value::Object(out).to_string()
 }
 
+/// A Location's JSON split around the place of its capacity figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocationParts {
+    /// Everything before the first figure.
+    pub head: String,
+    /// Everything after the last figure.
+    pub tail: String,
+    /// With no figure: keep this many bytes of `head`…
+    pub empty_head_len: usize,
+    /// …and drop this many bytes from the start of `tail`.
+    pub empty_tail_skip: usize,
+}
+
+const FIGURES_MARK: &str = "\"__ror_capacity_figures__\"";
+
+/// Splits a Location around its capacity figures (render once, compose per consumer).
+pub fn location_parts(base: &Map<String, Value>, last_updated_us: i64) -> LocationParts {
+    let text = location(base, [FIGURES_MARK], last_updated_us);
+    let at = text.rfind(FIGURES_MARK).unwrap_or(text.len());
+    let head = text.get(..at).unwrap_or_default().to_owned();
+    let tail = text.get(at + FIGURES_MARK.len()..).unwrap_or_default().to_owned();
+    // Other extensions before the figures: drop the comma. The figures alone in the array: drop
+    // the whole `,"extension":[` … `]`.
+    let (empty_head_len, empty_tail_skip) = if head.ends_with(',') {
+        (head.len() - 1, 0)
+    } else {
+        (head.rfind(",\"extension\":[").unwrap_or(head.len()), 1)
+    };
+    LocationParts { head, tail, empty_head_len, empty_tail_skip }
+}
+
+/// The Location JSON with `figures` (capacity extension JSON objects) in place.
+pub fn compose_location<'a>(
+    head: &str,
+    tail: &str,
+    empty_head_len: usize,
+    empty_tail_skip: usize,
+    figures: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let mut out = String::with_capacity(head.len() + tail.len() + 6 * 1200);
+    let mut any = false;
+    for f in figures {
+        if any {
+            out.push(',');
+        } else {
+            out.push_str(head);
+            any = true;
+        }
+        out.push_str(f);
+    }
+    if any {
+        out.push_str(tail);
+    } else {
+        out.push_str(head.get(..empty_head_len).unwrap_or(head));
+        out.push_str(tail.get(empty_tail_skip..).unwrap_or(tail));
+    }
+    out
+}
+
 fn coding(kind: CapacityCode, code: &str) -> Value {
     match kind.display(code) {
         Some(display) => json!({ "system": kind.system(), "code": code, "display": display }),
@@ -137,4 +196,32 @@ pub fn observation(
         "component": components
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: &str, b: &str) {
+        let a: Value = serde_json::from_str(a).unwrap();
+        let b: Value = serde_json::from_str(b).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn parts_compose_to_the_rendered_location() {
+        let figs = [r#"{"url":"f1"}"#, r#"{"url":"f2"}"#];
+        for base in [
+            json!({"resourceType": "Location", "id": "a", "extension": [{"url": "x", "valueString": "y"}], "name": "n"}),
+            json!({"resourceType": "Location", "id": "a", "name": "n"}),
+            json!({"resourceType": "Location", "id": "a"}),
+        ] {
+            let Value::Object(m) = base else { panic!() };
+            let p = location_parts(&m, 0);
+            let c = |f: &[&str]| compose_location(&p.head, &p.tail, p.empty_head_len, p.empty_tail_skip, f.iter().copied());
+            same(&c(&figs), &location(&m, figs, 0));
+            same(&c(&figs[..1]), &location(&m, figs[..1].iter().copied(), 0));
+            same(&c(&[]), &resource(&m, 0));
+        }
+    }
 }

@@ -66,7 +66,7 @@ pub struct Table {
 /// The table behind a resource type.
 pub fn table(rt: ResourceType) -> Table {
     match rt {
-        ResourceType::Location => Table { name: "locations", id: "id", json: "resource_json" },
+        ResourceType::Location => Table { name: "locations", id: "id", json: "json_head" },
         ResourceType::HealthcareService => Table { name: "healthcare_services", id: "id", json: "resource_json" },
         ResourceType::Organization => Table { name: "organizations", id: "id", json: "resource_json" },
         ResourceType::Observation => Table { name: "capacities", id: "observation_id", json: "observation_json" },
@@ -142,16 +142,20 @@ fn observation_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     }
 }
 
-/// The select list: id, last_updated, json and, for Locations, the number of hidden figures.
-fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
+/// The select list: id, last_updated, json and, for Locations, the parts around their figures.
+fn select_list(p: &mut SqlPlan, rt: ResourceType) {
     let t = table(rt);
-    p.sql.push_str(&format!("SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, ", t.id, t.json));
-    if rt == ResourceType::Location && !scope.capacity.is_everything() {
-        p.sql.push_str("(SELECT COUNT(*) FROM capacities hc WHERE hc.location_id = r.id AND NOT ");
-        capacity_visible(p, "hc", &scope.capacity);
-        p.sql.push_str(") AS hidden");
+    if rt == ResourceType::Location {
+        p.sql.push_str(
+            "SELECT r.id AS id, r.last_updated AS last_updated, r.json_head AS json, r.json_tail AS tail, \
+             r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail",
+        );
     } else {
-        p.sql.push_str("CAST(0 AS BIGINT) AS hidden");
+        p.sql.push_str(&format!(
+            "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, '' AS tail, \
+             CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail",
+            t.id, t.json
+        ));
     }
     p.sql.push_str(&format!(" FROM {} r", t.name));
 }
@@ -160,22 +164,11 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
 pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
     let t = table(rt);
     let mut p = SqlPlan::default();
-    select_list(&mut p, rt, scope);
+    select_list(&mut p, rt);
     p.sql.push_str(&format!(" WHERE r.{} = ", t.id));
     p.text(id);
     region_filter(&mut p, rt, scope);
     observation_filter(&mut p, rt, scope);
-    p
-}
-
-/// The figure-less JSON of Locations (to add the visible figures to).
-pub fn location_bases(ids: &[String]) -> SqlPlan {
-    let mut p = SqlPlan {
-        sql: "SELECT r.id AS id, r.last_updated AS last_updated, r.base_json AS json, CAST(0 AS BIGINT) AS hidden FROM locations r WHERE r.id IN "
-            .to_owned(),
-        binds: Vec::new(),
-    };
-    p.text_list(ids);
     p
 }
 
@@ -454,7 +447,7 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
     let t = table(req.resource);
     let id = format!("r.{}", t.id);
     let mut p = SqlPlan::default();
-    select_list(&mut p, req.resource, scope);
+    select_list(&mut p, req.resource);
     where_clause(&mut p, req, scope);
     let (cmp, dir) = if req.sort.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(after) = after {
@@ -486,7 +479,7 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
 /// The HealthcareServices that reference any of `location_ids` (`_revinclude`).
 pub fn services_of_locations(location_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
     let mut p = SqlPlan::default();
-    select_list(&mut p, ResourceType::HealthcareService, scope);
+    select_list(&mut p, ResourceType::HealthcareService);
     p.sql
         .push_str(" WHERE r.id IN (SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN ");
     p.text_list(location_ids);
@@ -500,7 +493,7 @@ pub fn services_of_locations(location_ids: &[String], scope: &Scope, limit: usiz
 /// The Locations referenced by any of `service_ids` (`_include`).
 pub fn locations_of_services(service_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
     let mut p = SqlPlan::default();
-    select_list(&mut p, ResourceType::Location, scope);
+    select_list(&mut p, ResourceType::Location);
     p.sql
         .push_str(" WHERE r.id IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN ");
     p.text_list(service_ids);

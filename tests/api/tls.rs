@@ -96,7 +96,11 @@ fn handshake_rejections(backend: Backend) {
                 }
                 let text = chain.join(" <- ");
                 eprintln!("{what}: refused before HTTP: {text}");
-                assert!(text.contains(alert), "{what}: expected the alert {alert:?}, got {text}");
+                // In TLS 1.3 the client may already be writing its request when the server's alert
+                // arrives: it then sees the connection reset instead of the alert. Either way, no
+                // HTTP answer came back.
+                let reset = text.contains("reset by peer") || text.contains("Broken pipe");
+                assert!(text.contains(alert) || reset, "{what}: expected the alert {alert:?}, got {text}");
             }
             Ok(r) => panic!("{what}: got an HTTP answer {}", r.status()),
         }

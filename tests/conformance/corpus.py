@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -160,11 +159,3 @@ def save(corpus: dict[str, list[Captured]], folder: Path = CORPUS_DIR) -> Path:
         for c in pages:
             (folder / f"{sample}--{c.page:03d}.json").write_text(json.dumps(c.__dict__), encoding="utf-8")
     return folder
-
-
-def each_resource(corpus: dict[str, list[Captured]], pred: Callable[[dict], bool] = lambda r: True):
-    for pages in corpus.values():
-        for c in pages:
-            for r in c.resources():
-                if pred(r):
-                    yield c, r

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 
@@ -29,7 +28,6 @@ PROFILE_HCS = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ro
 PROFILE_ORG = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-organization"
 R329 = "https://mos.esante.gouv.fr/NOS/TRE_R329-NatureCapacite/FHIR/TRE-R329-NatureCapacite"
 R330 = "https://mos.esante.gouv.fr/NOS/TRE_R330-TypeStatutCapacite/FHIR/TRE-R330-TypeStatutCapacite"
-R337 = "https://mos.esante.gouv.fr/NOS/TRE_R337-AffectationTemporaire/FHIR/TRE-R337-AffectationTemporaire"
 
 
 def cert(profile: int) -> tuple[str, str]:
@@ -211,9 +209,3 @@ def run_node(script: str, *args: str, timeout: float = 600) -> subprocess.Comple
     return subprocess.run(
         ["node", str(d / script), *args], cwd=d, capture_output=True, text=True, timeout=timeout, check=False
     )
-
-
-def relative(url: str) -> str:
-    """Path and query of an absolute URL, for messages."""
-    p = urlsplit(url)
-    return p.path + (f"?{p.query}" if p.query else "")

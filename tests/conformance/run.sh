@@ -107,6 +107,7 @@ for attempt in 1 2 3; do
     [[ $attempt == 3 ]] && die "the server did not answer /fhir/metadata"
 done
 say "server ready"
+[[ -n "${CONFORMANCE_PLANT:-}" ]] && say "CONFORMANCE_PLANT=$CONFORMANCE_PLANT: a defect is planted in the captured scenario-2-one response"
 
 set +e
 # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a Session's `verify`: without this the

@@ -30,10 +30,13 @@ CREATE TABLE locations (
     region TEXT,
     created_at BIGINT,
     last_updated BIGINT NOT NULL,
-    -- resource_json: what is served with every figure visible; base_json: the same without any
-    -- capacity figure, to which the figures an access profile may see are added.
-    resource_json TEXT NOT NULL,
-    base_json TEXT NOT NULL
+    -- The served JSON is json_head + the visible capacity extensions (comma-separated) + json_tail;
+    -- with no visible figure it is json_head[..empty_head_len] + json_tail[empty_tail_skip..].
+    -- So each place is stored once, and each consumer gets the figures its profile may see.
+    json_head TEXT NOT NULL,
+    json_tail TEXT NOT NULL,
+    empty_head_len BIGINT NOT NULL,
+    empty_tail_skip BIGINT NOT NULL
 );
 CREATE INDEX locations_last_updated ON locations (last_updated, id);
 CREATE INDEX locations_postal_code ON locations (postal_code);
