@@ -11,7 +11,9 @@ use actix_tls::accept::openssl::TlsStream;
 use actix_web::dev::Extensions;
 use actix_web::rt::net::TcpStream;
 use openssl::hash::MessageDigest;
-use openssl::ssl::{SslAcceptor, SslAcceptorBuilder, SslFiletype, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    SslAcceptor, SslAcceptorBuilder, SslFiletype, SslMethod, SslOptions, SslSessionCacheMode, SslVerifyMode, SslVersion,
+};
 use openssl::x509::store::{X509Lookup, X509StoreBuilder};
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509, X509NameRef, X509PurposeId};
@@ -93,6 +95,13 @@ pub fn acceptor(cfg: &TlsConfig) -> Result<SslAcceptorBuilder, TlsError> {
     b.set_verify_cert_store(store.build()).map_err(ssl("verify store"))?;
     b.set_client_ca_list(names);
     b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    // Without a session id context OpenSSL aborts any resumption attempt with an internal-error
+    // alert when client certificates are verified. Resumption itself is off: every connection gets
+    // a full handshake, so a revoked or expired certificate is never let back in on an old session
+    // (keep-alive amortises the cost).
+    b.set_session_id_context(b"ror-capacity").map_err(ssl("session id context"))?;
+    b.set_session_cache_mode(SslSessionCacheMode::OFF);
+    b.set_options(SslOptions::NO_TICKET);
     Ok(b)
 }
 

@@ -218,7 +218,8 @@ mod tests {
         ] {
             let Value::Object(m) = base else { panic!() };
             let p = location_parts(&m, 0);
-            let c = |f: &[&str]| compose_location(&p.head, &p.tail, p.empty_head_len, p.empty_tail_skip, f.iter().copied());
+            let c =
+                |f: &[&str]| compose_location(&p.head, &p.tail, p.empty_head_len, p.empty_tail_skip, f.iter().copied());
             same(&c(&figs), &location(&m, figs, 0));
             same(&c(&figs[..1]), &location(&m, figs[..1].iter().copied(), 0));
             same(&c(&[]), &resource(&m, 0));
