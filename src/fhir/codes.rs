@@ -38,6 +38,22 @@ pub const LOCATION_STATUS_SYSTEM: &str = "http://hl7.org/fhir/location-status";
 /// Tag added to subsetted resources (`_elements`).
 pub const SUBSETTED_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue";
 
+/// The sub-extensions of `ror-location-supported-capacity`, in the IG's order (0.7.0: 12, with `comment`).
+pub const CAPACITY_SUB_EXTENSIONS: [&str; 12] = [
+    "capacityType",
+    "capacityStatus",
+    "temporalityCapacity",
+    "nbCapacity",
+    "capacitySourceType",
+    "genderCapacityAvailable",
+    "capacityUpdateDate",
+    "capacityClosingType",
+    "additionalBedType",
+    "crisisType",
+    "temporaryAssignement",
+    "comment",
+];
+
 /// The sub-extensions of `ror-location-supported-capacity` that carry a code, with their code systems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapacityCode {
@@ -142,15 +158,8 @@ pub const TRE_R330: [Code; 9] = [
     ("08", "Installé constaté"),
     ("09", "Autorisé"),
 ];
-/// JDV_J188-TypeStatutCapacite-ROR: the TRE_R330 statuses the ROR exchanges.
-pub const JDV_J188: [Code; 6] = [
-    ("01", "Installé"),
-    ("02", "Disponible"),
-    ("03", "Occupé"),
-    ("04", "Réservé"),
-    ("05", "Fermé"),
-    ("06", "Supplémentaire"),
-];
+/// JDV_J188-TypeStatutCapacite-ROR: the TRE_R330 statuses the ROR exchanges (01–06).
+pub const JDV_J188: [Code; 6] = [TRE_R330[0], TRE_R330[1], TRE_R330[2], TRE_R330[3], TRE_R330[4], TRE_R330[5]];
 /// TRE_R331 TemporaliteCapacite.
 pub const TRE_R331: [Code; 5] = [
     ("01", "Courant"),

@@ -327,20 +327,7 @@ pub fn capacity(ext: &Value, path: &str) -> Result<CapacityRecord, ExtractError>
         }
         Ok(first)
     };
-    let known = [
-        "capacityType",
-        "capacityStatus",
-        "temporalityCapacity",
-        "nbCapacity",
-        "capacitySourceType",
-        "genderCapacityAvailable",
-        "capacityUpdateDate",
-        "capacityClosingType",
-        "additionalBedType",
-        "crisisType",
-        "temporaryAssignement",
-        "comment",
-    ];
+    let known = codes::CAPACITY_SUB_EXTENSIONS;
     for s in &subs {
         let url = str_at(s, "url").unwrap_or_default();
         if !known.contains(&url) {

@@ -61,20 +61,7 @@ const J19: [Code; 37] = [
 ];
 
 /// The order of the sub-extensions of a capacity figure.
-const CAPACITY_ORDER: [&str; 12] = [
-    "capacityType",
-    "capacityStatus",
-    "temporalityCapacity",
-    "nbCapacity",
-    "capacitySourceType",
-    "genderCapacityAvailable",
-    "capacityUpdateDate",
-    "capacityClosingType",
-    "additionalBedType",
-    "crisisType",
-    "temporaryAssignement",
-    "comment",
-];
+const CAPACITY_ORDER: [&str; 12] = crate::fhir::codes::CAPACITY_SUB_EXTENSIONS;
 
 fn options(locations: usize, seed: u64) -> GenerateOptions {
     GenerateOptions { locations, seed, anchor_us: GenerateOptions::DEFAULT_ANCHOR_US }
