@@ -226,11 +226,6 @@ impl LiveRegistry {
         Ok(Arc::new(Self { path: path.to_owned(), current: RwLock::new((Arc::new(registry), mtime)) }))
     }
 
-    /// A registry that never changes (tests, plain-HTTP mode).
-    pub fn fixed(registry: Registry) -> Arc<Self> {
-        Arc::new(Self { path: PathBuf::new(), current: RwLock::new((Arc::new(registry), None)) })
-    }
-
     /// The current registry.
     pub fn get(&self) -> Arc<Registry> {
         match self.current.read() {

@@ -83,8 +83,12 @@ fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope)
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         load::<FigureRow>(conn, &sql::visible_figures(&ids, scope))?
     };
+    let mut by_place: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for f in &figures {
+        by_place.entry(f.location_id.as_str()).or_default().push(f.json.as_str());
+    }
     for row in rows.iter_mut() {
-        let visible = figures.iter().filter(|f| f.location_id == row.id).map(|f| f.json.as_str());
+        let visible = by_place.get(row.id.as_str()).into_iter().flatten().copied();
         row.json = crate::fhir::render::compose_location(
             &row.json,
             &row.tail,

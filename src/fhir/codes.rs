@@ -1,7 +1,5 @@
 //! Canonical URLs of the ROR IG and the ANS terminologies (see `../shared/docs/ror-codes.md`).
 
-/// Base of the ROR IG StructureDefinitions.
-pub const IG_SD: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/";
 /// ror-location profile.
 pub const PROFILE_LOCATION: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location";
 /// ror-healthcareservice profile.

@@ -301,6 +301,11 @@ fn observation_code(p: &mut SqlPlan, values: &[TokenValue]) {
     p.sql.push(')');
 }
 
+/// The codes of the token values that can match a code of `system` (no system given, or that one).
+fn codes_in(values: &[TokenValue], system: &str) -> Vec<String> {
+    values.iter().filter(|v| v.system.as_deref().is_none_or(|s| s == system)).filter_map(|v| v.code.clone()).collect()
+}
+
 fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
     let t = table(rt);
     let id = format!("r.{}", t.id);
@@ -315,11 +320,7 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
             p.sql.push(')');
         }
         Condition::LocationStatus(values) => {
-            let codes: Vec<String> = values
-                .iter()
-                .filter(|v| v.system.as_deref().is_none_or(|s| s == LOCATION_STATUS_SYSTEM))
-                .filter_map(|v| v.code.clone())
-                .collect();
+            let codes = codes_in(values, LOCATION_STATUS_SYSTEM);
             if codes.is_empty() {
                 p.sql.push_str("1 = 0");
             } else {
@@ -406,11 +407,7 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
                 CapacityField::Type => ("capacity_type", CapacityCode::Type.system()),
                 CapacityField::Temporality => ("temporality", CapacityCode::Temporality.system()),
             };
-            let codes: Vec<String> = values
-                .iter()
-                .filter(|v| v.system.as_deref().is_none_or(|s| s == system))
-                .filter_map(|v| v.code.clone())
-                .collect();
+            let codes = codes_in(values, system);
             if codes.is_empty() {
                 p.sql.push_str("1 = 0");
                 return;
@@ -476,32 +473,34 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
     p
 }
 
-/// The HealthcareServices that reference any of `location_ids` (`_revinclude`).
-pub fn services_of_locations(location_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+/// The resources of `target` linked through HealthcareService.location to any of `ids` (the other
+/// side of the link): offers of places for `_revinclude`, places of offers for `_include`.
+fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    let (wanted, given) = match target {
+        ResourceType::Location => ("location_id", "service_id"),
+        _ => ("service_id", "location_id"),
+    };
     let mut p = SqlPlan::default();
-    select_list(&mut p, ResourceType::HealthcareService);
-    p.sql
-        .push_str(" WHERE r.id IN (SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN ");
-    p.text_list(location_ids);
+    select_list(&mut p, target);
+    p.sql.push_str(&format!(
+        " WHERE r.id IN (SELECT hl.{wanted} FROM healthcare_service_locations hl WHERE hl.{given} IN "
+    ));
+    p.text_list(ids);
     p.sql.push(')');
-    region_filter(&mut p, ResourceType::HealthcareService, scope);
+    region_filter(&mut p, target, scope);
     p.sql.push_str(" ORDER BY r.id LIMIT ");
     p.int(i64::try_from(limit).unwrap_or(i64::MAX));
     p
 }
 
+/// The HealthcareServices that reference any of `location_ids` (`_revinclude`).
+pub fn services_of_locations(location_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    linked(ResourceType::HealthcareService, location_ids, scope, limit)
+}
+
 /// The Locations referenced by any of `service_ids` (`_include`).
 pub fn locations_of_services(service_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
-    let mut p = SqlPlan::default();
-    select_list(&mut p, ResourceType::Location);
-    p.sql
-        .push_str(" WHERE r.id IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN ");
-    p.text_list(service_ids);
-    p.sql.push(')');
-    region_filter(&mut p, ResourceType::Location, scope);
-    p.sql.push_str(" ORDER BY r.id LIMIT ");
-    p.int(i64::try_from(limit).unwrap_or(i64::MAX));
-    p
+    linked(ResourceType::Location, service_ids, scope, limit)
 }
 
 #[cfg(test)]
