@@ -121,6 +121,43 @@ pub fn connect(url: &DbUrl, read_only: bool) -> Result<DbConn, DbError> {
     Ok(conn)
 }
 
+/// A pooled connection, and whether a failure left it unusable.
+///
+/// The pool does not test a connection with a query each time it hands it out (on PostgreSQL that
+/// would be one more round trip per request); a connection whose query failed at the transport
+/// level is marked here instead and dropped when it returns to the pool.
+pub struct PoolConn {
+    conn: DbConn,
+    broken: bool,
+}
+
+impl std::ops::Deref for PoolConn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
+impl PoolConn {
+    /// Marks the connection for disposal if `e` says the link to the database is gone.
+    pub fn note_failure(&mut self, e: &DbError) {
+        use diesel::result::{DatabaseErrorKind, Error};
+        if let DbError::Query(
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
+            | Error::BrokenTransactionManager,
+        ) = e
+        {
+            self.broken = true;
+        }
+    }
+}
+
 /// r2d2 manager that builds connections by URL scheme.
 #[derive(Debug, Clone)]
 pub struct Manager {
@@ -129,29 +166,30 @@ pub struct Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = PoolConn;
     type Error = DbError;
 
-    fn connect(&self) -> Result<DbConn, DbError> {
-        connect(&self.url, self.read_only)
+    fn connect(&self) -> Result<PoolConn, DbError> {
+        Ok(PoolConn { conn: connect(&self.url, self.read_only)?, broken: false })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), DbError> {
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        conn.broken
     }
 }
 
 /// The serving pool.
 pub type DbPool = r2d2::Pool<Manager>;
 
-/// Builds a pool of read-only connections.
+/// Builds a pool of read-only connections (not tested on checkout: see [`PoolConn`]).
 pub fn read_only_pool(url: &DbUrl, size: u32) -> Result<DbPool, DbError> {
     r2d2::Pool::builder()
         .max_size(size.max(1))
+        .test_on_check_out(false)
         .connection_timeout(std::time::Duration::from_secs(10))
         .build(Manager { url: url.clone(), read_only: true })
         .map_err(DbError::from)

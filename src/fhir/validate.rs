@@ -3,11 +3,10 @@
 //! fhir-sdk silently drops unknown elements and invalid choice values when it parses. So a
 //! resource is accepted only if parsing it and serialising it back gives the same JSON: any
 //! element the model did not keep is reported with its path. This is the only module that
-//! instantiates fhir-sdk's serde code.
+//! instantiates fhir-sdk's serde code
+//! (through the `ror-fhir-model` crate of this workspace).
 
-use fhir_sdk::r4b::resources::{HealthcareService, Location, Organization};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use ror_fhir_model::{RoundTripError, round_trip};
 use serde_json::Value;
 
 use crate::search::date::parse_instant_us;
@@ -28,30 +27,16 @@ pub enum ValidationError {
     },
 }
 
-/// Parses `resource` as `T` and serialises it back; errors carry the path of the element.
-fn round_trip<T: DeserializeOwned + Serialize>(resource: &Value, root: &str) -> Result<Value, ValidationError> {
-    let parsed: T = serde_path_to_error::deserialize(resource).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        if path == "." {
-            ValidationError::Invalid(inner)
-        } else {
-            ValidationError::Invalid(format!("{root}.{path}: {inner}"))
-        }
-    })?;
-    serde_json::to_value(&parsed).map_err(|e| ValidationError::Invalid(e.to_string()))
-}
-
 /// Checks `resource` (a JSON object: a Location, HealthcareService or Organization) against the
 /// FHIR model.
 pub fn check(resource: &Value) -> Result<(), ValidationError> {
     let root = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let back = match root.as_str() {
-        "Location" => round_trip::<Location>(resource, &root)?,
-        "HealthcareService" => round_trip::<HealthcareService>(resource, &root)?,
-        "Organization" => round_trip::<Organization>(resource, &root)?,
-        other => return Err(ValidationError::Invalid(format!("resourceType {other:?} is not validated here"))),
-    };
+    let back = round_trip(resource).map_err(|e| match e {
+        RoundTripError::Refused { path: Some(path), message } => {
+            ValidationError::Invalid(format!("{root}.{path}: {message}"))
+        }
+        other => ValidationError::Invalid(other.to_string()),
+    })?;
     match first_difference(resource, &back, &root) {
         None => Ok(()),
         Some((path, reason)) => Err(ValidationError::Dropped { path, reason }),

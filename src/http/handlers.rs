@@ -73,7 +73,11 @@ where
     let pool = state.pool.clone();
     let result = web::block(move || {
         let mut conn = pool.get()?;
-        f(&mut conn)
+        let out = f(&mut conn);
+        if let Err(e) = &out {
+            conn.note_failure(e);
+        }
+        out
     })
     .await;
     match result {
