@@ -83,6 +83,8 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
     }
     let listener = TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
+    let workers = config.workers.max(1);
+    let blocking_threads = usize::try_from(config.pool_size).unwrap_or(1).div_ceil(workers).max(1);
     let server = HttpServer::new(move || {
         let app = App::new();
         let app = match &audit {
@@ -102,7 +104,10 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
                 http::routes(cfg);
             })
     })
-    .workers(config.workers.max(1));
+    .workers(workers)
+    // Database work runs on each worker's blocking threads: more of them than pooled connections
+    // would only queue on the pool (and cost context switches), so the pool is split between them.
+    .worker_max_blocking_threads(blocking_threads);
     let server = match &config.tls {
         Some(tls) => server.on_connect(mtls::on_connect).listen_openssl(listener, mtls::acceptor(tls)?)?,
         None => server.on_connect(mtls::on_connect).listen(listener)?,

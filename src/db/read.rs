@@ -1,11 +1,15 @@
 //! Read queries: running a [`SqlPlan`] on either backend, and the search pipeline (count, page and
 //! includes in one read transaction, so `total` and the page come from the same snapshot).
 
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
 use diesel::connection::Connection;
-use diesel::query_builder::QueryFragment;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
-use diesel::sql_types::{BigInt, Text};
-use diesel::{QueryableByName, pg::Pg, sqlite::Sqlite};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text, Untyped};
+use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
 use super::rows::{CountRow, ResourceRow};
 use super::{DbConn, DbError};
@@ -14,42 +18,72 @@ use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
 use crate::search::sql::{self, Bind, Scope, SqlPlan};
 
-/// `?` → `$1, $2, …` for PostgreSQL (the generated SQL never has `?` inside literals).
-fn pg_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// A [`SqlPlan`] as a diesel query. Its statement is prepared once per connection and kept in
+/// diesel's statement cache (keyed by its text) when [`cacheable`] allows; `?` placeholders become
+/// the backend's own (`$n` on PostgreSQL) as the binds are pushed.
+struct PlanQuery<'a> {
+    plan: &'a SqlPlan,
+    cache: bool,
 }
 
-fn load_boxed<'a, DB, T, C>(conn: &mut C, sql: String, binds: &'a [Bind]) -> Result<Vec<T>, DbError>
+impl QueryId for PlanQuery<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for PlanQuery<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for PlanQuery<'_> {}
+
+impl<DB> QueryFragment<DB> for PlanQuery<'_>
 where
-    DB: diesel::backend::Backend
-        + diesel::sql_types::HasSqlType<Text>
-        + diesel::sql_types::HasSqlType<BigInt>
-        + 'static,
-    C: Connection<Backend = DB> + diesel::connection::LoadConnection,
-    T: QueryableByName<DB> + 'static,
-    String: diesel::serialize::ToSql<Text, DB>,
-    i64: diesel::serialize::ToSql<BigInt, DB>,
-    diesel::query_builder::BoxedSqlQuery<'a, DB, diesel::query_builder::SqlQuery>: QueryFragment<DB>,
+    DB: diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt>,
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
 {
-    let mut q = diesel::sql_query(sql).into_boxed::<DB>();
-    for b in binds {
-        q = match b {
-            Bind::Text(s) => q.bind::<Text, _>(s.clone()),
-            Bind::BigInt(i) => q.bind::<BigInt, _>(*i),
-        };
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if !self.cache {
+            out.unsafe_to_cache_prepared();
+        }
+        let mut binds = self.plan.binds.iter();
+        for (i, piece) in self.plan.sql.split('?').enumerate() {
+            if i > 0 {
+                match binds.next() {
+                    Some(Bind::Text(s)) => out.push_bind_param::<Text, String>(s)?,
+                    Some(Bind::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
+                    None => return Err(diesel::result::Error::QueryBuilderError("a placeholder has no value".into())),
+                }
+            }
+            out.push_sql(piece);
+        }
+        Ok(())
     }
-    q.load::<T>(conn).map_err(DbError::from)
+}
+
+/// Most distinct statements kept prepared (per connection). Searches take few shapes (IN lists
+/// are padded to buckets), but parameter combinations are the consumers' choice: past this many,
+/// new shapes are prepared for each use instead of filling memory.
+const MAX_CACHED_SHAPES: usize = 256;
+
+/// Whether statements with this text may be kept prepared: the first [`MAX_CACHED_SHAPES`]
+/// distinct texts seen by the process may.
+fn cacheable(sql: &str) -> bool {
+    use std::hash::{Hash, Hasher};
+    static SHAPES: OnceLock<Mutex<HashSet<u64>>> = OnceLock::new();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sql.hash(&mut h);
+    let key = h.finish();
+    let Ok(mut shapes) = SHAPES.get_or_init(|| Mutex::new(HashSet::new())).lock() else { return false };
+    if shapes.contains(&key) {
+        return true;
+    }
+    if shapes.len() < MAX_CACHED_SHAPES {
+        shapes.insert(key);
+        return true;
+    }
+    false
 }
 
 /// Runs `plan` and maps the rows.
@@ -57,9 +91,10 @@ pub fn load<T>(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<T>, DbError>
 where
     T: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
 {
+    let query = PlanQuery { plan, cache: cacheable(&plan.sql) };
     match conn {
-        DbConn::Sqlite(c) => load_boxed::<Sqlite, T, _>(c, plan.sql.clone(), &plan.binds),
-        DbConn::Postgresql(c) => load_boxed::<Pg, T, _>(c, pg_placeholders(&plan.sql), &plan.binds),
+        DbConn::Sqlite(c) => query.load::<T>(c).map_err(DbError::from),
+        DbConn::Postgresql(c) => query.load::<T>(c).map_err(DbError::from),
     }
 }
 
@@ -125,6 +160,11 @@ pub struct SearchResult {
     pub included_truncated: bool,
 }
 
+fn count(c: &mut DbConn, req: &SearchRequest, scope: &Scope) -> Result<u64, DbError> {
+    let n = load::<CountRow>(c, &sql::count(req, scope))?.first().map_or(0, |r| r.n);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Runs a search in one read transaction.
 pub fn search(
     conn: &mut DbConn,
@@ -135,16 +175,24 @@ pub fn search(
 ) -> Result<SearchResult, DbError> {
     conn.transaction::<_, DbError, _>(|c| {
         let mut out = SearchResult::default();
-        if req.total || req.summary_count {
-            let n = load::<CountRow>(c, &sql::count(req, scope))?.first().map_or(0, |r| r.n);
-            out.total = Some(u64::try_from(n).unwrap_or(0));
-        }
         if req.summary_count || req.count == 0 {
+            if req.total || req.summary_count {
+                out.total = Some(count(c, req, scope)?);
+            }
             return Ok(out);
         }
         let mut rows = load::<ResourceRow>(c, &sql::page(req, scope, after, req.count + 1))?;
         out.has_more = rows.len() > req.count;
         rows.truncate(req.count);
+        if req.total {
+            // A first page that holds every match is its own count; later pages carry the count made
+            // when the search started (in their cursor). Only a first page with more to come counts.
+            out.total = match after {
+                None if !out.has_more => Some(rows.len() as u64),
+                Some(key) if key.total.is_some() => key.total,
+                _ => Some(count(c, req, scope)?),
+            };
+        }
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         if !ids.is_empty() {
             if req.revinclude_services {

@@ -275,6 +275,7 @@ fn bundle(search: &SearchRequest, result: SearchResult, base: &str, binding: &st
             let key = CursorKey {
                 last_updated: (search.sort.key == SortKey::LastUpdated).then_some(last.last_updated),
                 id: last.id.clone(),
+                total: result.total,
             };
             Some(link(Some(cursor::encode(secret, binding, &key))))
         }

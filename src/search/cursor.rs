@@ -13,6 +13,8 @@ pub struct CursorKey {
     pub last_updated: Option<i64>,
     /// Id of the last entry.
     pub id: String,
+    /// Number of matches counted when the search started (carried so later pages need no count).
+    pub total: Option<u64>,
 }
 
 /// Why a cursor was refused.
@@ -68,10 +70,9 @@ fn mac(secret: &[u8], binding: &str, payload: &[u8]) -> Option<Vec<u8>> {
 
 /// Encodes `key` for the search identified by `binding` (its canonical query and consumer).
 pub fn encode(secret: &[u8], binding: &str, key: &CursorKey) -> String {
-    let payload = match key.last_updated {
-        Some(lu) => format!("1:{lu}:{}", key.id),
-        None => format!("1::{}", key.id),
-    };
+    let lu = key.last_updated.map(|v| v.to_string()).unwrap_or_default();
+    let total = key.total.map(|v| v.to_string()).unwrap_or_default();
+    let payload = format!("2:{lu}:{total}:{}", key.id);
     let sig = mac(secret, binding, payload.as_bytes()).unwrap_or_default();
     format!("{}.{}", b64url(payload.as_bytes()), b64url(sig.get(..16).unwrap_or_default()))
 }
@@ -87,14 +88,27 @@ pub fn decode(secret: &[u8], binding: &str, token: &str) -> Result<CursorKey, Cu
         return Err(CursorError::BadSignature);
     }
     let text = String::from_utf8(payload).map_err(|_| CursorError::Malformed)?;
-    let mut parts = text.splitn(3, ':');
-    if parts.next() != Some("1") {
-        return Err(CursorError::Malformed);
-    }
-    let lu = parts.next().ok_or(CursorError::Malformed)?;
-    let id = parts.next().ok_or(CursorError::Malformed)?;
-    let last_updated = if lu.is_empty() { None } else { Some(lu.parse().map_err(|_| CursorError::Malformed)?) };
-    Ok(CursorKey { last_updated, id: id.to_owned() })
+    let (version, rest) = text.split_once(':').ok_or(CursorError::Malformed)?;
+    // Version 1 (no total) is still read: a server restarted with the same secret keeps its cursors.
+    let (lu, total, id) = match version {
+        "1" => {
+            let (lu, id) = rest.split_once(':').ok_or(CursorError::Malformed)?;
+            (lu, "", id)
+        }
+        "2" => {
+            let mut parts = rest.splitn(3, ':');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(lu), Some(total), Some(id)) => (lu, total, id),
+                _ => return Err(CursorError::Malformed),
+            }
+        }
+        _ => return Err(CursorError::Malformed),
+    };
+    Ok(CursorKey { last_updated: optional_number(lu)?, id: id.to_owned(), total: optional_number(total)? })
+}
+
+fn optional_number<T: std::str::FromStr>(v: &str) -> Result<Option<T>, CursorError> {
+    if v.is_empty() { Ok(None) } else { v.parse().map(Some).map_err(|_| CursorError::Malformed) }
 }
 
 #[cfg(test)]
@@ -103,7 +117,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_tamper() {
-        let key = CursorKey { last_updated: Some(1_700_000_000_000_000), id: "1000042".into() };
+        let key = CursorKey { last_updated: Some(1_700_000_000_000_000), id: "1000042".into(), total: Some(12) };
         let t = encode(b"secret", "identifier=a", &key);
         assert_eq!(decode(b"secret", "identifier=a", &t), Ok(key.clone()));
         assert_eq!(decode(b"secret", "identifier=b", &t), Err(CursorError::BadSignature));
@@ -114,7 +128,12 @@ mod tests {
         assert!(decode(b"secret", "identifier=a", &tampered).is_err());
         assert_eq!(decode(b"secret", "x", "garbage"), Err(CursorError::Malformed));
         assert_eq!(b64url_decode(&b64url(b"ab")).unwrap(), b"ab");
-        let key = CursorKey { last_updated: None, id: "a:b".into() };
+        let key = CursorKey { last_updated: None, id: "a:b".into(), total: None };
         assert_eq!(decode(b"s", "", &encode(b"s", "", &key)), Ok(key));
+        // A version-1 cursor (no total) is still understood.
+        let payload = b"1:5:x:y";
+        let sig = mac(b"s", "q", payload).unwrap();
+        let old = format!("{}.{}", b64url(payload), b64url(&sig[..16]));
+        assert_eq!(decode(b"s", "q", &old), Ok(CursorKey { last_updated: Some(5), id: "x:y".into(), total: None }));
     }
 }

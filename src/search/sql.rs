@@ -40,16 +40,29 @@ impl SqlPlan {
         self.binds.push(Bind::BigInt(v));
     }
 
+    /// `(?, ?, …)` of `vals`, padded by repeating the last value to the next size of
+    /// [`list_bucket`], so that the statement text takes few shapes and can be prepared once.
     fn text_list<'a>(&mut self, vals: impl IntoIterator<Item = &'a String>) {
+        let vals: Vec<&String> = vals.into_iter().collect();
         self.sql.push('(');
-        for (i, v) in vals.into_iter().enumerate() {
+        let Some(last) = vals.last() else {
+            // An empty list matches nothing; `IN ()` is not portable SQL.
+            self.sql.push_str("SELECT NULL WHERE 1 = 0)");
+            return;
+        };
+        for i in 0..list_bucket(vals.len()) {
             if i > 0 {
                 self.sql.push_str(", ");
             }
-            self.text(v.as_str());
+            self.text(vals.get(i).unwrap_or(last).as_str());
         }
         self.sql.push(')');
     }
+}
+
+/// Length an `IN` list of `n` values is padded to: 1–4 as they are, then powers of two.
+pub fn list_bucket(n: usize) -> usize {
+    if n <= 4 { n } else { n.next_power_of_two() }
 }
 
 /// Table facts of a searchable type. Observations are the rows of `capacities`.
@@ -439,6 +452,13 @@ pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
     p
 }
 
+/// `LIMIT n`, written as a literal: the server computes `n` (never text from the request), and
+/// SQLite re-prepares a statement whenever a bound LIMIT changes value, which would defeat the
+/// statement cache. The values are few (`_count` + 1, the include cap + 1).
+fn limit_clause(p: &mut SqlPlan, limit: usize) {
+    p.sql.push_str(&format!(" LIMIT {limit}"));
+}
+
 /// One page: rows after `after` in the requested order, at most `limit` of them.
 pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
     let t = table(req.resource);
@@ -468,8 +488,7 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
         SortKey::LastUpdated => p.sql.push_str(&format!(" ORDER BY r.last_updated {dir}, {id} {dir}")),
         SortKey::Id => p.sql.push_str(&format!(" ORDER BY {id} {dir}")),
     }
-    p.sql.push_str(" LIMIT ");
-    p.int(i64::try_from(limit).unwrap_or(i64::MAX));
+    limit_clause(&mut p, limit);
     p
 }
 
@@ -488,8 +507,8 @@ fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> 
     p.text_list(ids);
     p.sql.push(')');
     region_filter(&mut p, target, scope);
-    p.sql.push_str(" ORDER BY r.id LIMIT ");
-    p.int(i64::try_from(limit).unwrap_or(i64::MAX));
+    p.sql.push_str(" ORDER BY r.id");
+    limit_clause(&mut p, limit);
     p
 }
 
@@ -515,6 +534,19 @@ mod tests {
     }
 
     #[test]
+    fn in_lists_take_few_shapes() {
+        assert_eq!((0..=9).map(list_bucket).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4, 8, 8, 8, 8, 16]);
+        let ids: Vec<String> = (0..5).map(|i| format!("l{i}")).collect();
+        let plan = visible_figures(&ids, &Scope::everything());
+        assert_eq!(plan.binds.len(), 8);
+        assert_eq!(plan.binds[7], Bind::Text("l4".into()));
+        let plan = visible_figures(&ids[..4], &Scope::everything());
+        assert_eq!(plan.binds.len(), 4);
+        let empty = visible_figures(&[], &Scope::everything());
+        assert!(empty.sql.contains("IN (SELECT NULL WHERE 1 = 0)"), "{}", empty.sql);
+    }
+
+    #[test]
     fn values_are_always_bound() {
         let r = req(ResourceType::Location, "identifier=x'; DROP TABLE locations;--&name=O'Brien%");
         let plan = page(&r, &Scope::everything(), None, 10);
@@ -526,11 +558,11 @@ mod tests {
     #[test]
     fn has_is_a_semi_join_and_keyset_follows_the_sort() {
         let r = req(ResourceType::Location, "_has:HealthcareService:location:identifier=11/1,11/2&_sort=-_lastUpdated");
-        let after = CursorKey { last_updated: Some(5), id: "9".into() };
+        let after = CursorKey { last_updated: Some(5), id: "9".into(), total: None };
         let plan = page(&r, &Scope::everything(), Some(&after), 3);
         assert!(plan.sql.contains("IN (SELECT hl.location_id FROM healthcare_service_locations"), "{}", plan.sql);
         assert!(plan.sql.contains("r.last_updated < ?"), "{}", plan.sql);
-        assert!(plan.sql.ends_with("ORDER BY r.last_updated DESC, r.id DESC LIMIT ?"), "{}", plan.sql);
+        assert!(plan.sql.ends_with("ORDER BY r.last_updated DESC, r.id DESC LIMIT 3"), "{}", plan.sql);
         assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
     }
 }
