@@ -105,6 +105,26 @@ impl CapacityScope {
     pub fn is_everything(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Whether every figure of a place with these distinct statuses and temporary assignments is
+    /// visible, sensitive units aside (the same rules as the SQL filter on `capacities`).
+    pub fn admits_all<'a>(
+        &self,
+        statuses: impl IntoIterator<Item = &'a str> + Clone,
+        assignments: impl IntoIterator<Item = &'a str>,
+    ) -> bool {
+        if self.none {
+            return false;
+        }
+        let statuses_ok = statuses.clone().into_iter().all(|s| {
+            !self.hidden_statuses.contains(&s) && self.only_statuses.as_ref().is_none_or(|only| only.contains(&s))
+        });
+        let assignments_ok = match &self.only_assignments {
+            None => true,
+            Some(only) => assignments.into_iter().all(|a| only.contains(&a)),
+        };
+        statuses_ok && assignments_ok
+    }
 }
 
 fn intersect(current: Option<Vec<&'static str>>, with: &'static [&'static str]) -> Option<Vec<&'static str>> {
@@ -161,6 +181,23 @@ pub fn denied_parameter<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admits_all_follows_the_figure_filter() {
+        let all = CapacityScope::everything();
+        assert!(all.admits_all(["01", "06"], ["1"]));
+        let hide = CapacityScope { hidden_statuses: vec!["06"], ..CapacityScope::default() };
+        assert!(hide.admits_all(["01"], ["1"]));
+        assert!(!hide.admits_all(["01", "06"], ["1"]));
+        let only =
+            CapacityScope { only_statuses: Some(vec!["01"]), only_assignments: Some(vec!["1"]), ..Default::default() };
+        assert!(only.admits_all(["01"], ["1"]));
+        assert!(!only.admits_all(["01", "02"], ["1"]));
+        assert!(!only.admits_all(["01"], ["1", "2"]));
+        assert!(only.admits_all([], []));
+        let none = CapacityScope { none: true, ..CapacityScope::default() };
+        assert!(!none.admits_all([], []));
+    }
 
     fn p(n: u8) -> Profile {
         Profile::new(n).unwrap()

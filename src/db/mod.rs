@@ -109,7 +109,7 @@ pub fn connect(url: &DbUrl, read_only: bool) -> Result<DbConn, DbError> {
              PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;"
         }
         (Backend::Sqlite, true) => {
-            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA cache_size = -16000;"
+            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA cache_size = -8000;"
         }
         (Backend::Postgres, false) => "SET client_min_messages = WARNING;",
         (Backend::Postgres, true) => {

@@ -107,30 +107,62 @@ struct FigureRow {
     json: String,
 }
 
+fn codes(list: Option<&str>) -> impl Iterator<Item = &str> + Clone {
+    list.unwrap_or_default().split(',').filter(|c| !c.is_empty())
+}
+
 /// Completes the JSON of Locations with the capacity figures the consumer may see.
+///
+/// A place whose figures are all visible to the consumer is completed with its stored figures in
+/// one piece; only the others have their figures filtered from `capacities`.
 fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope) -> Result<(), DbError> {
     if rows.is_empty() {
         return Ok(());
     }
-    let figures = if scope.capacity.none {
+    let cap = &scope.capacity;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let sensitive: HashSet<String> = if cap.hide_sensitive && !cap.none {
+        load::<TextRow>(conn, &sql::sensitive_places(&ids))?.into_iter().map(|r| r.v).collect()
+    } else {
+        HashSet::new()
+    };
+    // Per place: Some(stored piece) when every figure is visible, None when they must be filtered.
+    let whole: Vec<Option<String>> = rows
+        .iter_mut()
+        .map(|r| {
+            if cap.none || sensitive.contains(&r.id) {
+                return Some(String::new());
+            }
+            let stored = r.figures.take()?;
+            cap.admits_all(codes(r.statuses.as_deref()), codes(r.assignments.as_deref())).then_some(stored)
+        })
+        .collect();
+    let filtered: Vec<String> =
+        rows.iter().zip(&whole).filter(|(_, w)| w.is_none()).map(|(r, _)| r.id.clone()).collect();
+    let figures = if filtered.is_empty() {
         Vec::new()
     } else {
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        load::<FigureRow>(conn, &sql::visible_figures(&ids, scope))?
+        load::<FigureRow>(conn, &sql::visible_figures(&filtered, scope))?
     };
     let mut by_place: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
     for f in &figures {
         by_place.entry(f.location_id.as_str()).or_default().push(f.json.as_str());
     }
-    for row in rows.iter_mut() {
-        let visible = by_place.get(row.id.as_str()).into_iter().flatten().copied();
-        row.json = crate::fhir::render::compose_location(
-            &row.json,
-            &row.tail,
-            usize::try_from(row.cut_head).unwrap_or(0),
-            usize::try_from(row.cut_tail).unwrap_or(0),
-            visible,
-        );
+    for (row, piece) in rows.iter_mut().zip(&whole) {
+        let compose = |figures: &mut dyn Iterator<Item = &str>| {
+            crate::fhir::render::compose_location(
+                &row.json,
+                &row.tail,
+                usize::try_from(row.cut_head).unwrap_or(0),
+                usize::try_from(row.cut_tail).unwrap_or(0),
+                figures,
+            )
+        };
+        let json = match piece {
+            Some(p) => compose(&mut std::iter::once(p.as_str()).filter(|p| !p.is_empty())),
+            None => compose(&mut by_place.get(row.id.as_str()).into_iter().flatten().copied()),
+        };
+        row.json = json;
         row.tail = String::new();
     }
     Ok(())

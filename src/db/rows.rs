@@ -1,7 +1,7 @@
 //! Row types, for the diesel DSL writes and the raw-SQL reads.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::schema::{
     capacities, healthcare_service_locations, healthcare_services, locations, organizations, search_tokens,
@@ -28,6 +28,15 @@ pub struct ResourceRow {
     /// Location: bytes of `tail` dropped when no figure is visible.
     #[diesel(sql_type = BigInt)]
     pub cut_tail: i64,
+    /// Location: all its capacity extensions, comma-separated (`None`: not stored, filter them).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub figures: Option<String>,
+    /// Location: the distinct statuses of its figures, comma-separated.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub statuses: Option<String>,
+    /// Location: the distinct temporary assignments of its figures, comma-separated.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub assignments: Option<String>,
 }
 
 /// A COUNT(*) result.
@@ -77,6 +86,9 @@ pub struct NewLocation<'a> {
     pub json_tail: &'a str,
     pub empty_head_len: i64,
     pub empty_tail_skip: i64,
+    pub figures_json: Option<&'a str>,
+    pub figure_statuses: Option<&'a str>,
+    pub figure_assignments: Option<&'a str>,
 }
 
 /// Insertable capacity figure.

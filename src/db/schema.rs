@@ -36,6 +36,9 @@ diesel::table! {
         json_tail -> Text,
         empty_head_len -> BigInt,
         empty_tail_skip -> BigInt,
+        figures_json -> Nullable<Text>,
+        figure_statuses -> Nullable<Text>,
+        figure_assignments -> Nullable<Text>,
     }
 }
 

@@ -64,6 +64,11 @@ fn delete_tokens(conn: &mut DbConn, resource_type: &str, id: &str) -> Result<(),
     Ok(())
 }
 
+/// The distinct values, sorted, comma-separated (codes never contain commas).
+fn distinct_joined<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    values.collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(",")
+}
+
 /// Inserts or replaces one record. Call inside a transaction.
 pub fn upsert(conn: &mut DbConn, record: &Record, now_us: i64) -> Result<WriteOutcome, DbError> {
     match record {
@@ -107,6 +112,9 @@ fn upsert_location(conn: &mut DbConn, l: &LocationRecord, now_us: i64) -> Result
         delete_tokens(conn, "Location", id)?;
     }
     let parts = render::location_parts(&l.common.base, last_updated);
+    let figures_json = l.capacities.iter().map(|c| c.extension_json.as_str()).collect::<Vec<_>>().join(",");
+    let figure_statuses = distinct_joined(l.capacities.iter().map(|c| c.capacity_status.as_str()));
+    let figure_assignments = distinct_joined(l.capacities.iter().map(|c| c.temporary_assignment.as_str()));
     diesel::insert_into(locations::table)
         .values(&NewLocation {
             id,
@@ -131,6 +139,9 @@ fn upsert_location(conn: &mut DbConn, l: &LocationRecord, now_us: i64) -> Result
             json_tail: &parts.tail,
             empty_head_len: i64::try_from(parts.empty_head_len).unwrap_or(0),
             empty_tail_skip: i64::try_from(parts.empty_tail_skip).unwrap_or(0),
+            figures_json: Some(&figures_json),
+            figure_statuses: Some(&figure_statuses),
+            figure_assignments: Some(&figure_assignments),
         })
         .execute(conn)?;
     for (seq, cap) in l.capacities.iter().enumerate() {

@@ -161,12 +161,14 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType) {
     if rt == ResourceType::Location {
         p.sql.push_str(
             "SELECT r.id AS id, r.last_updated AS last_updated, r.json_head AS json, r.json_tail AS tail, \
-             r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail",
+             r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
+             r.figure_statuses AS statuses, r.figure_assignments AS assignments",
         );
     } else {
         p.sql.push_str(&format!(
             "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, '' AS tail, \
-             CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail",
+             CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
+             CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments",
             t.id, t.json
         ));
     }
@@ -196,6 +198,19 @@ pub fn visible_figures(ids: &[String], scope: &Scope) -> SqlPlan {
     p.sql.push_str(" AND ");
     capacity_visible(&mut p, "c", &scope.capacity);
     p.sql.push_str(" ORDER BY c.location_id, c.seq");
+    p
+}
+
+/// Which of the places `ids` are linked to a sensitive unit (their figures are hidden from
+/// consumers whose scope hides sensitive units).
+pub fn sensitive_places(ids: &[String]) -> SqlPlan {
+    let mut p = SqlPlan {
+        sql: "SELECT DISTINCT shl.location_id AS v FROM healthcare_service_locations shl \
+              JOIN healthcare_services sh ON sh.id = shl.service_id WHERE sh.sensitive_unit = TRUE AND shl.location_id IN "
+            .to_owned(),
+        binds: Vec::new(),
+    };
+    p.text_list(ids);
     p
 }
 
