@@ -62,9 +62,10 @@ where
     }
 }
 
-/// Most distinct statements kept prepared (per connection). Searches take few shapes (IN lists
-/// are padded to buckets), but parameter combinations are the consumers' choice: past this many,
-/// new shapes are prepared for each use instead of filling memory.
+/// Most distinct statement texts kept prepared (the same texts on every pooled connection).
+/// Searches take few shapes (IN lists are padded to buckets), but parameter combinations are the
+/// consumers' choice: past this many, new shapes are prepared for each use instead of filling
+/// memory.
 const MAX_CACHED_SHAPES: usize = 256;
 
 /// Whether statements with this text may be kept prepared: the first [`MAX_CACHED_SHAPES`]
@@ -111,6 +112,16 @@ fn codes(list: Option<&str>) -> impl Iterator<Item = &str> + Clone {
     list.unwrap_or_default().split(',').filter(|c| !c.is_empty())
 }
 
+/// Where the figures a consumer sees of one place come from.
+enum Figures {
+    /// None is visible (no capacity for this consumer, or a place linked to a sensitive unit).
+    Hidden,
+    /// All are visible: the place's stored piece ('' when it has none).
+    Stored(String),
+    /// Some may be hidden: filtered from `capacities`.
+    Filtered,
+}
+
 /// Completes the JSON of Locations with the capacity figures the consumer may see.
 ///
 /// A place whose figures are all visible to the consumer is completed with its stored figures in
@@ -120,25 +131,24 @@ fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope)
         return Ok(());
     }
     let cap = &scope.capacity;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let sensitive: HashSet<String> = if cap.hide_sensitive && !cap.none {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         load::<TextRow>(conn, &sql::sensitive_places(&ids))?.into_iter().map(|r| r.v).collect()
     } else {
         HashSet::new()
     };
-    // Per place: Some(stored piece) when every figure is visible, None when they must be filtered.
-    let whole: Vec<Option<String>> = rows
+    let sources: Vec<Figures> = rows
         .iter_mut()
-        .map(|r| {
-            if cap.none || sensitive.contains(&r.id) {
-                return Some(String::new());
+        .map(|r| match r.figures.take() {
+            _ if cap.none || sensitive.contains(&r.id) => Figures::Hidden,
+            Some(piece) if cap.admits_all(codes(r.statuses.as_deref()), codes(r.assignments.as_deref())) => {
+                Figures::Stored(piece)
             }
-            let stored = r.figures.take()?;
-            cap.admits_all(codes(r.statuses.as_deref()), codes(r.assignments.as_deref())).then_some(stored)
+            _ => Figures::Filtered,
         })
         .collect();
     let filtered: Vec<String> =
-        rows.iter().zip(&whole).filter(|(_, w)| w.is_none()).map(|(r, _)| r.id.clone()).collect();
+        rows.iter().zip(&sources).filter(|(_, s)| matches!(s, Figures::Filtered)).map(|(r, _)| r.id.clone()).collect();
     let figures = if filtered.is_empty() {
         Vec::new()
     } else {
@@ -148,21 +158,19 @@ fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope)
     for f in &figures {
         by_place.entry(f.location_id.as_str()).or_default().push(f.json.as_str());
     }
-    for (row, piece) in rows.iter_mut().zip(&whole) {
-        let compose = |figures: &mut dyn Iterator<Item = &str>| {
-            crate::fhir::render::compose_location(
-                &row.json,
-                &row.tail,
-                usize::try_from(row.cut_head).unwrap_or(0),
-                usize::try_from(row.cut_tail).unwrap_or(0),
-                figures,
-            )
+    for (row, source) in rows.iter_mut().zip(&sources) {
+        let visible: Vec<&str> = match source {
+            Figures::Hidden => Vec::new(),
+            Figures::Stored(piece) => std::iter::once(piece.as_str()).filter(|p| !p.is_empty()).collect(),
+            Figures::Filtered => by_place.get(row.id.as_str()).cloned().unwrap_or_default(),
         };
-        let json = match piece {
-            Some(p) => compose(&mut std::iter::once(p.as_str()).filter(|p| !p.is_empty())),
-            None => compose(&mut by_place.get(row.id.as_str()).into_iter().flatten().copied()),
-        };
-        row.json = json;
+        row.json = crate::fhir::render::compose_location(
+            &row.json,
+            &row.tail,
+            usize::try_from(row.cut_head).unwrap_or(0),
+            usize::try_from(row.cut_tail).unwrap_or(0),
+            visible,
+        );
         row.tail = String::new();
     }
     Ok(())

@@ -2,9 +2,8 @@
 //!
 //! fhir-sdk silently drops unknown elements and invalid choice values when it parses. So a
 //! resource is accepted only if parsing it and serialising it back gives the same JSON: any
-//! element the model did not keep is reported with its path. This is the only module that
-//! instantiates fhir-sdk's serde code
-//! (through the `ror-fhir-model` crate of this workspace).
+//! element the model did not keep is reported with its path. The models themselves are used only
+//! by the `ror-fhir-model` crate of this workspace, through its `round_trip`.
 
 use ror_fhir_model::{RoundTripError, round_trip};
 use serde_json::Value;

@@ -106,6 +106,11 @@ fn owned(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// The links from places (`shl.location_id`) to sensitive units: a place with one shows no figure
+/// to a consumer whose scope hides sensitive units.
+const SENSITIVE_LINKS: &str = "healthcare_service_locations shl JOIN healthcare_services sh ON sh.id = shl.service_id \
+     WHERE sh.sensitive_unit = TRUE";
+
 /// The predicate "figure `alias` is visible" (a parenthesised boolean expression).
 fn capacity_visible(p: &mut SqlPlan, alias: &str, cap: &CapacityScope) {
     if cap.none {
@@ -127,8 +132,7 @@ fn capacity_visible(p: &mut SqlPlan, alias: &str, cap: &CapacityScope) {
     }
     if cap.hide_sensitive {
         p.sql.push_str(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM healthcare_service_locations shl JOIN healthcare_services sh ON sh.id = shl.service_id \
-             WHERE shl.location_id = {alias}.location_id AND sh.sensitive_unit = TRUE)"
+            " AND NOT EXISTS (SELECT 1 FROM {SENSITIVE_LINKS} AND shl.location_id = {alias}.location_id)"
         ));
     }
     p.sql.push(')');
@@ -205,9 +209,7 @@ pub fn visible_figures(ids: &[String], scope: &Scope) -> SqlPlan {
 /// consumers whose scope hides sensitive units).
 pub fn sensitive_places(ids: &[String]) -> SqlPlan {
     let mut p = SqlPlan {
-        sql: "SELECT DISTINCT shl.location_id AS v FROM healthcare_service_locations shl \
-              JOIN healthcare_services sh ON sh.id = shl.service_id WHERE sh.sensitive_unit = TRUE AND shl.location_id IN "
-            .to_owned(),
+        sql: format!("SELECT DISTINCT shl.location_id AS v FROM {SENSITIVE_LINKS} AND shl.location_id IN "),
         binds: Vec::new(),
     };
     p.text_list(ids);
