@@ -21,11 +21,23 @@ pub struct SearchLimits {
     pub max_or_values: usize,
     /// Largest number of resources added by `_include` / `_revinclude` to one page.
     pub max_included: usize,
+    /// Largest number of parameters (`name=value` pairs, repeated ones and ignored ones included)
+    /// in one search request.
+    pub max_parameters: usize,
+    /// Largest number of names in `_elements`.
+    pub max_elements: usize,
 }
 
 impl Default for SearchLimits {
     fn default() -> Self {
-        Self { default_count: 200, max_count: 200, max_or_values: 1000, max_included: 2000 }
+        Self {
+            default_count: 200,
+            max_count: 200,
+            max_or_values: 1000,
+            max_included: 2000,
+            max_parameters: 100,
+            max_elements: 50,
+        }
     }
 }
 

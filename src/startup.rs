@@ -56,6 +56,10 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         limits: config.limits.clone(),
         base_url: config.base_url.clone(),
         cursor_secret: config.cursor_secret.clone().unwrap_or_else(random_secret),
+        trusted_proxies: match &config.auth {
+            AuthMode::Registry { proxy: Some(p), .. } => p.addresses.clone(),
+            _ => Vec::new(),
+        },
     });
     if config.tls.is_none() && !config.bind.ip().is_loopback() {
         return Err(StartError::Unsafe(format!(

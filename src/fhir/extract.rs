@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::codes::{self, CapacityCode};
-use crate::search::date::parse_instant_us;
+use crate::search::date::parse_servable_instant_us;
 
 /// A refused element: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -191,7 +191,9 @@ fn reference_id(reference: &Value, expected_type: &str, path: &str) -> Result<Op
 fn instant_at(v: &Value, key: &str, path: &str) -> Result<Option<i64>, ExtractError> {
     match str_at(v, key) {
         None => Ok(None),
-        Some(s) => parse_instant_us(s).map(Some).ok_or_else(|| err(path, format!("invalid instant {s:?}"))),
+        Some(s) => parse_servable_instant_us(s)
+            .map(Some)
+            .ok_or_else(|| err(path, format!("invalid instant {s:?} (or outside years 0001-9999 in UTC)"))),
     }
 }
 
@@ -380,8 +382,9 @@ pub fn capacity(ext: &Value, path: &str) -> Result<CapacityRecord, ExtractError>
     let date_path = format!("{path}.extension:capacityUpdateDate");
     let date = find("capacityUpdateDate")?.ok_or_else(|| err(&date_path, "required (1..1) but missing"))?;
     let update_date = str_at(date, "valueDateTime").ok_or_else(|| err(&date_path, "expected valueDateTime"))?;
-    let update_date_us =
-        parse_instant_us(update_date).ok_or_else(|| err(&date_path, format!("invalid dateTime {update_date:?}")))?;
+    let update_date_us = parse_servable_instant_us(update_date).ok_or_else(|| {
+        err(&date_path, format!("invalid dateTime {update_date:?} (or outside years 0001-9999 in UTC)"))
+    })?;
     let comment = match find("comment")? {
         None => None,
         Some(c) => Some(

@@ -6,7 +6,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use super::error::{AppError, FHIR_JSON};
 use super::{AppState, RequestId, negotiate};
 use crate::auth::policy::{capacity_scope, denied_parameter, may_access};
-use crate::auth::registry::Interaction;
+use crate::auth::registry::{Consumer, Interaction};
 use crate::auth::{Principal, ResourceCount};
 use crate::db::DbError;
 use crate::db::read::{self, SearchResult};
@@ -49,6 +49,22 @@ fn authorize(principal: &Principal, rt: ResourceType, interaction: Interaction) 
         return Err(AppError::Forbidden(format!("consumer {} may not {what} {}", c.name, rt.as_str())));
     }
     Ok(Scope { regions: c.regions.clone(), capacity: capacity_scope(c.profile) })
+}
+
+/// Refuses a search that reads or returns a type the consumer may not search (`_include`,
+/// `_revinclude`, `_has`): a grant on one type must not open another through a search parameter.
+fn authorize_related(principal: &Principal, search: &SearchRequest) -> Result<(), AppError> {
+    let c = &principal.0;
+    for (rt, through) in search.related_types() {
+        if !may_access(c.profile, rt) || !c.allows(rt, Interaction::Search) {
+            return Err(AppError::Forbidden(format!(
+                "consumer {} may not search {}, which {through} reads",
+                c.name,
+                rt.as_str()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn db_failure(req: &HttpRequest, e: &DbError) -> AppError {
@@ -98,14 +114,39 @@ fn resource_type(name: &str) -> Result<ResourceType, AppError> {
     })
 }
 
+/// The base of `fullUrl` and links: the configured base URL; else the address the client
+/// connected to (`Host`, or the HTTP/2 authority). Forwarding headers (`Forwarded`,
+/// `X-Forwarded-Host`, `X-Forwarded-Proto`) are only followed on connections from a trusted proxy:
+/// from anyone else they would let a client make the server write links to another host.
 fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    match &state.base_url {
-        Some(b) => b.trim_end_matches('/').to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}/fhir", info.scheme(), info.host())
+    if let Some(b) = &state.base_url {
+        return b.trim_end_matches('/').to_owned();
+    }
+    let from_proxy = req.peer_addr().is_some_and(|a| state.trusted_proxies.contains(&a.ip()));
+    if from_proxy {
+        let info = req.connection_info();
+        if let Some(host) = Some(info.host()).filter(|h| valid_authority(h)) {
+            let scheme = if info.scheme() == "http" { "http" } else { "https" };
+            return format!("{scheme}://{host}/fhir");
         }
     }
+    let scheme = if req.app_config().secure() { "https" } else { "http" };
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
+        .filter(|h| valid_authority(h))
+        .unwrap_or_else(|| req.app_config().local_addr().to_string());
+    format!("{scheme}://{host}/fhir")
+}
+
+/// Whether `h` is a plain `host[:port]` (a DNS name, IPv4 or bracketed IPv6 address): nothing
+/// that could carry a path, user info or markup into a link.
+fn valid_authority(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 fn format_param(pairs: &[(String, String)]) -> Option<&str> {
@@ -156,8 +197,10 @@ pub async fn read(
     }
 }
 
+/// An HTTP-date; instants outside 1970–9999 (which it cannot write, and which `HttpDate` panics
+/// on past 9999) are clamped. Import refuses such instants; this keeps the response whole anyway.
 fn http_date(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
+    let secs = us.clamp(0, crate::search::date::MAX_SERVABLE_US).div_euclid(1_000_000);
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
     actix_web::http::header::HttpDate::from(t).to_string()
 }
@@ -206,9 +249,24 @@ pub async fn search_post(
     search(req, rt, pairs, principal, state).await
 }
 
-/// What a cursor is bound to: the consumer and the search.
-fn cursor_binding(consumer: &str, rt: ResourceType, req: &SearchRequest) -> String {
-    format!("{consumer}\n{}?{}", rt.as_str(), req.canonical_query)
+/// What a cursor is bound to: the consumer, what defines its view (profile, regions, own page
+/// size: a cursor made before the registry narrowed a consumer must not carry the old `total`
+/// into the new view), and the search.
+fn cursor_binding(consumer: &Consumer, rt: ResourceType, req: &SearchRequest) -> String {
+    let regions = consumer.regions.as_ref().map(|r| {
+        let mut r = r.clone();
+        r.sort();
+        r.join(",")
+    });
+    format!(
+        "{}\nprofile={}\nregions={}\nmax_count={}\n{}?{}",
+        consumer.name,
+        consumer.profile.number(),
+        regions.as_deref().unwrap_or("*"),
+        consumer.max_count.map_or_else(|| "-".to_owned(), |n| n.to_string()),
+        rt.as_str(),
+        req.canonical_query
+    )
 }
 
 async fn search(
@@ -233,7 +291,8 @@ async fn search(
         limits.default_count = limits.default_count.min(limits.max_count);
     }
     let search = parse::parse(rt, &pairs, lenient(&req), &limits).map_err(AppError::Invalid)?;
-    let binding = cursor_binding(&principal.0.name, rt, &search);
+    authorize_related(&principal, &search)?;
+    let binding = cursor_binding(&principal.0, rt, &search);
     let after = match &search.cursor {
         None => None,
         Some(token) => Some(
@@ -331,4 +390,22 @@ pub async fn health() -> HttpResponse {
 pub async fn ready(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     with_conn(&req, &state, read::ping).await?;
     Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates_never_panic() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(http_date(i64::MIN), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+
+    #[test]
+    fn authorities_are_plain_hosts() {
+        assert!(valid_authority("127.0.0.1:8443") && valid_authority("[::1]:80") && valid_authority("ror.example"));
+        assert!(!valid_authority("evil.example/x") && !valid_authority("a@b") && !valid_authority(""));
+    }
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub base_url: Option<String>,
     /// HMAC key of paging cursors.
     pub cursor_secret: Vec<u8>,
+    /// Addresses of trusted reverse proxies: only their forwarding headers shape links.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Request id, in request extensions and the `X-Request-Id` response header.

@@ -161,6 +161,25 @@ pub struct SearchRequest {
     pub canonical_query: String,
 }
 
+impl SearchRequest {
+    /// The resource types other than the searched one that this search reads or returns
+    /// (`_include`, `_revinclude`, `_has`): each must be granted to the consumer as well.
+    pub fn related_types(&self) -> Vec<(ResourceType, &'static str)> {
+        let mut out = Vec::new();
+        if self.include_locations {
+            out.push((ResourceType::Location, "_include=HealthcareService:location"));
+        }
+        if self.revinclude_services {
+            out.push((ResourceType::HealthcareService, "_revinclude=HealthcareService:location"));
+        }
+        if self.conditions.iter().any(|c| matches!(c, Condition::HasServiceIdentifier(_) | Condition::HasServiceId(_)))
+        {
+            out.push((ResourceType::HealthcareService, "_has:HealthcareService"));
+        }
+        out
+    }
+}
+
 /// Lower-cases and strips French diacritics, for accent- and case-insensitive string search.
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -182,6 +182,16 @@ pub fn parse(
         warnings: Vec::new(),
         canonical_query: String::new(),
     };
+    if pairs.len() > limits.max_parameters {
+        return Err(vec![Issue::error(
+            "too-costly",
+            format!(
+                "{} search parameters in one request; at most {} are accepted (join values with commas, or split the request)",
+                pairs.len(),
+                limits.max_parameters
+            ),
+        )]);
+    }
     let mut errors = Vec::new();
     let mut canonical: Vec<(String, String)> = Vec::new();
     for (full_name, raw) in pairs {
@@ -406,7 +416,15 @@ fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &Searc
         (_, "_elements") => {
             no_modifier(name, modifier)?;
             let mut list = Vec::new();
-            for e in values(name, raw)? {
+            let names = values(name, raw)?;
+            if names.len() > limits.max_elements {
+                return Err(Issue::error(
+                    "too-costly",
+                    format!("_elements lists {} names; at most {} are accepted", names.len(), limits.max_elements),
+                )
+                .at(name));
+            }
+            for e in names {
                 if !elements::is_known_element(rt, &e) {
                     return Err(Issue::error(
                         "invalid",

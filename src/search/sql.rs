@@ -65,6 +65,60 @@ pub fn list_bucket(n: usize) -> usize {
     if n <= 4 { n } else { n.next_power_of_two() }
 }
 
+/// `items` padded to [`list_bucket`] by repeating the last one: ORing or ANDing a condition with
+/// itself changes nothing, and the statement text then takes a few shapes per parameter instead of
+/// one per number of values (each shape is a prepared statement kept per connection).
+fn padded<T>(items: &[T]) -> Vec<&T> {
+    let Some(last) = items.last() else { return Vec::new() };
+    (0..list_bucket(items.len())).map(|i| items.get(i).unwrap_or(last)).collect()
+}
+
+/// `a OP b OP …` as a balanced tree of parenthesised pairs, so that its depth grows with the
+/// logarithm of the number of terms: a left-deep chain of a thousand ORs exceeds SQLite's
+/// expression-depth limit (1,000). An empty list is the neutral element of `op`.
+fn balanced<T>(p: &mut SqlPlan, items: &[&T], op: Junction, term: &dyn Fn(&mut SqlPlan, &T)) {
+    match items {
+        [] => p.sql.push_str(op.neutral()),
+        [one] => term(p, one),
+        _ => {
+            let (left, right) = items.split_at(items.len() / 2);
+            p.sql.push('(');
+            balanced(p, left, op, term);
+            p.sql.push_str(op.sql());
+            balanced(p, right, op, term);
+            p.sql.push(')');
+        }
+    }
+}
+
+/// How the terms of [`balanced`] are joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Junction {
+    And,
+    Or,
+}
+
+impl Junction {
+    fn sql(self) -> &'static str {
+        match self {
+            Self::And => " AND ",
+            Self::Or => " OR ",
+        }
+    }
+
+    fn neutral(self) -> &'static str {
+        match self {
+            Self::And => "1 = 1",
+            Self::Or => "1 = 0",
+        }
+    }
+}
+
+/// The values of several ORed terms, padded (see [`padded`]) and joined as a balanced tree.
+fn any_of<T>(p: &mut SqlPlan, items: &[T], term: &dyn Fn(&mut SqlPlan, &T)) {
+    balanced(p, &padded(items), Junction::Or, term);
+}
+
 /// Table facts of a searchable type. Observations are the rows of `capacities`.
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
@@ -151,6 +205,15 @@ fn region_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     }
 }
 
+/// `AND hl.service_id <is an offer the consumer may see>` (its regions), for `_has`: an offer
+/// outside them must not make a place match.
+fn visible_offers(p: &mut SqlPlan, scope: &Scope) {
+    let Some(regions) = &scope.regions else { return };
+    p.sql.push_str(" AND hl.service_id IN (SELECT vo.id FROM healthcare_services vo WHERE vo.region IN ");
+    p.text_list(regions);
+    p.sql.push(')');
+}
+
 /// `AND <visible>` for Observations (their rows are the figures themselves).
 fn observation_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     if rt == ResourceType::Observation && !scope.capacity.is_everything() {
@@ -219,18 +282,8 @@ pub fn sensitive_places(ids: &[String]) -> SqlPlan {
 fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
     // Plain codes (any system) are grouped into one IN list; the rest are ORed.
     let plain: Vec<&String> = values.iter().filter(|v| v.system.is_none()).filter_map(|v| v.code.as_ref()).collect();
-    p.sql.push('(');
-    let mut first = true;
-    if !plain.is_empty() {
-        p.sql.push_str("t.code IN ");
-        p.text_list(plain);
-        first = false;
-    }
-    for v in values.iter().filter(|v| v.system.is_some()) {
-        if !first {
-            p.sql.push_str(" OR ");
-        }
-        first = false;
+    let with_system: Vec<&TokenValue> = values.iter().filter(|v| v.system.is_some()).collect();
+    let system_term = |p: &mut SqlPlan, v: &&TokenValue| {
         let system = v.system.clone().unwrap_or_default();
         match &v.code {
             Some(code) => {
@@ -244,6 +297,20 @@ fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
                 p.sql.push_str("t.system = ");
                 p.text(system);
             }
+        }
+    };
+    p.sql.push('(');
+    match (plain.is_empty(), with_system.is_empty()) {
+        (false, true) => {
+            p.sql.push_str("t.code IN ");
+            p.text_list(plain);
+        }
+        (true, _) => any_of(p, &with_system, &system_term),
+        (false, false) => {
+            p.sql.push_str("t.code IN ");
+            p.text_list(plain);
+            p.sql.push_str(" OR ");
+            any_of(p, &with_system, &system_term);
         }
     }
     p.sql.push(')');
@@ -301,33 +368,29 @@ fn date_condition(p: &mut SqlPlan, col: &str, c: &DateCondition) {
 }
 
 fn observation_code(p: &mut SqlPlan, values: &[TokenValue]) {
+    let ty = CapacityCode::Type.system();
+    let st = CapacityCode::Status.system();
+    let term = |p: &mut SqlPlan, v: &TokenValue| match (v.system.as_deref(), &v.code) {
+        (None, Some(code)) => {
+            p.sql.push_str("(r.capacity_type = ");
+            p.text(code.as_str());
+            p.sql.push_str(" OR r.capacity_status = ");
+            p.text(code.as_str());
+            p.sql.push(')');
+        }
+        (Some(s), Some(code)) if s == ty => {
+            p.sql.push_str("r.capacity_type = ");
+            p.text(code.as_str());
+        }
+        (Some(s), Some(code)) if s == st => {
+            p.sql.push_str("r.capacity_status = ");
+            p.text(code.as_str());
+        }
+        (Some(s), None) if s == ty || s == st => p.sql.push_str("1 = 1"),
+        _ => p.sql.push_str("1 = 0"),
+    };
     p.sql.push('(');
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            p.sql.push_str(" OR ");
-        }
-        let ty = CapacityCode::Type.system();
-        let st = CapacityCode::Status.system();
-        match (v.system.as_deref(), &v.code) {
-            (None, Some(code)) => {
-                p.sql.push_str("(r.capacity_type = ");
-                p.text(code.as_str());
-                p.sql.push_str(" OR r.capacity_status = ");
-                p.text(code.as_str());
-                p.sql.push(')');
-            }
-            (Some(s), Some(code)) if s == ty => {
-                p.sql.push_str("r.capacity_type = ");
-                p.text(code.as_str());
-            }
-            (Some(s), Some(code)) if s == st => {
-                p.sql.push_str("r.capacity_status = ");
-                p.text(code.as_str());
-            }
-            (Some(s), None) if s == ty || s == st => p.sql.push_str("1 = 1"),
-            _ => p.sql.push_str("1 = 0"),
-        }
-    }
+    any_of(p, values, &term);
     p.sql.push(')');
 }
 
@@ -364,40 +427,31 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
                 (StringField::LocationName, _) => "r.name_norm",
                 (StringField::PostalCode, _) => "r.postal_code",
             };
+            let term = |p: &mut SqlPlan, v: &String| match mode {
+                StringMode::Exact => {
+                    p.sql.push_str(&format!("{col} = "));
+                    p.text(v.as_str());
+                }
+                StringMode::StartsWith => {
+                    p.sql.push_str(&format!("{col} LIKE "));
+                    p.text(format!("{}%", escape_like(v)));
+                    p.sql.push_str(" ESCAPE '\\'");
+                }
+                StringMode::Contains => {
+                    p.sql.push_str(&format!("{col} LIKE "));
+                    p.text(format!("%{}%", escape_like(v)));
+                    p.sql.push_str(" ESCAPE '\\'");
+                }
+            };
             p.sql.push('(');
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    p.sql.push_str(" OR ");
-                }
-                match mode {
-                    StringMode::Exact => {
-                        p.sql.push_str(&format!("{col} = "));
-                        p.text(v.as_str());
-                    }
-                    StringMode::StartsWith => {
-                        p.sql.push_str(&format!("{col} LIKE "));
-                        p.text(format!("{}%", escape_like(v)));
-                        p.sql.push_str(" ESCAPE '\\'");
-                    }
-                    StringMode::Contains => {
-                        p.sql.push_str(&format!("{col} LIKE "));
-                        p.text(format!("%{}%", escape_like(v)));
-                        p.sql.push_str(" ESCAPE '\\'");
-                    }
-                }
-            }
+            any_of(p, values, &term);
             p.sql.push(')');
         }
         Condition::LastUpdated(conds) => {
             // A semi-join on the (last_updated, id) index: the planner would otherwise walk the id
             // order of the whole table to avoid sorting a handful of recent rows.
             p.sql.push_str(&format!("{id} IN (SELECT lu.{} FROM {} lu WHERE ", t.id, t.name));
-            for (i, d) in conds.iter().enumerate() {
-                if i > 0 {
-                    p.sql.push_str(" OR ");
-                }
-                date_condition(p, "lu.last_updated", d);
-            }
+            any_of(p, conds, &|p, d| date_condition(p, "lu.last_updated", d));
             p.sql.push(')');
         }
         Condition::HasServiceIdentifier(values) => {
@@ -405,13 +459,16 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
                 "{id} IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN ("
             ));
             token_subquery(p, "HealthcareService", "identifier", values);
-            p.sql.push_str("))");
+            p.sql.push(')');
+            visible_offers(p, scope);
+            p.sql.push(')');
         }
         Condition::HasServiceId(ids) => {
             p.sql.push_str(&format!(
                 "{id} IN (SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN "
             ));
             p.text_list(ids);
+            visible_offers(p, scope);
             p.sql.push(')');
         }
         Condition::ServiceLocation(ids) => {
@@ -452,11 +509,9 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
 }
 
 fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope) {
-    p.sql.push_str(" WHERE 1 = 1");
-    for c in &req.conditions {
-        p.sql.push_str(" AND ");
-        condition(p, req.resource, c, scope);
-    }
+    p.sql.push_str(" WHERE ");
+    let conditions: Vec<&Condition> = req.conditions.iter().collect();
+    balanced(p, &conditions, Junction::And, &|p, c| condition(p, req.resource, c, scope));
     region_filter(p, req.resource, scope);
     observation_filter(p, req.resource, scope);
 }
@@ -469,11 +524,19 @@ pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
     p
 }
 
+/// Rows a page of `wanted` rows asks for: the next of a few fixed sizes, so that `_count` values
+/// do not multiply statement texts (a consumer cycling through `_count=1…200` would otherwise
+/// prepare 200 statements per connection). The extra rows are read and dropped.
+pub fn limit_bucket(wanted: usize) -> usize {
+    const SIZES: [usize; 12] = [1, 2, 3, 5, 11, 21, 51, 101, 201, 501, 1001, 2001];
+    SIZES.iter().copied().find(|s| *s >= wanted).unwrap_or_else(|| wanted.next_power_of_two() + 1)
+}
+
 /// `LIMIT n`, written as a literal: the server computes `n` (never text from the request), and
 /// SQLite re-prepares a statement whenever a bound LIMIT changes value, which would defeat the
-/// statement cache. The values are few (`_count` + 1, the include cap + 1).
+/// statement cache. `n` is rounded up to [`limit_bucket`].
 fn limit_clause(p: &mut SqlPlan, limit: usize) {
-    p.sql.push_str(&format!(" LIMIT {limit}"));
+    p.sql.push_str(&format!(" LIMIT {}", limit_bucket(limit)));
 }
 
 /// One page: rows after `after` in the requested order, at most `limit` of them.

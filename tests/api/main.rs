@@ -6,6 +6,7 @@
 
 mod errors;
 mod helpers;
+mod hostile;
 mod import;
 mod metadata;
 mod migrations;

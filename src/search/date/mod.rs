@@ -282,6 +282,19 @@ pub fn format_instant(us: i64) -> String {
     }
 }
 
+/// First instant a stored date may hold: 0001-01-01T00:00:00Z.
+pub const MIN_SERVABLE_US: i64 = -UNIX_EPOCH_DAYS_FROM_CE * US_PER_DAY;
+/// Last instant a stored date may hold: 9999-12-31T23:59:59.999999Z. A later one has no FHIR
+/// `instant` or HTTP-date form (`9999-12-31T23:59:59-14:00` is in year 10000 once in UTC).
+pub const MAX_SERVABLE_US: i64 = 253_402_300_800 * US_PER_SECOND - 1;
+
+/// [`parse_instant_us`], refusing instants that cannot be served back ([`MIN_SERVABLE_US`] ..=
+/// [`MAX_SERVABLE_US`]): what import stores.
+#[must_use]
+pub fn parse_servable_instant_us(s: &str) -> Option<i64> {
+    parse_instant_us(s).filter(|us| (MIN_SERVABLE_US..=MAX_SERVABLE_US).contains(us))
+}
+
 /// Parse a FHIR instant/dateTime with full time and zone (e.g.
 /// `"2023-12-20T10:00:00+01:00"`, `"2022-01-01T00:00:00Z"`,
 /// `"2024-05-01T08:30:00.123Z"`) into microseconds UTC. Also accepts a dateTime of
