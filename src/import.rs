@@ -11,7 +11,7 @@ use std::time::Instant;
 use diesel::Connection;
 use serde_json::Value;
 
-use crate::db::write::{WriteOutcome, upsert};
+use crate::db::write::{Session, WriteOutcome, upsert};
 use crate::db::{DbConn, DbError};
 use crate::fhir::extract::Record;
 use crate::fhir::{extract, validate};
@@ -86,7 +86,7 @@ impl From<diesel::result::Error> for Abort {
 struct Importer<'a> {
     conn: &'a mut DbConn,
     stats: ImportStats,
-    now_us: i64,
+    session: Session,
     started: Instant,
     progress: bool,
 }
@@ -107,7 +107,7 @@ fn prepare(value: &Value) -> Result<Record, String> {
 
 impl Importer<'_> {
     fn write(&mut self, record: &Record) -> Result<(), Abort> {
-        match upsert(self.conn, record, self.now_us)? {
+        match upsert(self.conn, record, &mut self.session)? {
             WriteOutcome::Inserted => self.stats.inserted += 1,
             WriteOutcome::Updated => self.stats.updated += 1,
             WriteOutcome::Unchanged => self.stats.unchanged += 1,
@@ -179,8 +179,13 @@ pub fn import_reader(
     reader.read_line(&mut first).map_err(io)?;
     let now = now_us();
     let result = conn.transaction::<ImportStats, Abort, _>(|c| {
-        let mut imp =
-            Importer { conn: c, stats: ImportStats::default(), now_us: now, started: Instant::now(), progress };
+        let mut imp = Importer {
+            conn: c,
+            stats: ImportStats::default(),
+            session: Session::new(now),
+            started: Instant::now(),
+            progress,
+        };
         let first_line: Option<Value> = serde_json::from_str(first.trim()).ok();
         let is_bundle = |v: &Value| v.get("resourceType").and_then(Value::as_str) == Some("Bundle");
         match first_line {

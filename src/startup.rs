@@ -30,9 +30,19 @@ pub enum StartError {
 }
 
 /// Applies pending migrations with a read-write connection (the serving pool is read-only).
+/// Then brings places stored by an earlier version, or lacking a view of the current access
+/// policy, to the current form (in one transaction).
 pub fn migrate(url: &DbUrl) -> Result<Vec<String>, DbError> {
+    use diesel::Connection;
     let mut conn = db::connect(url, false)?;
-    db::migrate::run_pending(&mut conn)
+    let applied = db::migrate::run_pending(&mut conn)?;
+    let upgraded = conn.transaction::<_, DbError, _>(db::write::upgrade_legacy_locations)?;
+    if upgraded > 0 {
+        log::info!(
+            "rewrote {upgraded} places in the current form (per-view lastUpdated, identity-based Observation ids)"
+        );
+    }
+    Ok(applied)
 }
 
 /// A random 32-byte key.

@@ -11,6 +11,7 @@ pub mod mtls;
 pub mod pki;
 pub mod policy;
 pub mod registry;
+pub mod views;
 
 use std::net::IpAddr;
 use std::sync::Arc;

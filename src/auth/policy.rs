@@ -106,25 +106,72 @@ impl CapacityScope {
         *self == Self::default()
     }
 
+    /// Whether a figure with this status and temporary assignment is visible, sensitive units
+    /// aside (the same rule as the SQL filter on `capacities`).
+    pub fn admits(&self, status: &str, assignment: &str) -> bool {
+        !self.none && self.admits_status(status) && self.admits_assignment(assignment)
+    }
+
+    fn admits_status(&self, status: &str) -> bool {
+        !self.hidden_statuses.contains(&status) && self.only_statuses.as_ref().is_none_or(|only| only.contains(&status))
+    }
+
+    fn admits_assignment(&self, assignment: &str) -> bool {
+        self.only_assignments.as_ref().is_none_or(|only| only.contains(&assignment))
+    }
+
     /// Whether every figure of a place with these distinct statuses and temporary assignments is
     /// visible, sensitive units aside (the same rules as the SQL filter on `capacities`).
     pub fn admits_all<'a>(
         &self,
-        statuses: impl IntoIterator<Item = &'a str> + Clone,
+        statuses: impl IntoIterator<Item = &'a str>,
         assignments: impl IntoIterator<Item = &'a str>,
     ) -> bool {
-        if self.none {
-            return false;
-        }
-        let statuses_ok = statuses.clone().into_iter().all(|s| {
-            !self.hidden_statuses.contains(&s) && self.only_statuses.as_ref().is_none_or(|only| only.contains(&s))
-        });
-        let assignments_ok = match &self.only_assignments {
-            None => true,
-            Some(only) => assignments.into_iter().all(|a| only.contains(&a)),
-        };
-        statuses_ok && assignments_ok
+        !self.none
+            && statuses.into_iter().all(|s| self.admits_status(s))
+            && assignments.into_iter().all(|a| self.admits_assignment(a))
     }
+
+    /// A stable name for the figures this scope sees (`none`, `all`, `s=01;a=01;hs`, …): the key of
+    /// the place views kept per scope (`location_views.view`). Two scopes that see the same figures
+    /// have the same key.
+    pub fn view_key(&self) -> String {
+        if self.none {
+            return "none".to_owned();
+        }
+        let mut parts = Vec::new();
+        if let Some(only) = &self.only_statuses {
+            parts.push(format!("s={}", sorted(only)));
+        }
+        if !self.hidden_statuses.is_empty() {
+            parts.push(format!("s!={}", sorted(&self.hidden_statuses)));
+        }
+        if let Some(only) = &self.only_assignments {
+            parts.push(format!("a={}", sorted(only)));
+        }
+        if self.hide_sensitive {
+            parts.push("hs".to_owned());
+        }
+        if parts.is_empty() { "all".to_owned() } else { parts.join(";") }
+    }
+}
+
+fn sorted(codes: &[&str]) -> String {
+    let set: std::collections::BTreeSet<&str> = codes.iter().copied().collect();
+    set.into_iter().collect::<Vec<_>>().join(",")
+}
+
+/// The distinct capacity scopes of the access profiles, in profile order: the place views kept
+/// for each (what each consumer sees of a place's `meta.lastUpdated` depends only on its view).
+pub fn views() -> Vec<CapacityScope> {
+    let mut out: Vec<CapacityScope> = Vec::new();
+    for n in Profile::ALL {
+        let scope = Profile::new(n).map(capacity_scope).unwrap_or_default();
+        if !out.iter().any(|s| s.view_key() == scope.view_key()) {
+            out.push(scope);
+        }
+    }
+    out
 }
 
 fn intersect(current: Option<Vec<&'static str>>, with: &'static [&'static str]) -> Option<Vec<&'static str>> {
@@ -197,6 +244,17 @@ mod tests {
         assert!(only.admits_all([], []));
         let none = CapacityScope { none: true, ..CapacityScope::default() };
         assert!(!none.admits_all([], []));
+        assert!(only.admits("01", "1") && !only.admits("02", "1") && !only.admits("01", "2"));
+        assert!(hide.admits("01", "9") && !hide.admits("06", "9") && !none.admits("01", "01"));
+    }
+
+    #[test]
+    fn one_view_per_distinct_scope() {
+        let keys: Vec<String> = views().iter().map(CapacityScope::view_key).collect();
+        assert_eq!(keys, vec!["s=01;a=01;hs", "hs", "s!=06;hs", "none"]);
+        assert_eq!(capacity_scope(p(4)).view_key(), "hs");
+        assert_eq!(capacity_scope(p(3)).view_key(), "s!=06;hs");
+        assert_eq!(CapacityScope::everything().view_key(), "all");
     }
 
     fn p(n: u8) -> Profile {

@@ -6,6 +6,7 @@ use diesel::sql_types::Text;
 
 use super::read::load;
 use super::{DbConn, DbError};
+use crate::auth::policy::Profile;
 use crate::config::SearchLimits;
 use crate::fhir::ResourceType;
 use crate::search::parse::parse;
@@ -40,13 +41,9 @@ pub fn explain(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<String>, DbError
 /// The SQL run by each scenario (count, page, `_revinclude`), with sample values.
 pub fn scenario_plans(place_ids: &[String], offer_ids: &[String], since: &str) -> Vec<(String, SqlPlan)> {
     let limits = SearchLimits::default();
-    let scope = Scope::everything();
-    let narrowed = Scope {
-        regions: None,
-        capacity: crate::auth::policy::capacity_scope(
-            crate::auth::policy::Profile::new(0).unwrap_or(crate::auth::policy::Profile::EVERYTHING),
-        ),
-    };
+    let profile = |n: u8| Scope::of_profile(Profile::new(n).unwrap_or(Profile::EVERYTHING));
+    let scope = profile(1);
+    let narrowed = profile(0);
     let q = |s: &str| -> Vec<(String, String)> { serde_urlencoded::from_str(s).unwrap_or_default() };
     let one = place_ids.first().cloned().unwrap_or_default();
     let many = place_ids.iter().take(50).cloned().collect::<Vec<_>>().join(",");
@@ -65,6 +62,19 @@ pub fn scenario_plans(place_ids: &[String], offer_ids: &[String], since: &str) -
         out.push((format!("{name}: count"), sql::count(&req, &scope)));
         out.push((format!("{name}: page"), sql::page(&req, &scope, None, 201)));
         out.push((format!("{name}: page, profile 0"), sql::page(&req, &narrowed, None, 201)));
+        if name.starts_with("S4") {
+            // Each profile matches and orders places on its own view of them.
+            for n in [2, 5] {
+                out.push((format!("{name}: page, profile {n}"), sql::page(&req, &profile(n), None, 201)));
+            }
+            let sorted = format!("{query}&_sort=_lastUpdated");
+            if let Ok(req) = parse(ResourceType::Location, &q(&sorted), false, &limits) {
+                for n in [0, 1, 2, 5] {
+                    let name = format!("{name} _sort=_lastUpdated: page, profile {n}");
+                    out.push((name, sql::page(&req, &profile(n), None, 201)));
+                }
+            }
+        }
     }
     let ids: Vec<String> = (0..200).map(|i| format!("{}", 1_000_001 + i)).collect();
     out.push(("_revinclude of a page".to_owned(), sql::services_of_locations(&ids, &scope, 2001)));

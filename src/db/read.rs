@@ -13,9 +13,10 @@ use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
 use super::rows::{CountRow, ResourceRow};
 use super::{DbConn, DbError};
-use crate::fhir::ResourceType;
+use crate::fhir::{ResourceType, render};
 use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
+use crate::search::date::format_instant;
 use crate::search::sql::{self, Bind, Scope, SqlPlan};
 
 /// A [`SqlPlan`] as a diesel query. Its statement is prepared once per connection and kept in
@@ -164,13 +165,15 @@ fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope)
             Figures::Stored(piece) => std::iter::once(piece.as_str()).filter(|p| !p.is_empty()).collect(),
             Figures::Filtered => by_place.get(row.id.as_str()).cloned().unwrap_or_default(),
         };
-        row.json = crate::fhir::render::compose_location(
-            &row.json,
-            &row.tail,
-            usize::try_from(row.cut_head).unwrap_or(0),
-            usize::try_from(row.cut_tail).unwrap_or(0),
-            visible,
-        );
+        let parts = render::StoredParts {
+            head: &row.json,
+            tail: &row.tail,
+            empty_head_len: usize::try_from(row.cut_head).unwrap_or(0),
+            empty_tail_skip: usize::try_from(row.cut_tail).unwrap_or(0),
+            last_updated_at: row.lu_at.and_then(|a| usize::try_from(a).ok()),
+        };
+        // The row's instant is the consumer's view of the place (see `sql::select_list`).
+        row.json = render::compose_location(&parts, &format_instant(row.last_updated), visible);
         row.tail = String::new();
     }
     Ok(())

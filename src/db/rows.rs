@@ -4,7 +4,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::schema::{
-    capacities, healthcare_service_locations, healthcare_services, locations, organizations, search_tokens,
+    capacities, healthcare_service_locations, healthcare_services, location_views, locations, organizations,
+    search_tokens,
 };
 
 /// One resource as read for serving.
@@ -37,6 +38,9 @@ pub struct ResourceRow {
     /// Location: the distinct temporary assignments of its figures, comma-separated.
     #[diesel(sql_type = Nullable<Text>)]
     pub assignments: Option<String>,
+    /// Location: where its `meta.lastUpdated` goes in `json` + `tail` (`None`: already in `json`).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub lu_at: Option<i64>,
 }
 
 /// A COUNT(*) result.
@@ -89,6 +93,16 @@ pub struct NewLocation<'a> {
     pub figures_json: Option<&'a str>,
     pub figure_statuses: Option<&'a str>,
     pub figure_assignments: Option<&'a str>,
+    pub lu_at: Option<i64>,
+}
+
+/// Insertable view of a place: when what one capacity scope shows of it last changed.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = location_views)]
+pub struct NewLocationView<'a> {
+    pub location_id: &'a str,
+    pub view: &'a str,
+    pub last_updated: i64,
 }
 
 /// Insertable capacity figure.

@@ -39,6 +39,15 @@ diesel::table! {
         figures_json -> Nullable<Text>,
         figure_statuses -> Nullable<Text>,
         figure_assignments -> Nullable<Text>,
+        lu_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    location_views (location_id, view) {
+        location_id -> Text,
+        view -> Text,
+        last_updated -> BigInt,
     }
 }
 

@@ -7,11 +7,11 @@ use super::codes::{self, CapacityCode};
 use super::extract::CapacityRecord;
 use crate::search::date::format_instant;
 
-/// Sets `meta.lastUpdated` (creating `meta` if needed, keeping `resourceType`/`id` first).
-fn with_last_updated(base: &Map<String, Value>, last_updated_us: i64) -> Map<String, Value> {
+/// Sets `meta.lastUpdated` to `stamp` (creating `meta` if needed, keeping `resourceType`/`id` first).
+fn with_last_updated(base: &Map<String, Value>, stamp: &str) -> Map<String, Value> {
     let mut out = Map::with_capacity(base.len() + 1);
     let mut meta_done = false;
-    let stamp = Value::String(format_instant(last_updated_us));
+    let stamp = Value::String(stamp.to_owned());
     for (k, v) in base {
         if k == "meta" {
             let mut meta = Map::new();
@@ -41,7 +41,7 @@ fn with_last_updated(base: &Map<String, Value>, last_updated_us: i64) -> Map<Str
 
 /// The JSON of a resource without capacity (HealthcareService, Organization).
 pub fn resource(base: &Map<String, Value>, last_updated_us: i64) -> String {
-    Value::Object(with_last_updated(base, last_updated_us)).to_string()
+    Value::Object(with_last_updated(base, &format_instant(last_updated_us))).to_string()
 }
 
 /// The JSON of a Location: its base plus the given capacity extensions (appended to `extension`).
@@ -50,7 +50,15 @@ pub fn location<'a>(
     capacity_extensions: impl IntoIterator<Item = &'a str>,
     last_updated_us: i64,
 ) -> String {
-    let mut out = with_last_updated(base, last_updated_us);
+    location_stamped(base, capacity_extensions, &format_instant(last_updated_us))
+}
+
+fn location_stamped<'a>(
+    base: &Map<String, Value>,
+    capacity_extensions: impl IntoIterator<Item = &'a str>,
+    stamp: &str,
+) -> String {
+    let mut out = with_last_updated(base, stamp);
     let caps: Vec<Value> =
         capacity_extensions.into_iter().filter_map(|s| serde_json::from_str::<Value>(s).ok()).collect();
     if !caps.is_empty() {
@@ -81,7 +89,8 @@ pub fn location<'a>(
     Value::Object(out).to_string()
 }
 
-/// A Location's JSON split around the place of its capacity figures.
+/// A Location's JSON split around the place of its capacity figures, without its
+/// `meta.lastUpdated` value: what a consumer sees of both depends on its access profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocationParts {
     /// Everything before the first figure.
@@ -92,16 +101,23 @@ pub struct LocationParts {
     pub empty_head_len: usize,
     /// …and drop this many bytes from the start of `tail`.
     pub empty_tail_skip: usize,
+    /// Where the `meta.lastUpdated` value goes, as an offset into `head` followed by `tail`.
+    pub last_updated_at: usize,
 }
 
 const FIGURES_MARK: &str = "\"__ror_capacity_figures__\"";
 
-/// Splits a Location around its capacity figures (render once, compose per consumer).
-pub fn location_parts(base: &Map<String, Value>, last_updated_us: i64) -> LocationParts {
-    let text = location(base, [FIGURES_MARK], last_updated_us);
+/// Splits a Location around its capacity figures and its `meta.lastUpdated` value (render once,
+/// compose per consumer).
+pub fn location_parts(base: &Map<String, Value>) -> LocationParts {
+    // The value's place is where two renderings that differ only by it part ways.
+    let text = location_stamped(base, [FIGURES_MARK], "");
+    let probe = location_stamped(base, [FIGURES_MARK], "x");
+    let lu_at = text.bytes().zip(probe.bytes()).position(|(a, b)| a != b).unwrap_or(0);
     let at = text.rfind(FIGURES_MARK).unwrap_or(text.len());
     let head = text.get(..at).unwrap_or_default().to_owned();
     let tail = text.get(at + FIGURES_MARK.len()..).unwrap_or_default().to_owned();
+    let last_updated_at = if lu_at < at { lu_at } else { lu_at.saturating_sub(FIGURES_MARK.len()) };
     // Other extensions before the figures: drop the comma. The figures alone in the array: drop
     // the whole `,"extension":[` … `]`.
     let (empty_head_len, empty_tail_skip) = if head.ends_with(',') {
@@ -109,33 +125,64 @@ pub fn location_parts(base: &Map<String, Value>, last_updated_us: i64) -> Locati
     } else {
         (head.rfind(",\"extension\":[").unwrap_or(head.len()), 1)
     };
-    LocationParts { head, tail, empty_head_len, empty_tail_skip }
+    LocationParts { head, tail, empty_head_len, empty_tail_skip, last_updated_at }
 }
 
-/// The Location JSON with `figures` (capacity extension JSON objects) in place.
+/// The stored parts of a Location, as read back (see [`LocationParts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StoredParts<'a> {
+    /// Everything before the first figure.
+    pub head: &'a str,
+    /// Everything after the last figure.
+    pub tail: &'a str,
+    /// With no figure: bytes of `head` kept…
+    pub empty_head_len: usize,
+    /// …and bytes of `tail` dropped.
+    pub empty_tail_skip: usize,
+    /// Where `meta.lastUpdated` goes in `head` + `tail` (`None`: already in `head`, as rows
+    /// written before per-view dates were).
+    pub last_updated_at: Option<usize>,
+}
+
+/// Appends `text[range]` to `out`, with `stamp` inserted at offset `at` of `text` when it falls
+/// inside the range.
+fn push_part(out: &mut String, text: &str, range: std::ops::Range<usize>, at: Option<usize>, stamp: &str) {
+    match at.filter(|a| range.contains(a)) {
+        Some(a) => {
+            out.push_str(text.get(range.start..a).unwrap_or_default());
+            out.push_str(stamp);
+            out.push_str(text.get(a..range.end).unwrap_or_default());
+        }
+        None => out.push_str(text.get(range).unwrap_or_default()),
+    }
+}
+
+/// The Location JSON with `figures` (capacity extension JSON objects) in place and
+/// `last_updated` as its `meta.lastUpdated`.
 pub fn compose_location<'a>(
-    head: &str,
-    tail: &str,
-    empty_head_len: usize,
-    empty_tail_skip: usize,
+    parts: &StoredParts<'_>,
+    last_updated: &str,
     figures: impl IntoIterator<Item = &'a str>,
 ) -> String {
-    let mut out = String::with_capacity(head.len() + tail.len() + 6 * 1200);
+    let StoredParts { head, tail, empty_head_len, empty_tail_skip, last_updated_at } = *parts;
+    let in_tail = last_updated_at.and_then(|a| a.checked_sub(head.len()));
+    let in_head = last_updated_at.filter(|a| *a < head.len());
+    let mut out = String::with_capacity(head.len() + tail.len() + last_updated.len() + 6 * 1200);
     let mut any = false;
     for f in figures {
         if any {
             out.push(',');
         } else {
-            out.push_str(head);
+            push_part(&mut out, head, 0..head.len(), in_head, last_updated);
             any = true;
         }
         out.push_str(f);
     }
     if any {
-        out.push_str(tail);
+        push_part(&mut out, tail, 0..tail.len(), in_tail, last_updated);
     } else {
-        out.push_str(head.get(..empty_head_len).unwrap_or(head));
-        out.push_str(tail.get(empty_tail_skip..).unwrap_or(tail));
+        push_part(&mut out, head, 0..empty_head_len.min(head.len()), in_head, last_updated);
+        push_part(&mut out, tail, empty_tail_skip.min(tail.len())..tail.len(), in_tail, last_updated);
     }
     out
 }
@@ -147,9 +194,46 @@ fn coding(kind: CapacityCode, code: &str) -> Value {
     }
 }
 
-/// Id of the Observation of figure `seq` of Location `location_id`.
-pub fn observation_id(location_id: &str, seq: usize) -> String {
-    format!("{location_id}-cap-{seq}")
+/// The identity of a capacity figure within its place: every coded element but the count, its
+/// date and comment (so a figure whose count changes keeps its Observation id), hashed.
+/// It says nothing of the place's other figures.
+pub fn figure_key(cap: &CapacityRecord) -> String {
+    let fields = [
+        cap.capacity_type.as_str(),
+        cap.capacity_status.as_str(),
+        cap.temporality.as_str(),
+        cap.temporary_assignment.as_str(),
+        cap.source_type.as_str(),
+        cap.gender.as_deref().unwrap_or(""),
+        cap.closing_type.as_deref().unwrap_or(""),
+        cap.additional_bed_type.as_deref().unwrap_or(""),
+        cap.crisis_type.as_deref().unwrap_or(""),
+    ];
+    let digest = openssl::sha::sha256(fields.join("\u{1f}").as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Ids of the Observations of a place's figures (`{place}-cap-{figure key}`, then `-2`, `-3`… for
+/// figures with the same key, in document order). An id longer than FHIR's 64 characters becomes
+/// `cap-` and a hash of the place id and the figure key.
+pub fn observation_ids<'a>(location_id: &str, caps: impl IntoIterator<Item = &'a CapacityRecord>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for cap in caps {
+        let key = figure_key(cap);
+        let mut id = format!("{location_id}-cap-{key}");
+        if id.len() > 64 {
+            let digest = openssl::sha::sha256(format!("{location_id}\u{1f}{key}").as_bytes());
+            id = format!("cap-{}", digest.iter().take(20).map(|b| format!("{b:02x}")).collect::<String>());
+        }
+        let base = id.clone();
+        let mut n = 1;
+        while out.contains(&id) {
+            n += 1;
+            id = format!("{base}-{n}");
+        }
+        out.push(id);
+    }
+    out
 }
 
 /// The Observation view of one capacity figure.
@@ -217,12 +301,73 @@ mod tests {
             json!({"resourceType": "Location", "id": "a"}),
         ] {
             let Value::Object(m) = base else { panic!() };
-            let p = location_parts(&m, 0);
-            let c =
-                |f: &[&str]| compose_location(&p.head, &p.tail, p.empty_head_len, p.empty_tail_skip, f.iter().copied());
-            same(&c(&figs), &location(&m, figs, 0));
-            same(&c(&figs[..1]), &location(&m, figs[..1].iter().copied(), 0));
-            same(&c(&[]), &resource(&m, 0));
+            let p = location_parts(&m);
+            let stored = StoredParts {
+                head: &p.head,
+                tail: &p.tail,
+                empty_head_len: p.empty_head_len,
+                empty_tail_skip: p.empty_tail_skip,
+                last_updated_at: Some(p.last_updated_at),
+            };
+            let lu = 1_700_000_000_000_000;
+            let c = |f: &[&str]| compose_location(&stored, &format_instant(lu), f.iter().copied());
+            same(&c(&figs), &location(&m, figs, lu));
+            same(&c(&figs[..1]), &location(&m, figs[..1].iter().copied(), lu));
+            same(&c(&[]), &resource(&m, lu));
         }
+    }
+
+    #[test]
+    fn last_updated_goes_where_meta_is() {
+        // meta after the figures (in the tail), and a narrative that mentions lastUpdated first.
+        let base = json!({"resourceType": "Location", "id": "a", "text": {"div": "\"lastUpdated\":\"\""},
+            "extension": [{"url": "x"}], "name": "n", "meta": {"profile": ["p"]}});
+        let Value::Object(m) = base else { panic!() };
+        let p = location_parts(&m);
+        assert!(p.last_updated_at > p.head.len(), "{p:?}");
+        let stored = StoredParts {
+            head: &p.head,
+            tail: &p.tail,
+            empty_head_len: p.empty_head_len,
+            empty_tail_skip: p.empty_tail_skip,
+            last_updated_at: Some(p.last_updated_at),
+        };
+        for figs in [vec![], vec![r#"{"url":"f"}"#]] {
+            same(&compose_location(&stored, &format_instant(0), figs.iter().copied()), &location(&m, figs.clone(), 0));
+        }
+    }
+
+    fn cap(status: &str, nb: i32) -> CapacityRecord {
+        CapacityRecord {
+            capacity_type: "01".into(),
+            capacity_status: status.into(),
+            temporality: "1".into(),
+            nb_capacity: nb,
+            source_type: "1".into(),
+            gender: None,
+            update_date: String::new(),
+            update_date_us: nb.into(),
+            closing_type: None,
+            additional_bed_type: None,
+            crisis_type: None,
+            temporary_assignment: "01".into(),
+            comment: None,
+            extension_json: format!("{status}{nb}"),
+        }
+    }
+
+    #[test]
+    fn observation_ids_follow_the_figure_not_its_position() {
+        let (a, b, c) = (cap("01", 3), cap("06", 1), cap("02", 7));
+        let all = observation_ids("L1", [&a, &b, &c]);
+        let without_b = observation_ids("L1", [&a, &c]);
+        assert_eq!(without_b, vec![all[0].clone(), all[2].clone()]);
+        // A new count keeps the id; a same-key figure gets a suffix.
+        assert_eq!(observation_ids("L1", [&cap("01", 9)]), vec![all[0].clone()]);
+        let twice = observation_ids("L1", [&a, &cap("01", 4)]);
+        assert_eq!(twice, vec![all[0].clone(), format!("{}-2", all[0])]);
+        assert!(all[0].starts_with("L1-cap-") && all[0].len() == "L1-cap-".len() + 12);
+        let long = observation_ids(&"x".repeat(60), [&a]);
+        assert!(long[0].starts_with("cap-") && long[0].len() <= 64, "{long:?}");
     }
 }

@@ -7,7 +7,7 @@
 use super::cursor::CursorKey;
 use super::date::DateCondition;
 use super::{CapacityField, Condition, SearchRequest, SortKey, StringField, StringMode, TokenValue};
-use crate::auth::policy::CapacityScope;
+use crate::auth::policy::{CapacityScope, Profile, capacity_scope};
 use crate::fhir::ResourceType;
 use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 
@@ -150,9 +150,15 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// No restriction.
+    /// No restriction. Locations are served through the views of the access profiles
+    /// (`location_views`), which this scope has none of: use [`Scope::of_profile`] for them.
     pub fn everything() -> Self {
         Self::default()
+    }
+
+    /// What a consumer of `profile` limited to no region sees.
+    pub fn of_profile(profile: Profile) -> Self {
+        Self { regions: None, capacity: capacity_scope(profile) }
     }
 }
 
@@ -222,31 +228,40 @@ fn observation_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     }
 }
 
-/// The select list: id, last_updated, json and, for Locations, the parts around their figures.
-fn select_list(p: &mut SqlPlan, rt: ResourceType) {
+/// The instant column of the rows of `rt` as `select_list` reads them: for a Location, the
+/// consumer's view of it (`lv`), which moves only with what that consumer may see.
+fn last_updated_column(rt: ResourceType) -> &'static str {
+    if rt == ResourceType::Location { "lv.last_updated" } else { "r.last_updated" }
+}
+
+/// The select list: id, last_updated, json and, for Locations, the parts around their figures and
+/// the instant of the consumer's view (joined from `location_views`).
+fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     let t = table(rt);
     if rt == ResourceType::Location {
         p.sql.push_str(
-            "SELECT r.id AS id, r.last_updated AS last_updated, r.json_head AS json, r.json_tail AS tail, \
+            "SELECT r.id AS id, lv.last_updated AS last_updated, r.json_head AS json, r.json_tail AS tail, \
              r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
-             r.figure_statuses AS statuses, r.figure_assignments AS assignments",
+             r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at \
+             FROM locations r JOIN location_views lv ON lv.location_id = r.id AND lv.view = ",
         );
+        p.text(scope.capacity.view_key());
     } else {
         p.sql.push_str(&format!(
             "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, '' AS tail, \
              CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
-             CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments",
-            t.id, t.json
+             CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at \
+             FROM {} r",
+            t.id, t.json, t.name
         ));
     }
-    p.sql.push_str(&format!(" FROM {} r", t.name));
 }
 
 /// One resource by id, within `scope`.
 pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
     let t = table(rt);
     let mut p = SqlPlan::default();
-    select_list(&mut p, rt);
+    select_list(&mut p, rt, scope);
     p.sql.push_str(&format!(" WHERE r.{} = ", t.id));
     p.text(id);
     region_filter(&mut p, rt, scope);
@@ -449,8 +464,15 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
         }
         Condition::LastUpdated(conds) => {
             // A semi-join on the (last_updated, id) index: the planner would otherwise walk the id
-            // order of the whole table to avoid sorting a handful of recent rows.
-            p.sql.push_str(&format!("{id} IN (SELECT lu.{} FROM {} lu WHERE ", t.id, t.name));
+            // order of the whole table to avoid sorting a handful of recent rows. A place is matched
+            // on the consumer's view of it.
+            if rt == ResourceType::Location {
+                p.sql.push_str(&format!("{id} IN (SELECT lu.location_id FROM location_views lu WHERE lu.view = "));
+                p.text(scope.capacity.view_key());
+                p.sql.push_str(" AND ");
+            } else {
+                p.sql.push_str(&format!("{id} IN (SELECT lu.{} FROM {} lu WHERE ", t.id, t.name));
+            }
             any_of(p, conds, &|p, d| date_condition(p, "lu.last_updated", d));
             p.sql.push(')');
         }
@@ -544,15 +566,16 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
     let t = table(req.resource);
     let id = format!("r.{}", t.id);
     let mut p = SqlPlan::default();
-    select_list(&mut p, req.resource);
+    select_list(&mut p, req.resource, scope);
     where_clause(&mut p, req, scope);
+    let lu_col = last_updated_column(req.resource);
     let (cmp, dir) = if req.sort.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(after) = after {
         match (req.sort.key, after.last_updated) {
             (SortKey::LastUpdated, Some(lu)) => {
-                p.sql.push_str(&format!(" AND (r.last_updated {cmp} "));
+                p.sql.push_str(&format!(" AND ({lu_col} {cmp} "));
                 p.int(lu);
-                p.sql.push_str(" OR (r.last_updated = ");
+                p.sql.push_str(&format!(" OR ({lu_col} = "));
                 p.int(lu);
                 p.sql.push_str(&format!(" AND {id} {cmp} "));
                 p.text(after.id.as_str());
@@ -565,7 +588,7 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
         }
     }
     match req.sort.key {
-        SortKey::LastUpdated => p.sql.push_str(&format!(" ORDER BY r.last_updated {dir}, {id} {dir}")),
+        SortKey::LastUpdated => p.sql.push_str(&format!(" ORDER BY {lu_col} {dir}, {id} {dir}")),
         SortKey::Id => p.sql.push_str(&format!(" ORDER BY {id} {dir}")),
     }
     limit_clause(&mut p, limit);
@@ -580,7 +603,7 @@ fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> 
         _ => ("service_id", "location_id"),
     };
     let mut p = SqlPlan::default();
-    select_list(&mut p, target);
+    select_list(&mut p, target, scope);
     p.sql.push_str(&format!(
         " WHERE r.id IN (SELECT hl.{wanted} FROM healthcare_service_locations hl WHERE hl.{given} IN "
     ));
@@ -641,8 +664,8 @@ mod tests {
         let after = CursorKey { last_updated: Some(5), id: "9".into(), total: None };
         let plan = page(&r, &Scope::everything(), Some(&after), 3);
         assert!(plan.sql.contains("IN (SELECT hl.location_id FROM healthcare_service_locations"), "{}", plan.sql);
-        assert!(plan.sql.contains("r.last_updated < ?"), "{}", plan.sql);
-        assert!(plan.sql.ends_with("ORDER BY r.last_updated DESC, r.id DESC LIMIT 3"), "{}", plan.sql);
+        assert!(plan.sql.contains("lv.last_updated < ?"), "{}", plan.sql);
+        assert!(plan.sql.ends_with("ORDER BY lv.last_updated DESC, r.id DESC LIMIT 3"), "{}", plan.sql);
         assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
     }
 }

@@ -15,3 +15,4 @@ mod params;
 mod pki;
 mod scenarios;
 mod tls;
+mod views;

@@ -160,14 +160,35 @@ fn other_types(app: &TestApp) {
         .collect();
     let r = app.get(&format!("Observation?subject=Location/{loc_id}"));
     assert_eq!(r.body["total"], figures.len());
-    let obs = &r.body["entry"][0]["resource"];
+    // Each figure is one Observation (ids follow the figure, not its position: compare as sets).
+    let of_figure = |f: &serde_json::Value| {
+        let sub = |url: &str| f["extension"].as_array().unwrap().iter().find(|s| s["url"] == url).unwrap().clone();
+        let code = |url: &str| sub(url)["valueCodeableConcept"]["coding"][0]["code"].clone();
+        (
+            sub("nbCapacity")["valueInteger"].clone(),
+            sub("capacityUpdateDate")["valueDateTime"].clone(),
+            code("capacityType"),
+            code("capacityStatus"),
+        )
+            .to_owned()
+    };
+    let of_observation = |o: &serde_json::Value| {
+        (
+            o["valueInteger"].clone(),
+            o["effectiveDateTime"].clone(),
+            o["code"]["coding"][0]["code"].clone(),
+            o["code"]["coding"][1]["code"].clone(),
+        )
+    };
+    let entries = r.body["entry"].as_array().unwrap();
+    let mut served: Vec<String> = entries.iter().map(|e| format!("{:?}", of_observation(&e["resource"]))).collect();
+    let mut expected: Vec<String> = figures.iter().map(|f| format!("{:?}", of_figure(f))).collect();
+    served.sort();
+    expected.sort();
+    assert_eq!(served, expected);
+    let obs = &entries[0]["resource"];
     assert_eq!(obs["status"], "final");
     assert_eq!(obs["subject"]["reference"], format!("Location/{loc_id}"));
-    let first = figures[0]["extension"].as_array().unwrap();
-    let sub = |url: &str| first.iter().find(|s| s["url"] == url).unwrap();
-    assert_eq!(obs["valueInteger"], sub("nbCapacity")["valueInteger"]);
-    assert_eq!(obs["effectiveDateTime"], sub("capacityUpdateDate")["valueDateTime"]);
-    assert_eq!(obs["code"]["coding"][1]["code"], sub("capacityStatus")["valueCodeableConcept"]["coding"][0]["code"]);
     let obs_id = obs["id"].as_str().unwrap();
     assert_eq!(app.get(&format!("Observation/{obs_id}")).body["id"], obs_id);
     // code: TRE_R330 status "01" (installé) across the dataset.

@@ -108,8 +108,9 @@ class Dataset:
         raise KeyError(fid)
 
     def effective_last_updated(self, location: dict) -> str:
-        """meta.lastUpdated as the server serves it: the source's value, moved up to the latest
-        capacityUpdateDate of the place's figures (README, "Importing data"). All are UTC instants
+        """meta.lastUpdated as the server serves it to a profile-1 consumer: the latest of the
+        source's value and of the visible figures' capacityUpdateDate (README, "Importing data");
+        the generated source value is never earlier than its figures'. All are UTC instants
         written YYYY-MM-DDThh:mm:ssZ in the generated set, so strings compare as instants."""
         values = [location["meta"]["lastUpdated"]]
         for ext in location.get("extension", []):

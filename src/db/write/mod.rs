@@ -1,0 +1,206 @@
+//! Writes (import only; the serving pool is read-only). Each record replaces the stored rows of
+//! its resource; its served JSON, and the Observation JSON of each capacity figure, are rendered
+//! here, once.
+//!
+//! `meta.lastUpdated` rule: the source's `meta.lastUpdated` (import time when absent); when the
+//! content changed but that instant is not after the stored one, the import time (so a change is
+//! always seen by `_lastUpdated=ge…`). A place has one such instant per view (see
+//! [`crate::auth::views`] and [`location`]).
+
+mod location;
+
+pub use location::upgrade_legacy_locations;
+
+use diesel::prelude::*;
+
+use super::rows::{NewHealthcareService, NewOrganization, NewServiceLocation, NewToken};
+use super::schema::{healthcare_service_locations, healthcare_services, organizations, search_tokens};
+use super::{DbConn, DbError};
+use crate::auth::views::next_last_updated;
+use crate::fhir::extract::{Common, HealthcareServiceRecord, OrganizationRecord, Record};
+use crate::fhir::render;
+
+/// What happened to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// New resource.
+    Inserted,
+    /// Changed resource.
+    Updated,
+    /// Same content as stored: nothing written.
+    Unchanged,
+}
+
+fn insert_tokens(conn: &mut DbConn, resource_type: &str, common: &Common) -> Result<(), DbError> {
+    let mut seen = std::collections::HashSet::new();
+    for t in &common.tokens {
+        if !seen.insert((t.param, t.system.as_str(), t.code.as_str())) {
+            continue;
+        }
+        diesel::insert_into(search_tokens::table)
+            .values(&NewToken {
+                resource_type,
+                param: t.param,
+                code: &t.code,
+                system: &t.system,
+                resource_id: &common.id,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn delete_tokens(conn: &mut DbConn, resource_type: &str, id: &str) -> Result<(), DbError> {
+    diesel::delete(
+        search_tokens::table
+            .filter(search_tokens::resource_type.eq(resource_type))
+            .filter(search_tokens::resource_id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The distinct values, sorted, comma-separated (codes never contain commas).
+fn distinct_joined<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    values.collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(",")
+}
+
+/// One import transaction: its instant, and the places it created (no consumer has seen them
+/// yet, so what happens to them before it commits moves none of their views).
+#[derive(Debug, Default)]
+pub struct Session {
+    now_us: i64,
+    new_places: std::collections::HashSet<String>,
+}
+
+impl Session {
+    /// A transaction importing at `now_us`.
+    pub fn new(now_us: i64) -> Self {
+        Self { now_us, new_places: std::collections::HashSet::new() }
+    }
+}
+
+/// Inserts or replaces one record. Call inside the session's transaction.
+pub fn upsert(conn: &mut DbConn, record: &Record, session: &mut Session) -> Result<WriteOutcome, DbError> {
+    let now_us = session.now_us;
+    match record {
+        Record::Location(l) => {
+            let outcome = location::upsert(conn, l, now_us)?;
+            if outcome == WriteOutcome::Inserted {
+                session.new_places.insert(l.common.id.clone());
+            }
+            Ok(outcome)
+        }
+        Record::HealthcareService(h) => upsert_service(conn, h, session),
+        Record::Organization(o) => upsert_organization(conn, o, now_us),
+    }
+}
+
+fn upsert_service(conn: &mut DbConn, h: &HealthcareServiceRecord, session: &Session) -> Result<WriteOutcome, DbError> {
+    let id = h.common.id.as_str();
+    let now_us = session.now_us;
+    let previous: Option<(i64, String, bool)> = healthcare_services::table
+        .find(id)
+        .select((
+            healthcare_services::last_updated,
+            healthcare_services::resource_json,
+            healthcare_services::sensitive_unit,
+        ))
+        .first(conn)
+        .optional()?;
+    if let Some((prev_lu, prev_json, _)) = &previous
+        && render::resource(&h.common.base, *prev_lu) == *prev_json
+    {
+        return Ok(WriteOutcome::Unchanged);
+    }
+    let candidate = h.common.source_last_updated_us.unwrap_or(now_us);
+    let last_updated = next_last_updated(candidate, previous.as_ref().map(|p| p.0), now_us);
+    // Only a sensitive unit, before or after, can change which places are linked to one.
+    let was_sensitive = previous.as_ref().is_some_and(|p| p.2);
+    let sensitivity = if was_sensitive || h.sensitive_unit {
+        let mut places: Vec<String> = healthcare_service_locations::table
+            .filter(healthcare_service_locations::service_id.eq(id))
+            .select(healthcare_service_locations::location_id)
+            .load(conn)?;
+        places.extend(h.location_ids.iter().cloned());
+        places.sort();
+        places.dedup();
+        let before = places.iter().map(|p| location::is_sensitive(conn, p)).collect::<Result<Vec<_>, _>>()?;
+        Some((places, before))
+    } else {
+        None
+    };
+    if previous.is_some() {
+        diesel::delete(healthcare_service_locations::table.filter(healthcare_service_locations::service_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(healthcare_services::table.find(id)).execute(conn)?;
+        delete_tokens(conn, "HealthcareService", id)?;
+    }
+    let json = render::resource(&h.common.base, last_updated);
+    diesel::insert_into(healthcare_services::table)
+        .values(&NewHealthcareService {
+            id,
+            identifier_value: h.identifier_value.as_deref(),
+            name: h.name.as_deref(),
+            type_code: h.type_code.as_deref(),
+            category_code: h.category_code.as_deref(),
+            specialty_code: h.specialty_code.as_deref(),
+            sensitive_unit: h.sensitive_unit,
+            provided_by_id: h.provided_by_id.as_deref(),
+            region: h.common.region.as_deref(),
+            created_at: h.common.created_at_us,
+            last_updated,
+            resource_json: &json,
+        })
+        .execute(conn)?;
+    for location_id in &h.location_ids {
+        diesel::insert_into(healthcare_service_locations::table)
+            .values(&NewServiceLocation { service_id: id, location_id })
+            .execute(conn)?;
+    }
+    insert_tokens(conn, "HealthcareService", &h.common)?;
+    if let Some((places, before)) = sensitivity {
+        let mut flipped = Vec::new();
+        for (place, was) in places.into_iter().zip(before) {
+            if location::is_sensitive(conn, &place)? != was {
+                flipped.push(place);
+            }
+        }
+        location::sensitivity_changed(conn, &flipped, session)?;
+    }
+    Ok(if previous.is_some() { WriteOutcome::Updated } else { WriteOutcome::Inserted })
+}
+
+fn upsert_organization(conn: &mut DbConn, o: &OrganizationRecord, now_us: i64) -> Result<WriteOutcome, DbError> {
+    let id = o.common.id.as_str();
+    let previous: Option<(i64, String)> = organizations::table
+        .find(id)
+        .select((organizations::last_updated, organizations::resource_json))
+        .first(conn)
+        .optional()?;
+    if let Some((prev_lu, prev_json)) = &previous
+        && render::resource(&o.common.base, *prev_lu) == *prev_json
+    {
+        return Ok(WriteOutcome::Unchanged);
+    }
+    let candidate = o.common.source_last_updated_us.unwrap_or(now_us);
+    let last_updated = next_last_updated(candidate, previous.as_ref().map(|p| p.0), now_us);
+    if previous.is_some() {
+        diesel::delete(organizations::table.find(id)).execute(conn)?;
+        delete_tokens(conn, "Organization", id)?;
+    }
+    let json = render::resource(&o.common.base, last_updated);
+    diesel::insert_into(organizations::table)
+        .values(&NewOrganization {
+            id,
+            finess: o.finess.as_deref(),
+            name: o.name.as_deref(),
+            part_of_id: o.part_of_id.as_deref(),
+            region: o.common.region.as_deref(),
+            last_updated,
+            resource_json: &json,
+        })
+        .execute(conn)?;
+    insert_tokens(conn, "Organization", &o.common)?;
+    Ok(if previous.is_some() { WriteOutcome::Updated } else { WriteOutcome::Inserted })
+}
