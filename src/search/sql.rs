@@ -228,25 +228,41 @@ fn observation_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     }
 }
 
-/// The instant column of the rows of `rt` as `select_list` reads them: for a Location, the
-/// consumer's view of it (`lv`), which moves only with what that consumer may see.
-fn last_updated_column(rt: ResourceType) -> &'static str {
-    if rt == ResourceType::Location { "lv.last_updated" } else { "r.last_updated" }
+/// How a query reaches its rows (and, for Locations, the instant of the consumer's view of each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// From the type's own table, in id order; a place's view instant is looked up per row on the
+    /// primary key of `location_views`.
+    Table,
+    /// Locations sorted by `_lastUpdated`: from the consumer's view of the places (`lv`), in the
+    /// order of its (view, last_updated, location_id) index.
+    View,
+}
+
+impl Drive {
+    fn of(req: &SearchRequest) -> Self {
+        if req.resource == ResourceType::Location && req.sort.key == SortKey::LastUpdated {
+            Self::View
+        } else {
+            Self::Table
+        }
+    }
+
+    /// The instant and id columns paging follows.
+    fn columns(self, rt: ResourceType) -> (&'static str, String) {
+        match self {
+            Self::View => ("lv.last_updated", "lv.location_id".to_owned()),
+            Self::Table => ("r.last_updated", format!("r.{}", table(rt).id)),
+        }
+    }
 }
 
 /// The select list: id, last_updated, json and, for Locations, the parts around their figures and
-/// the instant of the consumer's view (joined from `location_views`).
-fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
+/// the instant of the consumer's view of each (from `location_views`; a place written without
+/// views, which the start-up upgrade prevents, falls back to its own instant).
+fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
     let t = table(rt);
-    if rt == ResourceType::Location {
-        p.sql.push_str(
-            "SELECT r.id AS id, lv.last_updated AS last_updated, r.json_head AS json, r.json_tail AS tail, \
-             r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
-             r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at \
-             FROM locations r JOIN location_views lv ON lv.location_id = r.id AND lv.view = ",
-        );
-        p.text(scope.capacity.view_key());
-    } else {
+    if rt != ResourceType::Location {
         p.sql.push_str(&format!(
             "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, '' AS tail, \
              CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
@@ -254,6 +270,28 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
              FROM {} r",
             t.id, t.json, t.name
         ));
+        return;
+    }
+    p.sql.push_str("SELECT r.id AS id, ");
+    if drive == Drive::View {
+        p.sql.push_str("lv.last_updated");
+    } else {
+        p.sql.push_str(
+            "COALESCE((SELECT lv.last_updated FROM location_views lv WHERE lv.location_id = r.id AND lv.view = ",
+        );
+        p.text(scope.capacity.view_key());
+        p.sql.push_str("), r.last_updated)");
+    }
+    p.sql.push_str(
+        " AS last_updated, r.json_head AS json, r.json_tail AS tail, \
+         r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
+         r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at",
+    );
+    if drive == Drive::View {
+        p.sql.push_str(" FROM location_views lv JOIN locations r ON r.id = lv.location_id AND lv.view = ");
+        p.text(scope.capacity.view_key());
+    } else {
+        p.sql.push_str(" FROM locations r");
     }
 }
 
@@ -261,7 +299,7 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
 pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
     let t = table(rt);
     let mut p = SqlPlan::default();
-    select_list(&mut p, rt, scope);
+    select_list(&mut p, rt, scope, Drive::Table);
     p.sql.push_str(&format!(" WHERE r.{} = ", t.id));
     p.text(id);
     region_filter(&mut p, rt, scope);
@@ -414,7 +452,7 @@ fn codes_in(values: &[TokenValue], system: &str) -> Vec<String> {
     values.iter().filter(|v| v.system.as_deref().is_none_or(|s| s == system)).filter_map(|v| v.code.clone()).collect()
 }
 
-fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
+fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope, drive: Drive) {
     let t = table(rt);
     let id = format!("r.{}", t.id);
     match c {
@@ -460,6 +498,12 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
             };
             p.sql.push('(');
             any_of(p, values, &term);
+            p.sql.push(')');
+        }
+        Condition::LastUpdated(conds) if drive == Drive::View => {
+            // Places walked in the order of their view's instant: a range of that index.
+            p.sql.push('(');
+            any_of(p, conds, &|p, d| date_condition(p, "lv.last_updated", d));
             p.sql.push(')');
         }
         Condition::LastUpdated(conds) => {
@@ -530,10 +574,10 @@ fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope) {
     }
 }
 
-fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope) {
+fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Drive) {
     p.sql.push_str(" WHERE ");
     let conditions: Vec<&Condition> = req.conditions.iter().collect();
-    balanced(p, &conditions, Junction::And, &|p, c| condition(p, req.resource, c, scope));
+    balanced(p, &conditions, Junction::And, &|p, c| condition(p, req.resource, c, scope, drive));
     region_filter(p, req.resource, scope);
     observation_filter(p, req.resource, scope);
 }
@@ -542,7 +586,7 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope) {
 pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
     let t = table(req.resource);
     let mut p = SqlPlan { sql: format!("SELECT COUNT(*) AS n FROM {} r", t.name), binds: Vec::new() };
-    where_clause(&mut p, req, scope);
+    where_clause(&mut p, req, scope, Drive::Table);
     p
 }
 
@@ -563,12 +607,11 @@ fn limit_clause(p: &mut SqlPlan, limit: usize) {
 
 /// One page: rows after `after` in the requested order, at most `limit` of them.
 pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
-    let t = table(req.resource);
-    let id = format!("r.{}", t.id);
+    let drive = Drive::of(req);
+    let (lu_col, id) = drive.columns(req.resource);
     let mut p = SqlPlan::default();
-    select_list(&mut p, req.resource, scope);
-    where_clause(&mut p, req, scope);
-    let lu_col = last_updated_column(req.resource);
+    select_list(&mut p, req.resource, scope, drive);
+    where_clause(&mut p, req, scope, drive);
     let (cmp, dir) = if req.sort.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(after) = after {
         match (req.sort.key, after.last_updated) {
@@ -603,7 +646,7 @@ fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> 
         _ => ("service_id", "location_id"),
     };
     let mut p = SqlPlan::default();
-    select_list(&mut p, target, scope);
+    select_list(&mut p, target, scope, Drive::Table);
     p.sql.push_str(&format!(
         " WHERE r.id IN (SELECT hl.{wanted} FROM healthcare_service_locations hl WHERE hl.{given} IN "
     ));
@@ -665,7 +708,7 @@ mod tests {
         let plan = page(&r, &Scope::everything(), Some(&after), 3);
         assert!(plan.sql.contains("IN (SELECT hl.location_id FROM healthcare_service_locations"), "{}", plan.sql);
         assert!(plan.sql.contains("lv.last_updated < ?"), "{}", plan.sql);
-        assert!(plan.sql.ends_with("ORDER BY lv.last_updated DESC, r.id DESC LIMIT 3"), "{}", plan.sql);
+        assert!(plan.sql.ends_with("ORDER BY lv.last_updated DESC, lv.location_id DESC LIMIT 3"), "{}", plan.sql);
         assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
     }
 }
