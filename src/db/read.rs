@@ -100,6 +100,16 @@ where
     }
 }
 
+/// Runs a statement that returns no rows (the import's multi-row inserts); the number of rows
+/// it changed.
+pub fn execute(conn: &mut DbConn, plan: &SqlPlan) -> Result<usize, DbError> {
+    let query = PlanQuery { plan, cache: cacheable(&plan.sql) };
+    match conn {
+        DbConn::Sqlite(c) => query.execute(c).map_err(DbError::from),
+        DbConn::Postgresql(c) => query.execute(c).map_err(DbError::from),
+    }
+}
+
 /// One visible capacity extension.
 #[derive(Debug, Clone, QueryableByName)]
 struct FigureRow {

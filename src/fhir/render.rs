@@ -128,6 +128,19 @@ pub fn location_parts(base: &Map<String, Value>) -> LocationParts {
     LocationParts { head, tail, empty_head_len, empty_tail_skip, last_updated_at }
 }
 
+impl LocationParts {
+    /// The parts as [`compose_location`] takes them.
+    pub fn stored(&self) -> StoredParts<'_> {
+        StoredParts {
+            head: &self.head,
+            tail: &self.tail,
+            empty_head_len: self.empty_head_len,
+            empty_tail_skip: self.empty_tail_skip,
+            last_updated_at: Some(self.last_updated_at),
+        }
+    }
+}
+
 /// The stored parts of a Location, as read back (see [`LocationParts`]).
 #[derive(Debug, Clone, Copy)]
 pub struct StoredParts<'a> {
@@ -302,13 +315,7 @@ mod tests {
         ] {
             let Value::Object(m) = base else { panic!() };
             let p = location_parts(&m);
-            let stored = StoredParts {
-                head: &p.head,
-                tail: &p.tail,
-                empty_head_len: p.empty_head_len,
-                empty_tail_skip: p.empty_tail_skip,
-                last_updated_at: Some(p.last_updated_at),
-            };
+            let stored = p.stored();
             let lu = 1_700_000_000_000_000;
             let c = |f: &[&str]| compose_location(&stored, &format_instant(lu), f.iter().copied());
             same(&c(&figs), &location(&m, figs, lu));
@@ -325,13 +332,7 @@ mod tests {
         let Value::Object(m) = base else { panic!() };
         let p = location_parts(&m);
         assert!(p.last_updated_at > p.head.len(), "{p:?}");
-        let stored = StoredParts {
-            head: &p.head,
-            tail: &p.tail,
-            empty_head_len: p.empty_head_len,
-            empty_tail_skip: p.empty_tail_skip,
-            last_updated_at: Some(p.last_updated_at),
-        };
+        let stored = p.stored();
         for figs in [vec![], vec![r#"{"url":"f"}"#]] {
             same(&compose_location(&stored, &format_instant(0), figs.iter().copied()), &location(&m, figs.clone(), 0));
         }

@@ -321,6 +321,11 @@ pub fn visible_figures(ids: &[String], scope: &Scope) -> SqlPlan {
     p
 }
 
+/// Every place linked to a sensitive unit (few: the import keeps them in memory).
+pub fn all_sensitive_places() -> SqlPlan {
+    SqlPlan { sql: format!("SELECT DISTINCT shl.location_id AS v FROM {SENSITIVE_LINKS}"), binds: Vec::new() }
+}
+
 /// Which of the places `ids` are linked to a sensitive unit (their figures are hidden from
 /// consumers whose scope hides sensitive units).
 pub fn sensitive_places(ids: &[String]) -> SqlPlan {

@@ -96,15 +96,16 @@ struct Planned {
 }
 
 /// Inserts or replaces a place. Call inside a transaction.
-pub(super) fn upsert(conn: &mut DbConn, l: &LocationRecord, now_us: i64) -> Result<WriteOutcome, DbError> {
+pub(super) fn upsert(conn: &mut DbConn, l: &LocationRecord, session: &mut Session) -> Result<WriteOutcome, DbError> {
     let id = l.common.id.as_str();
+    let now_us = session.now_us;
     let previous = load_previous(conn, id)?;
     let parts = render::location_parts(&l.common.base);
     let ids = render::observation_ids(id, &l.capacities);
     let Some(prev) = previous else {
         let base = l.common.source_last_updated_us.unwrap_or(now_us);
         let lus: Vec<i64> = l.capacities.iter().map(|c| c.update_date_us).collect();
-        let sensitive = is_sensitive(conn, id)?;
+        let sensitive = session.is_sensitive(conn, id)?;
         let plan = plan_fresh(l, parts, ids, base, lus, sensitive);
         insert(conn, l, &plan)?;
         return Ok(WriteOutcome::Inserted);
@@ -136,7 +137,7 @@ pub(super) fn upsert(conn: &mut DbConn, l: &LocationRecord, now_us: i64) -> Resu
             None => now_us,
         })
         .collect();
-    let sensitive = is_sensitive(conn, id)?;
+    let sensitive = session.is_sensitive(conn, id)?;
     let before_figures = figures_of(&prev.figures);
     let before = PlaceState { base_last_updated: prev.base_last_updated, sensitive, figures: &before_figures };
     let after_figures = new_figures(l, &lus);
@@ -256,11 +257,17 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             .execute(conn)?;
     }
     insert_tokens(conn, "Location", &l.common)?;
-    for (view, lu) in &plan.views {
-        diesel::insert_into(location_views::table)
-            .values(&NewLocationView { location_id: id, view, last_updated: *lu })
-            .execute(conn)?;
+    // One statement for all the views of the place (diesel's batch insert does not go through
+    // the two-backend connection).
+    let mut insert = sql::SqlPlan {
+        sql: "INSERT INTO location_views (location_id, view, last_updated) VALUES ".to_owned(),
+        binds: Vec::with_capacity(plan.views.len() * 3),
+    };
+    for (i, (view, lu)) in plan.views.iter().enumerate() {
+        insert.sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+        insert.binds.extend([sql::Bind::Text(id.to_owned()), sql::Bind::Text(view.clone()), sql::Bind::BigInt(*lu)]);
     }
+    read::execute(conn, &insert)?;
     Ok(())
 }
 

@@ -11,6 +11,8 @@ mod location;
 
 pub use location::upgrade_legacy_locations;
 
+use std::collections::HashSet;
+
 use diesel::prelude::*;
 
 use super::rows::{NewHealthcareService, NewOrganization, NewServiceLocation, NewToken};
@@ -70,13 +72,34 @@ fn distinct_joined<'a>(values: impl Iterator<Item = &'a str>) -> String {
 #[derive(Debug, Default)]
 pub struct Session {
     now_us: i64,
-    new_places: std::collections::HashSet<String>,
+    new_places: HashSet<String>,
+    /// The places linked to a sensitive unit, read at the first need and kept up to date.
+    sensitive: Option<HashSet<String>>,
 }
 
 impl Session {
     /// A transaction importing at `now_us`.
     pub fn new(now_us: i64) -> Self {
-        Self { now_us, new_places: std::collections::HashSet::new() }
+        Self { now_us, new_places: HashSet::new(), sensitive: None }
+    }
+
+    /// Whether place `id` is linked to a sensitive unit.
+    fn is_sensitive(&mut self, conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
+        if self.sensitive.is_none() {
+            let rows = super::read::load::<super::read::TextRow>(conn, &crate::search::sql::all_sensitive_places())?;
+            self.sensitive = Some(rows.into_iter().map(|r| r.v).collect());
+        }
+        Ok(self.sensitive.as_ref().is_some_and(|s| s.contains(id)))
+    }
+
+    fn set_sensitive(&mut self, id: &str, sensitive: bool) {
+        if let Some(set) = &mut self.sensitive {
+            if sensitive {
+                set.insert(id.to_owned());
+            } else {
+                set.remove(id);
+            }
+        }
     }
 }
 
@@ -85,7 +108,7 @@ pub fn upsert(conn: &mut DbConn, record: &Record, session: &mut Session) -> Resu
     let now_us = session.now_us;
     match record {
         Record::Location(l) => {
-            let outcome = location::upsert(conn, l, now_us)?;
+            let outcome = location::upsert(conn, l, session)?;
             if outcome == WriteOutcome::Inserted {
                 session.new_places.insert(l.common.id.clone());
             }
@@ -96,7 +119,11 @@ pub fn upsert(conn: &mut DbConn, record: &Record, session: &mut Session) -> Resu
     }
 }
 
-fn upsert_service(conn: &mut DbConn, h: &HealthcareServiceRecord, session: &Session) -> Result<WriteOutcome, DbError> {
+fn upsert_service(
+    conn: &mut DbConn,
+    h: &HealthcareServiceRecord,
+    session: &mut Session,
+) -> Result<WriteOutcome, DbError> {
     let id = h.common.id.as_str();
     let now_us = session.now_us;
     let previous: Option<(i64, String, bool)> = healthcare_services::table
@@ -125,7 +152,7 @@ fn upsert_service(conn: &mut DbConn, h: &HealthcareServiceRecord, session: &Sess
         places.extend(h.location_ids.iter().cloned());
         places.sort();
         places.dedup();
-        let before = places.iter().map(|p| location::is_sensitive(conn, p)).collect::<Result<Vec<_>, _>>()?;
+        let before = places.iter().map(|p| session.is_sensitive(conn, p)).collect::<Result<Vec<_>, _>>()?;
         Some((places, before))
     } else {
         None
@@ -162,7 +189,9 @@ fn upsert_service(conn: &mut DbConn, h: &HealthcareServiceRecord, session: &Sess
     if let Some((places, before)) = sensitivity {
         let mut flipped = Vec::new();
         for (place, was) in places.into_iter().zip(before) {
-            if location::is_sensitive(conn, &place)? != was {
+            let is = location::is_sensitive(conn, &place)?;
+            session.set_sensitive(&place, is);
+            if is != was {
                 flipped.push(place);
             }
         }
