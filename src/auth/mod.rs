@@ -11,6 +11,7 @@ pub mod mtls;
 pub mod pki;
 pub mod policy;
 pub mod registry;
+pub mod stable_file;
 
 use std::net::IpAddr;
 use std::sync::Arc;
