@@ -84,6 +84,19 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
     if let AuthMode::Registry { registry, .. } = &config.auth {
         registry.watch(std::time::Duration::from_secs(2));
     }
+    let tls = match &config.tls {
+        Some(tls) => Some(mtls::acceptor(tls)?),
+        None => None,
+    };
+    if let (AuthMode::Registry { proxy: Some(_), .. }, None) = (&config.auth, &tls) {
+        return Err(StartError::Unsafe(
+            "trusted proxies need TLS and --client-ca: the certificates they forward are verified against them".into(),
+        ));
+    }
+    let trust = tls.as_ref().map(|(_, trust)| {
+        trust.watch(std::time::Duration::from_secs(2));
+        web::Data::from(trust.clone())
+    });
     let auth_mode = web::Data::new(config.auth.clone());
     let audit = config.audit_capture.clone().map(web::Data::new);
     let ceiling = config.bench_ceiling_bytes;
@@ -98,6 +111,10 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         let app = App::new();
         let app = match &audit {
             Some(a) => app.app_data(a.clone()),
+            None => app,
+        };
+        let app = match &trust {
+            Some(t) => app.app_data(t.clone()),
             None => app,
         };
         app.app_data(state.clone())
@@ -117,8 +134,8 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
     // Database work runs on each worker's blocking threads: more of them than pooled connections
     // would only queue on the pool (and cost context switches), so the pool is split between them.
     .worker_max_blocking_threads(blocking_threads);
-    let server = match &config.tls {
-        Some(tls) => server.on_connect(mtls::on_connect).listen_openssl(listener, mtls::acceptor(tls)?)?,
+    let server = match tls {
+        Some((acceptor, _)) => server.on_connect(mtls::on_connect).listen_openssl(listener, acceptor)?,
         None => server.on_connect(mtls::on_connect).listen(listener)?,
     };
     Ok((server.run(), addr))
