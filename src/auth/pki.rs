@@ -236,4 +236,4 @@ impl Issued {
     }
 }
 
-pub use super::dev_pki::{PkiError, files, write_dev_pki};
+pub use super::dev_pki::{PkiError, files, renew_dev_pki, write_dev_pki};

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod crl;
+mod demo;
 mod errors;
 mod helpers;
 mod hostile;
