@@ -7,6 +7,7 @@
 mod crl;
 mod demo;
 mod errors;
+mod grants;
 mod helpers;
 mod hostile;
 mod import;
