@@ -260,6 +260,16 @@ fn configure_security(config: &mut ServerConfig, s: Security, demo: bool) -> Res
                 pki::write_dev_pki(&dir)?;
                 log::info!("demo: development PKI written to {}", dir.display());
             }
+            renew_demo_pki(&dir)?;
+            let keep_renewing = dir.clone();
+            std::thread::spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                    if let Err(e) = renew_demo_pki(&keep_renewing) {
+                        log::error!("demo: {e}");
+                    }
+                }
+            });
             demo_dir = Some(dir.clone());
             (
                 dir.join(files::SERVER_CHAIN),
@@ -284,6 +294,16 @@ fn configure_security(config: &mut ServerConfig, s: Security, demo: bool) -> Res
         .then(|| ProxyTrust { header: s.client_cert_header.to_ascii_lowercase(), addresses: s.trusted_proxy });
     config.auth = AuthMode::Registry { registry, proxy };
     Ok(demo_dir)
+}
+
+/// Re-issues what expires in the demo PKI (the CRL is then reloaded by the running server).
+fn renew_demo_pki(dir: &std::path::Path) -> Result<(), AnyError> {
+    let renewed =
+        pki::renew_dev_pki(dir).map_err(|e| format!("renewing the development PKI in {}: {e}", dir.display()))?;
+    if !renewed.is_empty() {
+        log::info!("demo: renewed in {}: {}", dir.display(), renewed.join(", "));
+    }
+    Ok(())
 }
 
 fn print_banner(url: &DbUrl, addr: SocketAddr, config: &ServerConfig, pki_dir: Option<&std::path::Path>) {

@@ -27,6 +27,9 @@ pub enum StartError {
     /// A configuration that would expose data.
     #[error("refusing to start: {0}")]
     Unsafe(String),
+    /// The system random generator failed: no unguessable cursor key can be made.
+    #[error("refusing to start: the system random generator failed ({0}); set ROR_CURSOR_SECRET or fix the system")]
+    Random(String),
 }
 
 /// Applies pending migrations with a read-write connection (the serving pool is read-only).
@@ -45,15 +48,14 @@ pub fn migrate(url: &DbUrl) -> Result<Vec<String>, DbError> {
     Ok(applied)
 }
 
-/// A random 32-byte key.
-fn random_secret() -> Vec<u8> {
+/// A random 32-byte key from `fill` (the system generator). When it fails there is no fallback:
+/// a key derived from anything guessable (the time) would let clients forge cursors.
+fn random_secret(
+    fill: impl FnOnce(&mut [u8]) -> Result<(), openssl::error::ErrorStack>,
+) -> Result<Vec<u8>, StartError> {
     let mut b = vec![0u8; 32];
-    if openssl::rand::rand_bytes(&mut b).is_err() {
-        // Falls back to a time-derived key; cursors then merely become guessable, not forgeable
-        // without knowing the start time. openssl's RNG failing is not expected.
-        b = crate::import::now_us().to_le_bytes().repeat(4);
-    }
-    b
+    fill(&mut b).map_err(|e| StartError::Random(e.to_string()))?;
+    Ok(b)
 }
 
 /// Builds the server (migrating first); returns it with the bound address. Await it to run.
@@ -65,7 +67,10 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         pool,
         limits: config.limits.clone(),
         base_url: config.base_url.clone(),
-        cursor_secret: config.cursor_secret.clone().unwrap_or_else(random_secret),
+        cursor_secret: match &config.cursor_secret {
+            Some(s) => s.clone(),
+            None => random_secret(openssl::rand::rand_bytes)?,
+        },
         trusted_proxies: match &config.auth {
             AuthMode::Registry { proxy: Some(p), .. } => p.addresses.clone(),
             _ => Vec::new(),
@@ -89,6 +94,19 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
     if let AuthMode::Registry { registry, .. } = &config.auth {
         registry.watch(std::time::Duration::from_secs(2));
     }
+    let tls = match &config.tls {
+        Some(tls) => Some(mtls::acceptor(tls)?),
+        None => None,
+    };
+    if let (AuthMode::Registry { proxy: Some(_), .. }, None) = (&config.auth, &tls) {
+        return Err(StartError::Unsafe(
+            "trusted proxies need TLS and --client-ca: the certificates they forward are verified against them".into(),
+        ));
+    }
+    let trust = tls.as_ref().map(|(_, trust)| {
+        trust.watch(std::time::Duration::from_secs(2));
+        web::Data::from(trust.clone())
+    });
     let auth_mode = web::Data::new(config.auth.clone());
     let audit = config.audit_capture.clone().map(web::Data::new);
     let ceiling = config.bench_ceiling_bytes;
@@ -103,6 +121,10 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         let app = App::new();
         let app = match &audit {
             Some(a) => app.app_data(a.clone()),
+            None => app,
+        };
+        let app = match &trust {
+            Some(t) => app.app_data(t.clone()),
             None => app,
         };
         app.app_data(state.clone())
@@ -122,9 +144,23 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
     // Database work runs on each worker's blocking threads: more of them than pooled connections
     // would only queue on the pool (and cost context switches), so the pool is split between them.
     .worker_max_blocking_threads(blocking_threads);
-    let server = match &config.tls {
-        Some(tls) => server.on_connect(mtls::on_connect).listen_openssl(listener, mtls::acceptor(tls)?)?,
+    let server = match tls {
+        Some((acceptor, _)) => server.on_connect(mtls::on_connect).listen_openssl(listener, acceptor)?,
         None => server.on_connect(mtls::on_connect).listen(listener)?,
     };
     Ok((server.run(), addr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_cursor_key_without_the_random_generator() {
+        let failing = |_: &mut [u8]| Err(openssl::error::ErrorStack::get());
+        assert!(matches!(random_secret(failing), Err(StartError::Random(_))));
+        let key = random_secret(openssl::rand::rand_bytes).unwrap();
+        assert_eq!(key.len(), 32);
+        assert_ne!(key, random_secret(openssl::rand::rand_bytes).unwrap());
+    }
 }

@@ -1,19 +1,28 @@
 //! Who is calling, and what they may see.
 //!
 //! - [`mtls`]: the TLS acceptor and the `on_connect` hook (verified certificate → [`ClientIdentity`]);
-//! - [`registry`]: consumers matched by certificate, with their access profile (reloaded live);
-//! - [`policy`]: the access-profile rules as data (pure);
-//! - [`pki`]: the development PKI;
+//! - [`trust`]: client CAs and live CRLs, the one verification store of handshakes and proxy
+//!   headers; [`crl`]: reading CRL files and their `nextUpdate`;
+//! - [`proxy`]: the certificate header of trusted reverse proxies;
+//! - [`registry`]: consumers matched by certificate, with their access profile (reloaded live;
+//!   files are read only once complete, [`stable_file`]);
+//! - [`policy`]: the access-profile rules as data (pure); [`views`]: when each profile's view of a
+//!   place last changed (pure);
+//! - [`pki`]: certificates for the development PKI and tests; [`dev_pki`]: its files and renewal;
 //! - this module: the middleware that makes the request's [`Principal`] (or refuses it) and writes
 //!   the audit line, and the extractor handlers use.
 
+pub mod crl;
+pub mod dev_pki;
 pub mod mtls;
 pub mod pki;
 pub mod policy;
+pub mod proxy;
 pub mod registry;
+pub mod stable_file;
+pub mod trust;
 pub mod views;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,21 +30,14 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
-use openssl::x509::X509;
 
 use crate::http::RequestId;
 use crate::http::error::AppError;
+use mtls::PeerCertificate;
 use policy::Profile;
+pub use proxy::ProxyTrust;
 use registry::{ClientIdentity, Consumer, LiveRegistry};
-
-/// Trusted reverse proxies that terminate TLS and pass the verified client certificate on.
-#[derive(Debug, Clone)]
-pub struct ProxyTrust {
-    /// Header carrying the URL-encoded PEM certificate (as nginx's `$ssl_client_escaped_cert`).
-    pub header: String,
-    /// Addresses the header is accepted from.
-    pub addresses: Vec<IpAddr>,
-}
+use trust::{ClientTrust, Verdict};
 
 /// How consumers are identified.
 #[derive(Debug, Clone)]
@@ -91,35 +93,41 @@ impl AuditCapture {
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceCount(pub usize);
 
-fn identity_from_proxy(req: &ServiceRequest, proxy: &ProxyTrust) -> Option<ClientIdentity> {
-    let peer = req.peer_addr()?.ip();
-    if !proxy.addresses.contains(&peer) {
-        return None;
-    }
-    let raw = req.headers().get(proxy.header.as_str())?.to_str().ok()?;
-    let pem = percent_decode(raw)?;
-    let cert = X509::from_pem(pem.as_bytes()).ok()?;
-    mtls::identity(&cert)
+fn refused(why: String) -> AppError {
+    log::warn!(target: "audit", "refused client certificate: {why}");
+    AppError::Forbidden(why)
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+/// The identity a request presents: the certificate header on a connection from a trusted proxy
+/// (verified like a TLS client certificate), otherwise the connection's verified certificate
+/// (refused when the CRLs revoked it since the handshake, unusable while its CRL is out of date).
+fn presented_identity(
+    req: &ServiceRequest,
+    proxy: Option<&ProxyTrust>,
+    trust: Option<&ClientTrust>,
+) -> Result<ClientIdentity, AppError> {
+    if let Some(proxy) = proxy.filter(|p| p.trusts(req)) {
+        let Some(trust) = trust else {
+            // `startup` refuses trusted proxies without client CAs; fail closed anyway.
+            return Err(AppError::Forbidden("forwarded certificates cannot be verified".into()));
+        };
+        let (leaf, chain) = proxy.forwarded_certificate(req).map_err(refused)?;
+        return match trust.verify(&leaf, &chain) {
+            Verdict::Trusted => mtls::identity(&leaf).ok_or_else(|| refused("unreadable certificate".into())),
+            Verdict::RevocationUnknown(why) => Err(AppError::RevocationUnknown(why)),
+            Verdict::Refused(why) => Err(refused(format!("the certificate in {} was refused: {why}", proxy.header))),
+        };
     }
-    String::from_utf8(out).ok()
+    let peer = req
+        .conn_data::<PeerCertificate>()
+        .ok_or_else(|| AppError::Forbidden("a client certificate is required".into()))?;
+    if peer.revocation_unknown {
+        return Err(AppError::RevocationUnknown(trust::stale_reason(&peer.cert)));
+    }
+    if trust.is_some_and(|t| t.is_revoked(&peer.cert)) {
+        return Err(refused(format!("the certificate of {} has been revoked", peer.identity.subject)));
+    }
+    Ok(peer.identity.clone())
 }
 
 /// Resolves the consumer of a request, or the reason to refuse it.
@@ -127,12 +135,8 @@ fn authenticate(req: &ServiceRequest, mode: &AuthMode) -> Result<Arc<Consumer>, 
     match mode {
         AuthMode::Insecure { profile } => Ok(Arc::new(Consumer::unauthenticated("insecure-dev", *profile))),
         AuthMode::Registry { registry, proxy } => {
-            // A header from anyone but a trusted proxy is ignored.
-            let identity = proxy
-                .as_ref()
-                .and_then(|p| identity_from_proxy(req, p))
-                .or_else(|| req.conn_data::<ClientIdentity>().cloned())
-                .ok_or_else(|| AppError::Forbidden("a client certificate is required".into()))?;
+            let trust = req.app_data::<web::Data<ClientTrust>>().map(|t| t.get_ref());
+            let identity = presented_identity(req, proxy.as_ref(), trust)?;
             let reg = registry.get();
             match reg.find(&identity) {
                 Some(c) => Ok(Arc::new(c.clone())),

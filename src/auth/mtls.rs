@@ -1,24 +1,29 @@
 //! Mutual TLS with openssl: the acceptor (client certificate required, verified against the
-//! configured CA chains, optional CRLs, clientAuth usage required, TLS 1.2 minimum) and the
-//! `on_connect` hook that turns the verified peer certificate into a [`ClientIdentity`].
+//! configured CA chains, CRLs reloaded live, clientAuth usage required, TLS 1.2 minimum) and the
+//! `on_connect` hook that keeps the verified peer certificate ([`PeerCertificate`]).
 //!
-//! A connection without an acceptable certificate fails during the handshake: it never reaches HTTP.
+//! A connection without an acceptable certificate fails during the handshake: it never reaches HTTP
+//! (one exception: a certificate whose issuer's CRL is past `nextUpdate` connects, and is served
+//! only a 503 that says so; see [`configured`]).
 
 use std::any::Any;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix_tls::accept::openssl::TlsStream;
 use actix_web::dev::Extensions;
 use actix_web::rt::net::TcpStream;
 use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
 use openssl::ssl::{
-    SslAcceptor, SslAcceptorBuilder, SslFiletype, SslMethod, SslOptions, SslSessionCacheMode, SslVerifyMode, SslVersion,
+    ClientHelloResponse, SslAcceptor, SslAcceptorBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslVerifyMode,
+    SslVersion,
 };
-use openssl::x509::store::{X509Lookup, X509StoreBuilder};
-use openssl::x509::verify::X509VerifyFlags;
-use openssl::x509::{X509, X509NameRef, X509PurposeId};
+use openssl::x509::store::X509Store;
+use openssl::x509::{X509, X509NameRef};
 
 use super::registry::ClientIdentity;
+use super::trust::{self, ClientTrust, ContextFactory};
 
 /// Files of the TLS set-up.
 #[derive(Debug, Clone)]
@@ -49,52 +54,55 @@ pub enum TlsError {
     Missing(String),
 }
 
-fn ssl(context: impl Into<String>) -> impl FnOnce(openssl::error::ErrorStack) -> TlsError {
+pub(crate) fn ssl(context: impl Into<String>) -> impl FnOnce(openssl::error::ErrorStack) -> TlsError {
     let context = context.into();
     move |source| TlsError::Ssl { context, source }
 }
 
-/// Builds the acceptor.
-pub fn acceptor(cfg: &TlsConfig) -> Result<SslAcceptorBuilder, TlsError> {
-    if cfg.client_ca.is_empty() {
-        return Err(TlsError::Missing("at least one client CA file is required (mutual TLS)".into()));
-    }
-    for p in [&cfg.cert_chain, &cfg.key].into_iter().chain(&cfg.client_ca).chain(&cfg.crls) {
-        if !p.exists() {
-            return Err(TlsError::Missing(format!("{} does not exist", p.display())));
+/// The server's own certificate chain and key, read once.
+struct ServerIdentity {
+    chain: Vec<X509>,
+    key: PKey<Private>,
+}
+
+impl ServerIdentity {
+    fn load(cfg: &TlsConfig) -> Result<Self, TlsError> {
+        let read = |p: &PathBuf| std::fs::read(p).map_err(|e| TlsError::Missing(format!("{}: {e}", p.display())));
+        let chain =
+            X509::stack_from_pem(&read(&cfg.cert_chain)?).map_err(ssl(format!("{}", cfg.cert_chain.display())))?;
+        if chain.is_empty() {
+            return Err(TlsError::Missing(format!("{} holds no certificate", cfg.cert_chain.display())));
         }
+        let key = PKey::private_key_from_pem(&read(&cfg.key)?).map_err(ssl(format!("{}", cfg.key.display())))?;
+        Ok(Self { chain, key })
     }
+}
+
+/// A TLS context configured for mutual TLS around `store` (the verification store: client CAs,
+/// CRLs, clientAuth purpose; see `trust`).
+fn configured(server: &ServerIdentity, cas: &[X509], store: X509Store) -> Result<SslAcceptorBuilder, TlsError> {
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).map_err(ssl("acceptor"))?;
     b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(ssl("TLS 1.2 minimum"))?;
-    b.set_certificate_chain_file(&cfg.cert_chain).map_err(ssl(format!("{}", cfg.cert_chain.display())))?;
-    b.set_private_key_file(&cfg.key, SslFiletype::PEM).map_err(ssl(format!("{}", cfg.key.display())))?;
+    let (leaf, intermediates) =
+        server.chain.split_first().ok_or_else(|| TlsError::Missing("no server certificate".into()))?;
+    b.set_certificate(leaf).map_err(ssl("server certificate"))?;
+    for c in intermediates {
+        b.add_extra_chain_cert(c.clone()).map_err(ssl("server chain"))?;
+    }
+    b.set_private_key(&server.key).map_err(ssl("server key"))?;
     b.check_private_key().map_err(ssl("the key does not match the certificate"))?;
-
-    let mut store = X509StoreBuilder::new().map_err(ssl("store"))?;
+    b.set_cert_store(store);
     let mut names = openssl::stack::Stack::new().map_err(ssl("CA names"))?;
-    for path in &cfg.client_ca {
-        let pem = std::fs::read(path).map_err(|e| TlsError::Missing(format!("{}: {e}", path.display())))?;
-        let certs = X509::stack_from_pem(&pem).map_err(ssl(format!("{}", path.display())))?;
-        if certs.is_empty() {
-            return Err(TlsError::Missing(format!("{} holds no certificate", path.display())));
-        }
-        for cert in certs {
-            names.push(cert.subject_name().to_owned().map_err(ssl("CA name"))?).map_err(ssl("CA names"))?;
-            store.add_cert(cert).map_err(ssl(format!("{}", path.display())))?;
-        }
+    for ca in cas {
+        names.push(ca.subject_name().to_owned().map_err(ssl("CA name"))?).map_err(ssl("CA names"))?;
     }
-    if !cfg.crls.is_empty() {
-        let lookup = store.add_lookup(X509Lookup::file()).map_err(ssl("CRL lookup"))?;
-        for crl in &cfg.crls {
-            lookup.load_crl_file(crl, SslFiletype::PEM).map_err(ssl(format!("{}", crl.display())))?;
-        }
-        store.set_flags(X509VerifyFlags::CRL_CHECK).map_err(ssl("CRL check"))?;
-    }
-    // The client certificate must be fit for TLS client authentication (extendedKeyUsage clientAuth).
-    store.set_purpose(X509PurposeId::SSL_CLIENT).map_err(ssl("clientAuth purpose"))?;
-    b.set_verify_cert_store(store.build()).map_err(ssl("verify store"))?;
     b.set_client_ca_list(names);
-    b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    // A CRL past its nextUpdate does not end the handshake: the leaf is still checked against it
+    // (a certificate it lists is refused), and the connection is marked so that it is served
+    // nothing but `/health` and `/ready` (which say why). Every other failure ends the handshake.
+    b.set_verify_callback(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT, |ok, ctx| {
+        ok || trust::is_crl_expired(ctx.error())
+    });
     // Without a session id context OpenSSL aborts any resumption attempt with an internal-error
     // alert when client certificates are verified. Resumption itself is off: every connection gets
     // a full handshake, so a revoked or expired certificate is never let back in on an old session
@@ -103,6 +111,38 @@ pub fn acceptor(cfg: &TlsConfig) -> Result<SslAcceptorBuilder, TlsError> {
     b.set_session_cache_mode(SslSessionCacheMode::OFF);
     b.set_options(SslOptions::NO_TICKET);
     Ok(b)
+}
+
+/// Builds the acceptor and the client trust it verifies against.
+///
+/// CRLs change while the server runs, and openssl copies a context's settings into each connection
+/// when it is created, so the acceptor cannot simply be given a new store. Instead every reload
+/// builds a complete new context around a new store (`trust`), and the acceptor's client-hello
+/// callback switches each new connection to the context in force (`SSL_set_SSL_CTX`, the
+/// mechanism SNI uses; it carries the verification store). Nothing is shared mutably with openssl,
+/// a handshake in progress keeps the context it started with, and the header check of trusted
+/// proxies verifies against the very store of that context.
+pub fn acceptor(cfg: &TlsConfig) -> Result<(SslAcceptorBuilder, Arc<ClientTrust>), TlsError> {
+    if cfg.client_ca.is_empty() {
+        return Err(TlsError::Missing("at least one client CA file is required (mutual TLS)".into()));
+    }
+    for p in [&cfg.cert_chain, &cfg.key].into_iter().chain(&cfg.client_ca).chain(&cfg.crls) {
+        if !p.exists() {
+            return Err(TlsError::Missing(format!("{} does not exist", p.display())));
+        }
+    }
+    let server = Arc::new(ServerIdentity::load(cfg)?);
+    let for_reloads = server.clone();
+    let factory: ContextFactory =
+        Box::new(move |cas, store| Ok(configured(&for_reloads, cas, store)?.build().into_context()));
+    let trust = ClientTrust::load(&cfg.client_ca, &cfg.crls, factory)?;
+    let mut root = configured(&server, trust.cas(), trust.store()?)?;
+    let live = trust.clone();
+    root.set_client_hello_callback(move |ssl, _alert| {
+        ssl.set_ssl_context(&live.current().context)?;
+        Ok(ClientHelloResponse::SUCCESS)
+    });
+    Ok((root, trust))
 }
 
 /// A DN as `C=FR, O=…, CN=…` (certificate order, short names).
@@ -115,6 +155,17 @@ pub fn dn(name: &X509NameRef) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The verified client certificate of a TLS connection (connection data).
+#[derive(Debug, Clone)]
+pub struct PeerCertificate {
+    /// The certificate.
+    pub cert: X509,
+    /// Its identity.
+    pub identity: ClientIdentity,
+    /// Verified while its issuer's CRL was past `nextUpdate`: its revocation status is unknown.
+    pub revocation_unknown: bool,
 }
 
 /// The identity of a certificate.
@@ -134,9 +185,10 @@ pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
     if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
         let _ = tls.get_ref().set_nodelay(true);
         if let Some(cert) = tls.ssl().peer_certificate()
-            && let Some(id) = identity(&cert)
+            && let Some(identity) = identity(&cert)
         {
-            ext.insert(id);
+            let revocation_unknown = trust::is_crl_expired(tls.ssl().verify_result());
+            ext.insert(PeerCertificate { cert, identity, revocation_unknown });
         }
     } else if let Some(tcp) = conn.downcast_ref::<TcpStream>() {
         let _ = tcp.set_nodelay(true);

@@ -1,8 +1,7 @@
 //! A development PKI shaped like IGC-Santé (root CA → intermediate CA → server and client
 //! certificates), built with openssl. Used by `ror-capacity dev-pki DIR`, by `serve --demo`, and
-//! by the tests (which also need expired, revoked, foreign and misused certificates).
-
-use std::path::Path;
+//! by the tests (which also need expired, revoked, foreign and misused certificates). The files of
+//! the development PKI, and their renewal, are in [`super::dev_pki`].
 
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::BigNum;
@@ -31,6 +30,23 @@ pub enum Usage {
     Client,
     /// TLS server (extendedKeyUsage = serverAuth only).
     Server,
+}
+
+/// What a leaf certificate says.
+#[derive(Debug, Clone, Copy)]
+pub struct Leaf<'a> {
+    /// Common name.
+    pub cn: &'a str,
+    /// Organisation.
+    pub org: &'a str,
+    /// Extended key usage.
+    pub usage: Usage,
+    /// Validity.
+    pub validity: Validity,
+    /// DNS subject alternative names.
+    pub dns: &'a [&'a str],
+    /// IP subject alternative names.
+    pub ips: &'a [&'a str],
 }
 
 /// Validity window in days relative to now (negative = in the past).
@@ -68,9 +84,16 @@ fn serial() -> Result<Asn1Integer, ErrorStack> {
     bn.to_asn1_integer()
 }
 
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn now_secs_u32() -> u32 {
+    u32::try_from(now_secs()).unwrap_or(u32::MAX)
+}
+
 fn time(days: i64) -> Result<Asn1Time, ErrorStack> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let t = i64::try_from(now).unwrap_or(0) + days * 86_400;
+    let t = i64::try_from(now_secs()).unwrap_or(0) + days * 86_400;
     Asn1Time::from_unix(t)
 }
 
@@ -90,7 +113,11 @@ fn base(subject: &X509Name, key: &PKey<Private>, validity: Validity) -> Result<X
 impl Issued {
     /// A self-signed root CA.
     pub fn root_ca(cn: &str, org: &str) -> Result<Self, ErrorStack> {
-        let key = new_key()?;
+        Self::root_ca_with_key(new_key()?, cn, org)
+    }
+
+    /// A self-signed root CA for an existing key (a renewed root keeps what it signed valid).
+    pub fn root_ca_with_key(key: PKey<Private>, cn: &str, org: &str) -> Result<Self, ErrorStack> {
         let subject = name(cn, org)?;
         let mut b = base(&subject, &key, Validity::days(3650))?;
         b.set_issuer_name(&subject)?;
@@ -104,7 +131,11 @@ impl Issued {
 
     /// An intermediate CA signed by `self`.
     pub fn intermediate_ca(&self, cn: &str, org: &str) -> Result<Self, ErrorStack> {
-        let key = new_key()?;
+        self.intermediate_ca_with_key(new_key()?, cn, org)
+    }
+
+    /// An intermediate CA signed by `self` for an existing key.
+    pub fn intermediate_ca_with_key(&self, key: PKey<Private>, cn: &str, org: &str) -> Result<Self, ErrorStack> {
         let mut b = base(&name(cn, org)?, &key, Validity::days(3000))?;
         b.set_issuer_name(self.cert.subject_name())?;
         b.append_extension(BasicConstraints::new().critical().ca().pathlen(0).build()?)?;
@@ -127,7 +158,12 @@ impl Issued {
         dns: &[&str],
         ips: &[&str],
     ) -> Result<Self, ErrorStack> {
-        let key = new_key()?;
+        self.leaf_with_key(new_key()?, &Leaf { cn, org, usage, validity, dns, ips })
+    }
+
+    /// A leaf certificate signed by `self` for an existing key.
+    pub fn leaf_with_key(&self, key: PKey<Private>, leaf: &Leaf<'_>) -> Result<Self, ErrorStack> {
+        let Leaf { cn, org, usage, validity, dns, ips } = *leaf;
         let mut b = base(&name(cn, org)?, &key, validity)?;
         b.set_issuer_name(self.cert.subject_name())?;
         b.append_extension(BasicConstraints::new().critical().build()?)?;
@@ -154,20 +190,33 @@ impl Issued {
         Ok(Self { cert: b.build(), key })
     }
 
-    /// A CRL of `self` (a CA) revoking `revoked`.
+    /// A CRL of `self` (a CA) revoking `revoked`, valid from yesterday for 30 days.
     pub fn crl(&self, revoked: &[&X509]) -> Result<X509Crl, ErrorStack> {
+        self.crl_valid(revoked, Validity::days(30))
+    }
+
+    /// A CRL of `self` revoking `revoked`, with `lastUpdate`/`nextUpdate` at `validity`.
+    pub fn crl_valid(&self, revoked: &[&X509], validity: Validity) -> Result<X509Crl, ErrorStack> {
+        let serials = revoked.iter().map(|c| c.serial_number().to_bn()).collect::<Result<Vec<_>, _>>()?;
+        self.crl_of_serials(&serials, validity)
+    }
+
+    /// A CRL of `self` revoking the certificates of these serial numbers. Its CRL number is the
+    /// time in seconds, so a re-issued list always has a higher one.
+    pub fn crl_of_serials(&self, serials: &[BigNum], validity: Validity) -> Result<X509Crl, ErrorStack> {
         let mut b = X509CrlBuilder::new()?;
         b.set_issuer_name(self.cert.subject_name())?;
-        let (last, next) = (time(-1)?, time(30)?);
+        let (last, next) = (time(validity.from_days)?, time(validity.to_days)?);
         b.set_last_update(&last)?;
         b.set_next_update(&next)?;
         let dummy = X509::builder()?;
         let aki = AuthorityKeyIdentifier::new().keyid(true).build(&dummy.x509v3_context(Some(&self.cert), None))?;
         b.append_extension(aki)?;
-        b.append_extension(CrlNumber::new(BigNum::from_u32(1)?)?.build()?)?;
-        for cert in revoked {
+        b.append_extension(CrlNumber::new(BigNum::from_u32(now_secs_u32())?)?.build()?)?;
+        for serial in serials {
             let mut r = X509RevokedBuilder::new()?;
-            r.set_serial_number(cert.serial_number())?;
+            let serial = serial.to_asn1_integer()?;
+            r.set_serial_number(&serial)?;
             let now = time(0)?;
             r.set_revocation_date(&now)?;
             b.add_revoked(r.build())?;
@@ -187,68 +236,4 @@ impl Issued {
     }
 }
 
-/// Names of the files written by [`write_dev_pki`].
-pub mod files {
-    /// Root CA certificate.
-    pub const ROOT_CA: &str = "root-ca.crt";
-    /// Trust store for client certificates (intermediate + root).
-    pub const CLIENT_TRUST: &str = "client-trust.pem";
-    /// Server certificate chain (leaf + intermediate).
-    pub const SERVER_CHAIN: &str = "server.crt";
-    /// Server key.
-    pub const SERVER_KEY: &str = "server.key";
-    /// CRL of the intermediate CA.
-    pub const CRL: &str = "intermediate.crl.pem";
-    /// Consumer registry.
-    pub const REGISTRY: &str = "consumers.toml";
-}
-
-/// Errors writing the PKI.
-#[derive(Debug, thiserror::Error)]
-pub enum PkiError {
-    /// openssl.
-    #[error("openssl: {0}")]
-    Ssl(#[from] ErrorStack),
-    /// Files.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-}
-
-fn write(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
-    std::fs::write(path, parts.concat())
-}
-
-/// Writes the development PKI into `dir`: CAs, a server certificate for localhost/127.0.0.1, one
-/// client certificate per access profile 0–5 (`client-profile-N.crt/.key`), an empty CRL and a
-/// matching consumer registry. Returns the registry text.
-pub fn write_dev_pki(dir: &Path) -> Result<String, PkiError> {
-    std::fs::create_dir_all(dir)?;
-    let org = "ror-capacity dev PKI";
-    let root = Issued::root_ca("ROR Dev Root CA", org)?;
-    let inter = root.intermediate_ca("ROR Dev Intermediate CA", org)?;
-    let server =
-        inter.leaf("localhost", org, Usage::Server, Validity::days(825), &["localhost"], &["127.0.0.1", "::1"])?;
-    write(&dir.join(files::ROOT_CA), &[&root.cert_pem()?])?;
-    write(&dir.join(files::CLIENT_TRUST), &[&inter.cert_pem()?, &root.cert_pem()?])?;
-    write(&dir.join(files::SERVER_CHAIN), &[&server.cert_pem()?, &inter.cert_pem()?])?;
-    write(&dir.join(files::SERVER_KEY), &[&server.key_pem()?])?;
-    write(&dir.join(files::CRL), &[&inter.crl(&[])?.to_pem()?])?;
-    write(&dir.join("intermediate-ca.crt"), &[&inter.cert_pem()?])?;
-    write(&dir.join("intermediate-ca.key"), &[&inter.key_pem()?])?;
-    let mut registry = String::from(
-        "# Consumers of the development PKI: one per ROR access profile (0-5).\n\
-         # A consumer is matched by the subject DN and the issuer DN of its certificate (both must\n\
-         # match), or by its SHA-256 fingerprint, or by all three when all are given.\n",
-    );
-    for profile in 0..=5 {
-        let cn = format!("dev-consumer-profile-{profile}");
-        let client = inter.leaf(&cn, org, Usage::Client, Validity::days(825), &[], &[])?;
-        write(&dir.join(format!("client-profile-{profile}.crt")), &[&client.cert_pem()?, &inter.cert_pem()?])?;
-        write(&dir.join(format!("client-profile-{profile}.key")), &[&client.key_pem()?])?;
-        registry.push_str(&format!(
-            "\n[[consumer]]\nname = \"{cn}\"\nsubject = \"C=FR, O={org}, CN={cn}\"\nissuer = \"C=FR, O={org}, CN=ROR Dev Intermediate CA\"\nprofile = {profile}\n"
-        ));
-    }
-    std::fs::write(dir.join(files::REGISTRY), &registry)?;
-    Ok(registry)
-}
+pub use super::dev_pki::{PkiError, files, renew_dev_pki, write_dev_pki};

@@ -20,11 +20,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
 
 use serde::Deserialize;
 
 use super::policy::Profile;
+use super::stable_file::{self, Stamp};
 use crate::fhir::ResourceType;
 
 /// An interaction a consumer may be granted.
@@ -210,20 +210,22 @@ impl Registry {
     }
 }
 
-/// A registry file, reloaded when it changes; a broken file keeps the previous registry.
+/// A registry file, reloaded when it changes; a broken file keeps the previous registry, and a
+/// file still being written is not read (see [`stable_file`]): a half-written file can parse as a
+/// less restricted consumer (an entry cut before its `regions`).
 #[derive(Debug)]
 pub struct LiveRegistry {
     path: PathBuf,
-    current: RwLock<(Arc<Registry>, Option<SystemTime>)>,
+    current: RwLock<(Arc<Registry>, Option<Stamp>)>,
 }
 
 impl LiveRegistry {
-    /// Loads `path` (it must parse at start).
+    /// Loads `path` (it must parse at start; a file still changing is waited for a few seconds).
     pub fn load(path: &Path) -> Result<Arc<Self>, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let snap = stable_file::read_settled(path, std::time::Duration::from_secs(5))?;
+        let text = String::from_utf8(snap.bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
         let registry = Registry::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        Ok(Arc::new(Self { path: path.to_owned(), current: RwLock::new((Arc::new(registry), mtime)) }))
+        Ok(Arc::new(Self { path: path.to_owned(), current: RwLock::new((Arc::new(registry), Some(snap.stamp))) }))
     }
 
     /// The current registry.
@@ -234,25 +236,34 @@ impl LiveRegistry {
         }
     }
 
-    /// Reloads the file if its modification time changed. Returns whether a new registry is in use.
+    /// Reloads the file if it changed and is complete (unchanged for [`stable_file::QUIET`], two
+    /// reads agree). Returns whether a new registry is in use. A file still changing is left for
+    /// the next call.
     pub fn reload_if_changed(&self) -> bool {
         if self.path.as_os_str().is_empty() {
             return false;
         }
-        let mtime = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let stamp = Stamp::of(&self.path).ok();
         let known = match self.current.read() {
             Ok(g) => g.1,
             Err(p) => p.into_inner().1,
         };
-        if mtime == known {
+        if stamp == known {
             return false;
         }
-        let parsed = std::fs::read_to_string(&self.path).map_err(|e| e.to_string()).and_then(|t| Registry::parse(&t));
+        let (parsed, stamp) = match stable_file::read_stable(&self.path, stable_file::QUIET) {
+            Ok(None) => return false,
+            Ok(Some(snap)) => (
+                String::from_utf8(snap.bytes).map_err(|_| "not UTF-8".to_owned()).and_then(|t| Registry::parse(&t)),
+                Some(snap.stamp),
+            ),
+            Err(e) => (Err(e.to_string()), stamp),
+        };
         let mut guard = match self.current.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        guard.1 = mtime;
+        guard.1 = stamp;
         match parsed {
             Ok(r) => {
                 log::info!("consumer registry {} reloaded: {} consumer(s)", self.path.display(), r.len());
@@ -323,5 +334,41 @@ mod tests {
         ] {
             assert!(Registry::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn aged(path: &Path) {
+        let f = std::fs::File::options().append(true).open(path).unwrap();
+        f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(10)).unwrap();
+    }
+
+    #[test]
+    fn a_half_written_registry_is_not_used() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("ror-registry-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("consumers.toml");
+        let whole = "[[consumer]]\nname = \"a\"\nsubject = \"C=FR, CN=a\"\nissuer = \"C=FR, CN=CA\"\nprofile = 2\nregions = [\"52\"]\n";
+        std::fs::write(&path, whole).unwrap();
+        aged(&path);
+        let live = LiveRegistry::load(&path).unwrap();
+        let regions = |l: &LiveRegistry| l.get().find(&id("C=FR, CN=a", "00")).unwrap().regions.clone();
+        assert_eq!(regions(&live), Some(vec!["52".to_owned()]));
+        // Rewritten in place; caught after `profile = 2`, which parses as a consumer of every region.
+        let (head, tail) = whole.split_at(whole.find("regions").unwrap());
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(head.as_bytes()).unwrap();
+        assert!(Registry::parse(head).unwrap().find(&id("C=FR, CN=a", "00")).unwrap().regions.is_none());
+        assert!(!live.reload_if_changed(), "a file modified just now is not read");
+        aged(&path);
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(stable_file::INTERVAL / 3);
+            f.write_all(tail.as_bytes()).unwrap();
+        });
+        assert!(!live.reload_if_changed(), "a file that changes between two reads is not used");
+        writer.join().unwrap();
+        assert_eq!(regions(&live), Some(vec!["52".to_owned()]));
+        aged(&path);
+        assert!(live.reload_if_changed());
+        assert_eq!(regions(&live), Some(vec!["52".to_owned()]));
     }
 }

@@ -36,6 +36,9 @@ pub enum AppError {
     /// 503: the database is unreachable or saturated.
     #[error("service unavailable")]
     Unavailable,
+    /// 503: the client's certificate cannot be checked for revocation (its CRL is out of date).
+    #[error("revocation status unknown: {0}")]
+    RevocationUnknown(String),
     /// 500: logged by whoever built it; the client sees a generic message.
     #[error("internal error")]
     Internal,
@@ -55,6 +58,7 @@ impl AppError {
             Self::MethodNotAllowed(m, _) => vec![Issue::error("not-supported", m.clone())],
             Self::NotAcceptable(m) | Self::UnsupportedMediaType(m) => vec![Issue::error("not-supported", m.clone())],
             Self::Unavailable => vec![Issue::error("transient", "the service is temporarily unavailable; retry later")],
+            Self::RevocationUnknown(m) => vec![Issue::error("transient", m.clone())],
             Self::Internal => vec![Issue::error(
                 "exception",
                 "internal error; the request id in X-Request-Id identifies it in the server log",
@@ -72,7 +76,7 @@ impl ResponseError for AppError {
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::RevocationUnknown(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

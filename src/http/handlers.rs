@@ -5,8 +5,10 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::error::{AppError, FHIR_JSON};
 use super::{AppState, RequestId, negotiate};
+use crate::auth::crl::Freshness;
 use crate::auth::policy::{capacity_scope, denied_parameter, may_access};
 use crate::auth::registry::{Consumer, Interaction};
+use crate::auth::trust::ClientTrust;
 use crate::auth::{Principal, ResourceCount};
 use crate::db::DbError;
 use crate::db::read::{self, SearchResult};
@@ -386,10 +388,27 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
 }
 
-/// `GET /ready`: the database answers.
-pub async fn ready(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// `GET /ready`: the database answers, and no CRL is past its `nextUpdate` (503 saying which);
+/// lists that expire soon are listed as warnings.
+pub async fn ready(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    trust: Option<web::Data<ClientTrust>>,
+) -> Result<HttpResponse, AppError> {
     with_conn(&req, &state, read::ping).await?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#))
+    let reports = trust.map(|t| t.reports()).unwrap_or_default();
+    let expired: Vec<String> =
+        reports.iter().filter(|r| r.freshness == Freshness::Expired).map(|r| r.describe()).collect();
+    if !expired.is_empty() {
+        for e in &expired {
+            log::error!("not ready: {e}");
+        }
+        return Err(AppError::RevocationUnknown(expired.join("; ")));
+    }
+    let warnings: Vec<String> =
+        reports.iter().filter(|r| r.freshness == Freshness::ExpiresSoon).map(|r| r.describe()).collect();
+    let body = serde_json::json!({"status": "ready", "warnings": warnings});
+    Ok(HttpResponse::Ok().content_type("application/json").body(body.to_string()))
 }
 
 #[cfg(test)]

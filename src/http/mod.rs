@@ -6,6 +6,7 @@ pub mod handlers;
 pub mod negotiate;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -35,12 +36,20 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub Arc<str>);
 
+/// Request ids made while the random generator fails: `n` and a counter (16 characters like the
+/// random ones, never equal to one since `n` is not a hex digit). Ids are not secret, only unique.
+static FALLBACK_IDS: AtomicU64 = AtomicU64::new(0);
+
 fn new_request_id() -> String {
+    request_id_from(openssl::rand::rand_bytes)
+}
+
+fn request_id_from(fill: impl FnOnce(&mut [u8]) -> Result<(), openssl::error::ErrorStack>) -> String {
     let mut b = [0u8; 8];
-    if openssl::rand::rand_bytes(&mut b).is_err() {
-        return "00000000".to_owned();
+    match fill(&mut b) {
+        Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        Err(_) => format!("n{:015x}", FALLBACK_IDS.fetch_add(1, Ordering::Relaxed)),
     }
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Assigns a request id, adds it to the response and logs one access line.
@@ -132,4 +141,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(not_found)),
         )
         .default_service(web::to(not_found));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_stay_unique_without_the_random_generator() {
+        let failing = |_: &mut [u8]| Err(openssl::error::ErrorStack::get());
+        let (a, b) = (request_id_from(failing), request_id_from(failing));
+        assert_ne!(a, b);
+        assert!(a.starts_with('n') && a.len() == 16, "{a}");
+        let r = new_request_id();
+        assert!(r.len() == 16 && r.bytes().all(|c| c.is_ascii_hexdigit()), "{r}");
+    }
 }

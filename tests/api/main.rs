@@ -4,7 +4,10 @@
 // Test code fails loudly on purpose: an unwrap that fires is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crl;
+mod demo;
 mod errors;
+mod grants;
 mod helpers;
 mod hostile;
 mod import;
@@ -13,6 +16,7 @@ mod migrations;
 mod paging;
 mod params;
 mod pki;
+mod proxy;
 mod scenarios;
 mod tls;
 mod views;

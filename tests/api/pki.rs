@@ -2,6 +2,7 @@
 
 use std::sync::OnceLock;
 
+use openssl::x509::X509;
 use ror_capacity::auth::mtls::TlsConfig;
 use ror_capacity::auth::pki::{Issued, Usage, Validity};
 use ror_capacity::auth::registry::ClientIdentity;
@@ -30,6 +31,30 @@ pub struct TestPki {
     pub self_signed: ClientCert,
     pub unknown_ca: ClientCert,
     pub unregistered: ClientCert,
+    /// The intermediate CA (tests issue CRLs with it).
+    pub inter: Issued,
+    /// The revoked leaf (to list it in test CRLs).
+    pub revoked_cert: X509,
+    /// A reverse proxy's own certificate (registered, profile 1).
+    pub proxy: ClientCert,
+    /// Issued by a rogue CA bearing the intermediate's DN, to consumer-2's subject DN.
+    pub rogue: ClientCert,
+    /// Consumers limited by type: `HealthcareService` search only, `Location` search only, both.
+    pub services_only: ClientCert,
+    pub locations_only: ClientCert,
+    pub both_types: ClientCert,
+}
+
+impl ClientCert {
+    /// The leaf certificate alone, parsed.
+    pub fn leaf(&self) -> X509 {
+        X509::from_pem(&self.cert_pem).unwrap()
+    }
+
+    /// The leaf certificate alone, in PEM (what nginx forwards).
+    pub fn leaf_pem(&self) -> String {
+        String::from_utf8(self.leaf().to_pem().unwrap()).unwrap()
+    }
 }
 
 fn client(ca: &Issued, cn: &str, usage: Usage, validity: Validity, chain: &[&Issued]) -> ClientCert {
@@ -85,6 +110,14 @@ pub fn pki() -> &'static TestPki {
         let other_root = Issued::root_ca("Other Root", "Elsewhere").unwrap();
         let unknown_ca = client(&other_root, "consumer-1", Usage::Client, ok, &[]);
         let unregistered = client(&inter, "unregistered", Usage::Client, ok, &[&inter]);
+        let proxy = client(&inter, "reverse-proxy", Usage::Client, ok, &[&inter]);
+        let rogue_ca = Issued::root_ca("Test IGC Intermediate", "Test ANS").unwrap();
+        let rogue = client(&rogue_ca, "consumer-2", Usage::Client, ok, &[]);
+        assert_eq!(rogue.identity.subject, profiles[2].identity.subject);
+        assert_eq!(rogue.identity.issuer, profiles[2].identity.issuer);
+        let services_only = client(&inter, "services-only", Usage::Client, ok, &[&inter]);
+        let locations_only = client(&inter, "locations-only", Usage::Client, ok, &[&inter]);
+        let both_types = client(&inter, "both-types", Usage::Client, ok, &[&inter]);
         let w = |name: &str, data: &[u8]| {
             let p = dir.join(name);
             std::fs::write(&p, data).unwrap();
@@ -108,6 +141,13 @@ pub fn pki() -> &'static TestPki {
             self_signed,
             unknown_ca,
             unregistered,
+            revoked_cert: revoked_leaf.cert.clone(),
+            inter,
+            proxy,
+            rogue,
+            services_only,
+            locations_only,
+            both_types,
         }
     })
 }
@@ -120,6 +160,20 @@ pub fn registry_text(p: &TestPki, region: &str) -> String {
         s.push_str(&entry(&format!("consumer-{i}"), c, u8::try_from(i).unwrap(), ""));
     }
     s.push_str(&entry("regional", &p.regional, 1, &format!("regions = [\"{region}\"]\nmax_count = 5")));
+    s.push_str(&entry("reverse-proxy", &p.proxy, 1, ""));
+    s.push_str(&entry(
+        "services-only",
+        &p.services_only,
+        1,
+        "[consumer.interactions]\nHealthcareService = [\"search\"]",
+    ));
+    s.push_str(&entry("locations-only", &p.locations_only, 1, "[consumer.interactions]\nLocation = [\"search\"]"));
+    s.push_str(&entry(
+        "both-types",
+        &p.both_types,
+        1,
+        "[consumer.interactions]\nLocation = [\"search\"]\nHealthcareService = [\"search\"]",
+    ));
     for (name, c) in [
         ("expired", &p.expired),
         ("future", &p.not_yet_valid),

@@ -1,0 +1,148 @@
+//! Regression tests of the access model over real mTLS on both backends (issue 9, items 3, 6, 7),
+//! with consumers limited by type and by region.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, Dataset, dataset, enc, entry_ids, issue_codes, next_link, scratch_dir};
+use crate::pki::{entry, pki, registry_text};
+use crate::tls::{Setup, TlsApp, get, region_of_first, registry_file};
+
+/// An offer outside the regional consumer's region that points to a place inside it.
+const OUTSIDE_OFFER: &str = "extra-outside-offer";
+const OUTSIDE_OFFER_IDENTIFIER: &str = "99/900001";
+
+fn outside_offer(d: &Dataset, region: &str) -> (std::path::PathBuf, String) {
+    let (place_id, _) = d.locations.iter().find(|(_, l)| l["meta"]["tag"][0]["code"] == region).unwrap();
+    let mut offer = d
+        .services
+        .values()
+        .find(|s| s["meta"]["tag"][0]["code"] != region && s["meta"]["tag"][0]["code"].is_string())
+        .unwrap()
+        .clone();
+    offer["id"] = OUTSIDE_OFFER.into();
+    offer["identifier"] =
+        serde_json::json!([{"system": "https://annuaire.sante.fr", "value": OUTSIDE_OFFER_IDENTIFIER}]);
+    offer["location"] = serde_json::json!([{"reference": format!("Location/{place_id}")}]);
+    let path = scratch_dir("grants").join("outside-offer.ndjson");
+    std::fs::write(&path, format!("{offer}\n")).unwrap();
+    (path, place_id.clone())
+}
+
+fn grants_app(backend: Backend) -> &'static TlsApp {
+    static SQLITE: OnceLock<TlsApp> = OnceLock::new();
+    static POSTGRES: OnceLock<TlsApp> = OnceLock::new();
+    let make = || {
+        let (extra, _) = outside_offer(dataset(), &region_of_first(dataset()));
+        let mut setup = Setup::new(backend);
+        setup.extra = vec![extra];
+        setup.start()
+    };
+    match backend {
+        Backend::Sqlite => SQLITE.get_or_init(make),
+        Backend::Postgres => POSTGRES.get_or_init(make),
+    }
+}
+
+fn forbidden_naming(app: &TlsApp, who: &crate::pki::ClientCert, q: &str, ty: &str) {
+    let (status, body) = get(app, who, q);
+    assert_eq!(status, 403, "{q}: {body}");
+    assert_eq!(issue_codes(&body), ["forbidden"]);
+    let diag = body["issue"][0]["diagnostics"].as_str().unwrap();
+    assert!(diag.contains(&format!("may not search {ty}")), "{q}: {diag}");
+}
+
+/// Item 3: a grant on one type does not open another through `_include`, `_revinclude`, `_has`.
+fn includes_need_a_grant_on_their_type(app: &TlsApp) {
+    let p = pki();
+    let offer_id = Dataset::identifier(app.data.services.values().next().unwrap(), None).unwrap();
+    let include = "HealthcareService?_include=HealthcareService:location&_count=5";
+    let revinclude = "Location?_revinclude=HealthcareService:location&_count=5";
+    let has = format!("Location?_has:HealthcareService:location:identifier={}", enc(&offer_id));
+    forbidden_naming(app, &p.services_only, include, "Location");
+    assert_eq!(get(app, &p.services_only, "HealthcareService?_count=5").0, 200, "its own type still works");
+    forbidden_naming(app, &p.locations_only, revinclude, "HealthcareService");
+    forbidden_naming(app, &p.locations_only, &has, "HealthcareService");
+    assert_eq!(get(app, &p.locations_only, "Location?_count=5").0, 200);
+    // With both grants, the same searches answer, includes included.
+    for q in [include, revinclude, has.as_str()] {
+        let (status, body) = get(app, &p.both_types, q);
+        assert_eq!(status, 200, "{q}: {body}");
+    }
+    let (_, body) = get(app, &p.both_types, include);
+    assert!(!entry_ids(&body, "include").is_empty(), "{body}");
+    let (_, body) = get(app, &p.both_types, &has);
+    assert!(body["total"].as_u64().unwrap() >= 1, "{body}");
+}
+
+/// Item 6: `_has` is narrowed to the consumer's regions on the offer side as well.
+fn has_ignores_offers_outside_the_regions(app: &TlsApp) {
+    let p = pki();
+    let (_, place) = outside_offer(&app.data, &app.region);
+    for q in [
+        format!("Location?_has:HealthcareService:location:_id={OUTSIDE_OFFER}&_summary=count"),
+        format!("Location?_has:HealthcareService:location:identifier={}&_summary=count", enc(OUTSIDE_OFFER_IDENTIFIER)),
+    ] {
+        // The control: a consumer of every region finds the place through the outside offer.
+        let (status, body) = get(app, &p.profiles[1], &q);
+        assert_eq!((status, body["total"].as_u64()), (200, Some(1)), "{q}: {body}");
+        let (status, body) = get(app, &p.regional, &q);
+        assert_eq!((status, body["total"].as_u64()), (200, Some(0)), "regional {q}: {body}");
+    }
+    // The place itself is in the consumer's region.
+    let (status, _) = get(app, &p.regional, &format!("Location/{place}"));
+    assert_eq!(status, 200);
+}
+
+/// Item 7: a cursor stops working once the registry narrows its consumer.
+fn cursors_end_when_the_consumer_is_narrowed(backend: Backend) {
+    let p = pki();
+    let region = region_of_first(dataset());
+    let text = registry_text(p, &region);
+    let path = registry_file(&text);
+    let mut setup = Setup::new(backend);
+    setup.registry = path.clone();
+    let app = setup.start();
+    let who = &p.profiles[4];
+    let (status, first) = get(&app, who, "Location?_count=5");
+    assert_eq!(status, 200);
+    let next = next_link(&first).unwrap();
+    assert_eq!(get(&app, who, &next).0, 200, "the cursor works before the change");
+    let narrowed = text
+        .replace(&entry("consumer-4", who, 4, ""), &entry("consumer-4", who, 4, &format!("regions = [\"{region}\"]")));
+    assert_ne!(narrowed, text);
+    std::fs::write(&path, narrowed).unwrap();
+    let in_region = app.data.locations.values().filter(|l| l["meta"]["tag"][0]["code"] == region.as_str()).count();
+    let started = std::time::Instant::now();
+    while get(&app, who, "Location?_summary=count").1["total"] != in_region {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the registry was not reloaded");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let (status, body): (u16, Value) = get(&app, who, &next);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(issue_codes(&body), ["invalid"]);
+}
+
+mod shared_sqlite {
+    #[test]
+    fn includes_need_a_grant_on_their_type() {
+        super::includes_need_a_grant_on_their_type(super::grants_app(crate::helpers::Backend::Sqlite));
+    }
+    #[test]
+    fn has_ignores_offers_outside_the_regions() {
+        super::has_ignores_offers_outside_the_regions(super::grants_app(crate::helpers::Backend::Sqlite));
+    }
+}
+
+mod shared_postgres {
+    #[test]
+    fn includes_need_a_grant_on_their_type() {
+        super::includes_need_a_grant_on_their_type(super::grants_app(crate::helpers::Backend::Postgres));
+    }
+    #[test]
+    fn has_ignores_offers_outside_the_regions() {
+        super::has_ignores_offers_outside_the_regions(super::grants_app(crate::helpers::Backend::Postgres));
+    }
+}
+crate::each_backend!(cursors_end_when_the_consumer_is_narrowed);
