@@ -154,8 +154,7 @@ fn format_param(pairs: &[(String, String)]) -> Option<&str> {
 }
 
 fn query_pairs(q: &str) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-        .map_err(|_| AppError::invalid("invalid", "the query string is not valid application/x-www-form-urlencoded"))
+    crate::search::query::decode_pairs(q).map_err(|issue| AppError::Invalid(vec![issue]))
 }
 
 /// `GET /fhir/metadata`.
