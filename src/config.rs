@@ -26,6 +26,10 @@ pub struct SearchLimits {
     pub max_parameters: usize,
     /// Largest number of names in `_elements`.
     pub max_elements: usize,
+    /// Longest single search value (one of the comma-separated values), in characters; also the
+    /// longest parameter name. SQLite refuses LIKE patterns past 50,000 bytes, and no identifier,
+    /// name or code comes near this.
+    pub max_value_len: usize,
 }
 
 impl Default for SearchLimits {
@@ -37,6 +41,7 @@ impl Default for SearchLimits {
             max_included: 2000,
             max_parameters: 100,
             max_elements: 50,
+            max_value_len: 1000,
         }
     }
 }
