@@ -22,10 +22,15 @@ pub fn check(req: &HttpRequest, format: Option<&str>) -> Result<(), AppError> {
         }
         return Ok(());
     }
-    let Some(accept) = req.headers().get(header::ACCEPT) else { return Ok(()) };
-    let Ok(accept) = accept.to_str() else {
+    // Several Accept fields are one list (RFC 9110 section 5.3).
+    let mut fields = req.headers().get_all(header::ACCEPT).peekable();
+    if fields.peek().is_none() {
+        return Ok(());
+    }
+    let Ok(fields) = fields.map(|v| v.to_str()).collect::<Result<Vec<_>, _>>() else {
         return Err(AppError::NotAcceptable("unreadable Accept header".into()));
     };
+    let accept = fields.join(", ");
     if accept.split(',').any(acceptable_media) {
         Ok(())
     } else {
