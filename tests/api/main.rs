@@ -4,6 +4,7 @@
 // Test code fails loudly on purpose: an unwrap that fires is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod corpus;
 mod errors;
 mod helpers;
 mod hostile;
@@ -13,5 +14,7 @@ mod migrations;
 mod paging;
 mod params;
 mod pki;
+mod raw;
 mod scenarios;
+mod search_props;
 mod tls;
