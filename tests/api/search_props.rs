@@ -290,6 +290,22 @@ fn valid_pair(rt: ResourceType) -> BoxedStrategy<(String, String)> {
     proptest::strategy::Union::new(choices).boxed()
 }
 
+/// A parameter of `rt` that is a semi-join on the id in SQL (several of them are intersected).
+fn semi_join_pair(rt: ResourceType) -> BoxedStrategy<(String, String)> {
+    let names: &'static [&'static str] = match rt {
+        ResourceType::Location => {
+            &["identifier", "_tag", "capacity-status", "_has:HealthcareService:location:identifier"]
+        }
+        ResourceType::HealthcareService | ResourceType::Organization => &["identifier", "_tag"],
+        ResourceType::Observation => &[],
+    };
+    let dates = list(good_date()).prop_map(|v| ("_lastUpdated".to_owned(), v));
+    if names.is_empty() {
+        return dates.boxed();
+    }
+    prop_oneof![dates, (select(names), list(token())).prop_map(|(n, v)| (n.to_owned(), v))].boxed()
+}
+
 /// A query for `rt`: mostly well-formed parameters (so that many cases reach the database), or
 /// pieces of the fuzzier grammar and noise.
 fn query(rt: ResourceType) -> impl Strategy<Value = String> {
@@ -299,6 +315,8 @@ fn query(rt: ResourceType) -> impl Strategy<Value = String> {
         3 => proptest::collection::vec(good, 1..8).prop_map(|v| v.join("&")),
         2 => proptest::collection::vec(prop_oneof![3 => (valid_pair(rt), any::<bool>()).prop_map(|((n, v), plus)| format!("{}={}", encode(&n, plus), encode(&v, plus))), 2 => piece()], 0..6).prop_map(|v| v.join("&")),
         1 => proptest::collection::vec(piece(), 0..7).prop_map(|v| v.join("&")),
+        1 => proptest::collection::vec(semi_join_pair(rt), 4..12)
+            .prop_map(|v| v.iter().map(|(n, v)| format!("{}={}", encode(n, false), encode(v, false))).collect::<Vec<_>>().join("&")),
     ]
 }
 
