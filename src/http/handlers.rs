@@ -228,12 +228,13 @@ pub async fn search_get(
 pub async fn search_post(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
     principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let rt = resource_type(&path.into_inner())?;
     let mut pairs = query_pairs(req.query_string())?;
+    let body = super::body::read(&req, payload, state.limits.max_body_bytes, state.limits.body_timeout).await?;
     if !body.is_empty() {
         let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {

@@ -1,6 +1,7 @@
 //! HTTP layer: routes, content negotiation, request ids, and the mapping of everything to FHIR
 //! responses. Handlers stay short: parse, call one function, respond.
 
+pub mod body;
 pub mod error;
 pub mod handlers;
 pub mod negotiate;
