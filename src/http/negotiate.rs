@@ -30,12 +30,13 @@ pub fn check(req: &HttpRequest, format: Option<&str>) -> Result<(), AppError> {
     let Ok(fields) = fields.map(|v| v.to_str()).collect::<Result<Vec<_>, _>>() else {
         return Err(AppError::NotAcceptable("unreadable Accept header".into()));
     };
-    let accept = fields.join(", ");
-    if accept.split(',').any(acceptable_media) {
-        Ok(())
-    } else {
-        Err(AppError::NotAcceptable(format!(
-            "Accept: {accept} cannot be served: this server speaks application/fhir+json only"
-        )))
+    if fields.iter().flat_map(|f| f.split(',')).any(acceptable_media) {
+        return Ok(());
     }
+    let accept = fields.join(", ");
+    let shown: String = accept.chars().take(200).collect();
+    let more = if shown.len() < accept.len() { "…" } else { "" };
+    Err(AppError::NotAcceptable(format!(
+        "Accept: {shown}{more} cannot be served: this server speaks application/fhir+json only"
+    )))
 }

@@ -2,7 +2,8 @@
 //! against the real server on both backends. Each case states the status it must get; every
 //! answer must also be well-formed: a status line (never a dropped connection or a hang), never a
 //! 5xx, a 4xx carried by a FHIR OperationOutcome (except the framework answers marked `codec`),
-//! a 405 with `Allow`, no body on HEAD, no internal detail in any body.
+//! a 405 with `Allow`, no body on HEAD, no internal detail in any body, no error answer that
+//! echoes a huge input.
 //!
 //! Record syntax (see the file's header):
 //!
@@ -221,6 +222,9 @@ fn problems(case: &Case, r: &RawResponse) -> Vec<String> {
     let is_fhir = r.header("content-type").is_some_and(|c| c.starts_with("application/fhir+json"));
     let json = r.json();
     if (400..500).contains(&r.status) {
+        if r.body.len() > 4096 {
+            p.push(format!("a {}-byte error answer: it echoes its input", r.body.len()));
+        }
         let issues =
             json.as_ref().filter(|j| j["resourceType"] == "OperationOutcome").and_then(|j| j["issue"].as_array());
         match issues {
