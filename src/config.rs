@@ -26,6 +26,14 @@ pub struct SearchLimits {
     pub max_parameters: usize,
     /// Largest number of names in `_elements`.
     pub max_elements: usize,
+    /// Longest single search value (one of the comma-separated values), in characters; also the
+    /// longest parameter name. SQLite refuses LIKE patterns past 50,000 bytes, and no identifier,
+    /// name or code comes near this.
+    pub max_value_len: usize,
+    /// Largest POST `_search` body, in bytes.
+    pub max_body_bytes: usize,
+    /// Time a POST `_search` body has to arrive once its head has (408 past it).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for SearchLimits {
@@ -37,6 +45,9 @@ impl Default for SearchLimits {
             max_included: 2000,
             max_parameters: 100,
             max_elements: 50,
+            max_value_len: 1000,
+            max_body_bytes: 256 * 1024,
+            body_timeout: std::time::Duration::from_secs(10),
         }
     }
 }

@@ -33,6 +33,12 @@ pub enum AppError {
     /// 415.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// 408: the request did not arrive in time; the connection is closed.
+    #[error("request timeout: {0}")]
+    Timeout(String),
+    /// 413.
+    #[error("payload too large: {0}")]
+    TooLarge(String),
     /// 503: the database is unreachable or saturated.
     #[error("service unavailable")]
     Unavailable,
@@ -57,6 +63,8 @@ impl AppError {
             Self::Invalid(issues) => issues.clone(),
             Self::MethodNotAllowed(m, _) => vec![Issue::error("not-supported", m.clone())],
             Self::NotAcceptable(m) | Self::UnsupportedMediaType(m) => vec![Issue::error("not-supported", m.clone())],
+            Self::Timeout(m) => vec![Issue::error("timeout", m.clone())],
+            Self::TooLarge(m) => vec![Issue::error("too-costly", m.clone())],
             Self::Unavailable => vec![Issue::error("transient", "the service is temporarily unavailable; retry later")],
             Self::RevocationUnknown(m) => vec![Issue::error("transient", m.clone())],
             Self::Internal => vec![Issue::error(
@@ -76,6 +84,8 @@ impl ResponseError for AppError {
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable | Self::RevocationUnknown(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,6 +96,10 @@ impl ResponseError for AppError {
         resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)));
         if let Self::MethodNotAllowed(_, allow) = self {
             resp.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
+        if matches!(self, Self::Timeout(_) | Self::TooLarge(_)) {
+            // The rest of the body was not read: the connection cannot carry another request.
+            resp.force_close();
         }
         resp.body(operation_outcome(&self.issues()).to_string())
     }

@@ -156,8 +156,7 @@ fn format_param(pairs: &[(String, String)]) -> Option<&str> {
 }
 
 fn query_pairs(q: &str) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-        .map_err(|_| AppError::invalid("invalid", "the query string is not valid application/x-www-form-urlencoded"))
+    crate::search::query::decode_pairs(q).map_err(|issue| AppError::Invalid(vec![issue]))
 }
 
 /// `GET /fhir/metadata`.
@@ -231,12 +230,13 @@ pub async fn search_get(
 pub async fn search_post(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
     principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let rt = resource_type(&path.into_inner())?;
     let mut pairs = query_pairs(req.query_string())?;
+    let body = super::body::read(&req, payload, state.limits.max_body_bytes, state.limits.body_timeout).await?;
     if !body.is_empty() {
         let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {

@@ -1,6 +1,7 @@
 //! HTTP layer: routes, content negotiation, request ids, and the mapping of everything to FHIR
 //! responses. Handlers stay short: parse, call one function, respond.
 
+pub mod body;
 pub mod error;
 pub mod handlers;
 pub mod negotiate;
@@ -78,7 +79,7 @@ pub async fn request_id(
 const READ_ONLY: &str = "this server is read-only: only read and search interactions are supported";
 
 async fn get_only() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::MethodNotAllowed(READ_ONLY.into(), "GET"))
+    Err(AppError::MethodNotAllowed(READ_ONLY.into(), "GET, HEAD"))
 }
 
 async fn post_only() -> Result<actix_web::HttpResponse, AppError> {
@@ -111,36 +112,49 @@ pub fn ceiling_route(cfg: &mut web::ServiceConfig, bytes: usize) {
         .service(web::resource("/bench/ceiling").route(web::get().to(ceiling)));
 }
 
-/// Registers every route.
+/// Registers every route. HEAD is answered wherever GET is (the same status and headers, no body).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health").route(web::get().to(handlers::health)))
-        .service(web::resource("/ready").route(web::get().to(handlers::ready)))
-        .service(
-            web::scope("/fhir")
-                .service(
-                    web::resource("/metadata")
-                        .route(web::get().to(handlers::metadata))
-                        .default_service(web::to(get_only)),
-                )
-                .service(
-                    web::resource("/{type}/_search")
-                        .route(web::post().to(handlers::search_post))
-                        .default_service(web::to(post_only)),
-                )
-                .service(
-                    web::resource("/{type}/{id}")
-                        .route(web::get().to(handlers::read))
-                        .default_service(web::to(get_only)),
-                )
-                .service(
-                    web::resource("/{type}")
-                        .route(web::get().to(handlers::search_get))
-                        .default_service(web::to(get_only)),
-                )
-                .service(web::resource(["", "/"]).default_service(web::to(nothing_allowed)))
-                .default_service(web::to(not_found)),
-        )
-        .default_service(web::to(not_found));
+    cfg.service(
+        web::resource("/health")
+            .route(web::get().to(handlers::health))
+            .route(web::head().to(handlers::health))
+            .default_service(web::to(get_only)),
+    )
+    .service(
+        web::resource("/ready")
+            .route(web::get().to(handlers::ready))
+            .route(web::head().to(handlers::ready))
+            .default_service(web::to(get_only)),
+    )
+    .service(
+        web::scope("/fhir")
+            .service(
+                web::resource("/metadata")
+                    .route(web::get().to(handlers::metadata))
+                    .route(web::head().to(handlers::metadata))
+                    .default_service(web::to(get_only)),
+            )
+            .service(
+                web::resource("/{type}/_search")
+                    .route(web::post().to(handlers::search_post))
+                    .default_service(web::to(post_only)),
+            )
+            .service(
+                web::resource("/{type}/{id}")
+                    .route(web::get().to(handlers::read))
+                    .route(web::head().to(handlers::read))
+                    .default_service(web::to(get_only)),
+            )
+            .service(
+                web::resource("/{type}")
+                    .route(web::get().to(handlers::search_get))
+                    .route(web::head().to(handlers::search_get))
+                    .default_service(web::to(get_only)),
+            )
+            .service(web::resource(["", "/"]).default_service(web::to(nothing_allowed)))
+            .default_service(web::to(not_found)),
+    )
+    .default_service(web::to(not_found));
 }
 
 #[cfg(test)]

@@ -22,15 +22,21 @@ pub fn check(req: &HttpRequest, format: Option<&str>) -> Result<(), AppError> {
         }
         return Ok(());
     }
-    let Some(accept) = req.headers().get(header::ACCEPT) else { return Ok(()) };
-    let Ok(accept) = accept.to_str() else {
+    // Several Accept fields are one list (RFC 9110 section 5.3).
+    let mut fields = req.headers().get_all(header::ACCEPT).peekable();
+    if fields.peek().is_none() {
+        return Ok(());
+    }
+    let Ok(fields) = fields.map(|v| v.to_str()).collect::<Result<Vec<_>, _>>() else {
         return Err(AppError::NotAcceptable("unreadable Accept header".into()));
     };
-    if accept.split(',').any(acceptable_media) {
-        Ok(())
-    } else {
-        Err(AppError::NotAcceptable(format!(
-            "Accept: {accept} cannot be served: this server speaks application/fhir+json only"
-        )))
+    if fields.iter().flat_map(|f| f.split(',')).any(acceptable_media) {
+        return Ok(());
     }
+    let accept = fields.join(", ");
+    let shown: String = accept.chars().take(200).collect();
+    let more = if shown.len() < accept.len() { "…" } else { "" };
+    Err(AppError::NotAcceptable(format!(
+        "Accept: {shown}{more} cannot be served: this server speaks application/fhir+json only"
+    )))
 }

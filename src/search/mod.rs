@@ -4,6 +4,7 @@
 pub mod cursor;
 pub mod date;
 pub mod parse;
+pub mod query;
 pub mod sql;
 
 use crate::fhir::ResourceType;

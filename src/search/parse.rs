@@ -200,6 +200,10 @@ pub fn parse(
             continue;
         }
         canonical.push((full_name.clone(), raw.clone()));
+        if let Err(issue) = within_length(full_name, raw, limits.max_value_len) {
+            errors.push(issue);
+            continue;
+        }
         match parse_one(&mut req, full_name, raw, limits) {
             Ok(true) => {}
             Ok(false) => {
@@ -207,7 +211,7 @@ pub fn parse(
                     "not-supported",
                     format!("unknown or unsupported search parameter {full_name:?} for {}", resource.as_str()),
                 )
-                .at(full_name.clone());
+                .at(full_name.as_str());
                 if lenient {
                     req.warnings.push(Issue { severity: crate::fhir::outcome::Severity::Warning, ..issue.clone() });
                     canonical.pop();
@@ -233,6 +237,22 @@ pub fn parse(
     }
     req.canonical_query = serde_urlencoded::to_string(&canonical).unwrap_or_default();
     Ok(req)
+}
+
+/// Refuses a parameter name, or one of its comma-separated values, longer than `max` characters
+/// (without quoting it back: the answer stays small).
+fn within_length(name: &str, raw: &str, max: usize) -> Result<(), Issue> {
+    if name.chars().count() > max {
+        return Err(Issue::error("too-costly", format!("a parameter name is longer than {max} characters")));
+    }
+    if split_escaped(raw, ',').iter().any(|v| v.chars().count() > max) {
+        return Err(Issue::error(
+            "too-costly",
+            format!("parameter {name}: a search value is longer than {max} characters"),
+        )
+        .at(name));
+    }
+    Ok(())
 }
 
 /// Handles one parameter; `Ok(false)` when the name is not supported for this type.
@@ -437,7 +457,7 @@ fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &Searc
             req.elements = Some(list);
         }
         // Content negotiation is handled by the HTTP layer.
-        (_, "_format") => {}
+        (_, "_format") => no_modifier(name, modifier)?,
         _ => return Ok(false),
     }
     Ok(true)
@@ -532,6 +552,26 @@ mod tests {
         let many: Vec<String> = (0..1001).map(|i| format!("v{i}")).collect();
         let e = p(ResourceType::Location, &format!("identifier={}", many.join(","))).unwrap_err();
         assert_eq!(e[0].code, "too-costly");
+    }
+
+    #[test]
+    fn long_values_and_names_are_refused_without_echo() {
+        let max = SearchLimits::default().max_value_len;
+        assert!(p(ResourceType::Location, &format!("name={}", "a".repeat(max))).is_ok());
+        // SQLite refused a 60,000-character LIKE pattern ("pattern too complex"): a 500 before.
+        for q in [format!("name={}", "a".repeat(60_000)), format!("{}=1", "n".repeat(max + 1))] {
+            let e = p(ResourceType::Location, &q).unwrap_err();
+            assert_eq!(e[0].code, "too-costly");
+            assert!(e[0].diagnostics.len() < 200, "{}", e[0].diagnostics);
+        }
+        // Each comma-separated value counts on its own.
+        assert!(p(ResourceType::Location, &format!("identifier={}", vec!["v"; 900].join(","))).is_ok());
+    }
+
+    #[test]
+    fn format_takes_no_modifier() {
+        assert!(p(ResourceType::Location, "_format=json").is_ok());
+        assert_eq!(p(ResourceType::Location, "_format:x=json").unwrap_err()[0].code, "not-supported");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 // Test code fails loudly on purpose: an unwrap that fires is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod corpus;
 mod crl;
 mod demo;
 mod errors;
@@ -17,6 +18,8 @@ mod paging;
 mod params;
 mod pki;
 mod proxy;
+mod raw;
 mod scenarios;
+mod search_props;
 mod tls;
 mod views;
