@@ -106,14 +106,23 @@ pub struct LocationParts {
 }
 
 const FIGURES_MARK: &str = "\"__ror_capacity_figures__\"";
+const LAST_UPDATED_MARK: &str = "__ror_last_updated_9f3c__";
 
 /// Splits a Location around its capacity figures and its `meta.lastUpdated` value (render once,
 /// compose per consumer).
 pub fn location_parts(base: &Map<String, Value>) -> LocationParts {
-    // The value's place is where two renderings that differ only by it part ways.
-    let text = location_stamped(base, [FIGURES_MARK], "");
-    let probe = location_stamped(base, [FIGURES_MARK], "x");
-    let lu_at = text.bytes().zip(probe.bytes()).position(|(a, b)| a != b).unwrap_or(0);
+    // The value's place is where a marker stands; should the resource itself hold that marker, it
+    // is where two renderings that differ only by the value part ways.
+    let marked = location_stamped(base, [FIGURES_MARK], LAST_UPDATED_MARK);
+    let (text, lu_at) = match (marked.find(LAST_UPDATED_MARK), marked.matches(LAST_UPDATED_MARK).count()) {
+        (Some(at), 1) => (marked.replacen(LAST_UPDATED_MARK, "", 1), at),
+        _ => {
+            let text = location_stamped(base, [FIGURES_MARK], "");
+            let probe = location_stamped(base, [FIGURES_MARK], "x");
+            let at = text.bytes().zip(probe.bytes()).position(|(a, b)| a != b).unwrap_or(0);
+            (text, at)
+        }
+    };
     let at = text.rfind(FIGURES_MARK).unwrap_or(text.len());
     let head = text.get(..at).unwrap_or_default().to_owned();
     let tail = text.get(at + FIGURES_MARK.len()..).unwrap_or_default().to_owned();
@@ -336,6 +345,15 @@ mod tests {
         for figs in [vec![], vec![r#"{"url":"f"}"#]] {
             same(&compose_location(&stored, &format_instant(0), figs.iter().copied()), &location(&m, figs.clone(), 0));
         }
+    }
+
+    #[test]
+    fn a_resource_holding_the_marker_still_splits_right() {
+        let base = json!({"resourceType": "Location", "id": "a", "name": LAST_UPDATED_MARK,
+            "extension": [{"url": "x"}]});
+        let Value::Object(m) = base else { panic!() };
+        let p = location_parts(&m);
+        same(&compose_location(&p.stored(), &format_instant(7), []), &resource(&m, 7));
     }
 
     fn cap(status: &str, nb: i32) -> CapacityRecord {
