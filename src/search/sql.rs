@@ -762,6 +762,24 @@ mod tests {
     }
 
     #[test]
+    fn statement_texts_do_not_multiply_with_values() {
+        // _count=1…200 and 1…1,000 identifiers: a handful of shapes each, not one per value.
+        let mut texts = std::collections::HashSet::new();
+        for n in 1..=200 {
+            let r = req(ResourceType::Location, &format!("_count={n}"));
+            texts.insert(page(&r, &Scope::everything(), None, r.count + 1).sql);
+        }
+        assert!(texts.len() <= 12, "{} shapes for _count", texts.len());
+        texts.clear();
+        for n in 1..=1000 {
+            let ids = (0..n).map(|i| format!("27/{i}")).collect::<Vec<_>>().join(",");
+            let r = req(ResourceType::Location, &format!("identifier={ids}"));
+            texts.insert(page(&r, &Scope::everything(), None, r.count + 1).sql);
+        }
+        assert!(texts.len() <= 14, "{} shapes for 1..1000 identifiers", texts.len());
+    }
+
+    #[test]
     fn values_are_always_bound() {
         let r = req(ResourceType::Location, "identifier=x'; DROP TABLE locations;--&name=O'Brien%");
         let plan = page(&r, &Scope::everything(), None, 10);

@@ -36,7 +36,7 @@ const US_PER_HOUR: i64 = 60 * US_PER_MINUTE;
 const US_PER_DAY: i64 = 24 * US_PER_HOUR;
 
 /// `NaiveDate::num_days_from_ce()` of 1970-01-01.
-const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
+const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163; // chrono counts 0001-01-01 as day 1
 
 /// Longest well-formed input: `"ge"` + `"YYYY-MM-DDThh:mm:ss.fffffffff+hh:mm"`.
 /// Anything longer is refused before it is scanned.
@@ -283,7 +283,7 @@ pub fn format_instant(us: i64) -> String {
 }
 
 /// First instant a stored date may hold: 0001-01-01T00:00:00Z.
-pub const MIN_SERVABLE_US: i64 = -UNIX_EPOCH_DAYS_FROM_CE * US_PER_DAY;
+pub const MIN_SERVABLE_US: i64 = -(UNIX_EPOCH_DAYS_FROM_CE - 1) * US_PER_DAY;
 /// Last instant a stored date may hold: 9999-12-31T23:59:59.999999Z. A later one has no FHIR
 /// `instant` or HTTP-date form (`9999-12-31T23:59:59-14:00` is in year 10000 once in UTC).
 pub const MAX_SERVABLE_US: i64 = 253_402_300_800 * US_PER_SECOND - 1;

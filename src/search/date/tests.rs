@@ -561,3 +561,14 @@ fn all_short_byte_strings_never_panic() {
     }
     assert!(count > 1_000);
 }
+
+#[test]
+fn formatting_never_panics_and_servable_bounds_hold() {
+    for us in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX] {
+        assert!(!format_instant(us).is_empty());
+    }
+    assert_eq!(format_instant(MIN_SERVABLE_US), "0001-01-01T00:00:00Z");
+    assert_eq!(format_instant(MAX_SERVABLE_US), "9999-12-31T23:59:59.999999Z");
+    assert_eq!(parse_servable_instant_us("9999-12-31T23:59:59-14:00"), None);
+    assert_eq!(parse_servable_instant_us("9999-12-31T23:59:59Z"), Some(MAX_SERVABLE_US - 999_999));
+}
