@@ -6,6 +6,9 @@
 #   bench/run.sh                 # full run: 12k and 120k places, both backends, 3 runs of 10 s
 #   bench/run.sh --smoke         # CI smoke: 200 places, SQLite and PostgreSQL, 1 run of 1 s
 #   SIZES="12000" BACKENDS=sqlite RUNS=1 DURATION=5s bench/run.sh   # any subset
+#   ONLY=overload bench/run.sh   # S3 at 16 and 512 connections: served, shed, p99, RSS (SQLite, 2,000 places)
+#   ONLY=restart bench/run.sh    # S2 while PostgreSQL restarts (a private cluster, 8 clients)
+#   REFERENCE_BIN=/path/to/older/ror-capacity ONLY=overload bench/run.sh   # the same, older build first
 #
 # Results: $OUT (default bench/results/<date>.md) and one JSON file per measure next to it.
 set -euo pipefail
@@ -79,6 +82,33 @@ load() { # name conns urls_file
         --urls-from-file "$urls" >"$out" 2>"$out.err" || { cat "$out.err" >&2; return 1; }
     echo "$out"
 }
+
+if [[ -n ${ONLY:-} ]]; then
+    size=${OVERLOAD_SIZE:-2000}
+    data=$WORK/places-$size.ndjson
+    [[ -s $data ]] || "$BIN" generate --locations "$size" --seed 1 -o "$data"
+    python3 "$ROOT/bench/workloads.py" urls "$data" "$RAW/urls-$size" >/dev/null
+    builds=()
+    [[ -n ${REFERENCE_BIN:-} ]] && builds+=("reference=$REFERENCE_BIN")
+    builds+=("current=$BIN")
+    case $ONLY in
+        overload)
+            with_db=()
+            for b in "${builds[@]}"; do
+                db="$WORK/overload-${b%%=*}-$size.db"
+                rm -f "$db"{,-wal,-shm}
+                "${b#*=}" --database-url "sqlite://$db" import "$data" 2>/dev/null
+                with_db+=("$b=sqlite://$db")
+            done
+            python3 "$ROOT/bench/overload.py" overload "$RAW/overload.json" "$PKI" "$OHA" "$RAW/urls-$size/s3.txt" \
+                "${DURATION:-10s}" ${OVERLOAD_CONNS:-16 512} -- "${with_db[@]}" ;;
+        restart)
+            python3 "$ROOT/bench/overload.py" restart "$RAW/restart.json" "$data" "$PKI" "$RAW/urls-$size/s2.txt" \
+                "${DOWN_SECONDS:-5}" -- "${builds[@]}" ;;
+        *) echo "ONLY is overload or restart" >&2; exit 2 ;;
+    esac
+    exit 0
+fi
 
 RESULTS=$RAW/results.jsonl
 : >"$RESULTS"

@@ -52,6 +52,29 @@ impl Default for SearchLimits {
     }
 }
 
+/// Admission control: how many requests are handled at once, how many may wait, how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionLimits {
+    /// Requests handled at once (over all workers).
+    pub max_in_flight: usize,
+    /// Requests waiting for a place, beyond which they are shed at once.
+    pub max_queue: usize,
+    /// Longest wait for a place (a request predicted to wait longer is shed at once).
+    pub max_wait: std::time::Duration,
+}
+
+impl AdmissionLimits {
+    /// The defaults for a pool of `pool_size` connections: two requests in flight per connection
+    /// (one on the database, one composing or being sent), 512 waiting, 500 ms of wait.
+    pub fn for_pool(pool_size: u32) -> Self {
+        Self {
+            max_in_flight: usize::try_from(pool_size).unwrap_or(8).saturating_mul(2).max(1),
+            max_queue: 512,
+            max_wait: std::time::Duration::from_millis(500),
+        }
+    }
+}
+
 /// Everything the HTTP server needs.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -63,6 +86,15 @@ pub struct ServerConfig {
     pub pool_size: u32,
     /// HTTP worker threads.
     pub workers: usize,
+    /// Time budget of one request's database work (each PostgreSQL statement; all of a
+    /// request's SQLite statements together). Past it: 400 `too-costly`.
+    pub statement_timeout: std::time::Duration,
+    /// Longest wait for a pooled connection (503 past it).
+    pub pool_wait: std::time::Duration,
+    /// Admission control.
+    pub admission: AdmissionLimits,
+    /// Open connections at most (over all workers); further ones wait in the listen backlog.
+    pub max_connections: usize,
     /// Public base URL of the FHIR endpoint (e.g. `https://host/fhir`); derived from the request when unset.
     pub base_url: Option<String>,
     /// Secret for the HMAC that signs paging cursors; random per process when unset.
@@ -89,6 +121,10 @@ impl ServerConfig {
             database_url: database_url.into(),
             pool_size: 8,
             workers: 2,
+            statement_timeout: std::time::Duration::from_secs(5),
+            pool_wait: std::time::Duration::from_secs(1),
+            admission: AdmissionLimits::for_pool(8),
+            max_connections: 1024,
             base_url: None,
             cursor_secret: None,
             limits: SearchLimits::default(),

@@ -11,7 +11,7 @@ use ror_capacity::auth::pki::{self, files};
 use ror_capacity::auth::policy::Profile;
 use ror_capacity::auth::registry::LiveRegistry;
 use ror_capacity::auth::{AuthMode, ProxyTrust};
-use ror_capacity::config::{DEFAULT_DATABASE_URL, ServerConfig};
+use ror_capacity::config::{AdmissionLimits, DEFAULT_DATABASE_URL, ServerConfig};
 use ror_capacity::db::{self, DbUrl};
 use ror_capacity::generate::{GenerateOptions, generate};
 use ror_capacity::{import, startup};
@@ -35,6 +35,8 @@ enum Command {
         bind: SocketAddr,
         #[command(flatten)]
         security: Box<Security>,
+        #[command(flatten)]
+        load: LoadLimits,
         /// Read-only connections in the pool.
         #[arg(long, env = "ROR_POOL_SIZE", default_value_t = 8)]
         pool_size: u32,
@@ -89,6 +91,45 @@ enum Command {
         #[arg(long)]
         revert_all: bool,
     },
+}
+
+/// Time budget, admission control and connection limits.
+#[derive(clap::Args)]
+struct LoadLimits {
+    /// Time budget of one request's database work, in ms (past it: 400 too-costly).
+    #[arg(long, env = "ROR_STATEMENT_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+    statement_timeout_ms: u64,
+    /// Longest wait for a database connection, in ms (past it: 503 with Retry-After).
+    #[arg(long, env = "ROR_POOL_WAIT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pool_wait_ms: u64,
+    /// Requests handled at once (default: twice the pool size).
+    #[arg(long, env = "ROR_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u64).range(1..))]
+    max_in_flight: Option<u64>,
+    /// Requests waiting for their turn; more are shed with 503 at once.
+    #[arg(long, env = "ROR_MAX_QUEUE", default_value_t = 512)]
+    max_queue: usize,
+    /// Longest wait for a turn, in ms; a request predicted to wait longer is shed with 503 at once.
+    #[arg(long, env = "ROR_QUEUE_WAIT_MS", default_value_t = 500)]
+    queue_wait_ms: u64,
+    /// Open client connections at most (over all workers); more wait in the listen backlog.
+    #[arg(long, env = "ROR_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+}
+
+impl LoadLimits {
+    fn apply(self, config: &mut ServerConfig) {
+        use std::time::Duration;
+        config.statement_timeout = Duration::from_millis(self.statement_timeout_ms);
+        config.pool_wait = Duration::from_millis(self.pool_wait_ms);
+        let mut admission = AdmissionLimits::for_pool(config.pool_size);
+        if let Some(n) = self.max_in_flight {
+            admission.max_in_flight = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        admission.max_queue = self.max_queue;
+        admission.max_wait = Duration::from_millis(self.queue_wait_ms);
+        config.admission = admission;
+        config.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+    }
 }
 
 /// TLS, consumers and trusted proxies.
@@ -199,6 +240,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
         Command::Serve {
             bind,
             security,
+            load,
             pool_size,
             workers,
             base_url,
@@ -217,6 +259,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             config.base_url = base_url;
             config.cursor_secret = cursor_secret.map(String::into_bytes);
             config.bench_ceiling_bytes = bench_ceiling_bytes;
+            load.apply(&mut config);
             let demo_pki = configure_security(&mut config, *security, demo)?;
             actix_web::rt::System::new().block_on(async move {
                 let (server, addr) = startup::build(&config)?;

@@ -62,9 +62,13 @@ fn random_secret(
 pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
     let url = DbUrl::parse(&config.database_url)?;
     migrate(&url)?;
-    let pool = db::read_only_pool(&url, config.pool_size)?;
+    let pool = db::read_only_pool(
+        &url,
+        db::PoolSettings { size: config.pool_size, statement_timeout: config.statement_timeout },
+    )?;
     let state = web::Data::new(AppState {
-        pool,
+        db: std::sync::Arc::new(db::run::Runner::new(pool, &url, config.pool_wait)),
+        statement_budget: config.statement_timeout,
         limits: config.limits.clone(),
         base_url: config.base_url.clone(),
         cursor_secret: match &config.cursor_secret {
@@ -113,6 +117,7 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
     if let Some(n) = ceiling {
         log::warn!("benchmark route /bench/ceiling enabled ({n} bytes)");
     }
+    let admission = web::Data::new(http::admission::Admission::new(config.admission));
     let listener = TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
     let workers = config.workers.max(1);
@@ -129,7 +134,9 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         };
         app.app_data(state.clone())
             .app_data(auth_mode.clone())
+            .app_data(admission.clone())
             .app_data(web::PayloadConfig::new(256 * 1024))
+            .wrap(from_fn(http::admission::admit))
             .wrap(from_fn(auth::guard))
             .wrap(ErrorHandlers::new().default_handler(http::error::to_operation_outcome))
             .wrap(from_fn(http::request_id))
@@ -141,12 +148,17 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
             })
     })
     .workers(workers)
+    .max_connections(config.max_connections.div_ceil(workers).max(1))
     // Database work runs on each worker's blocking threads: more of them than pooled connections
     // would only queue on the pool (and cost context switches), so the pool is split between them.
     .worker_max_blocking_threads(blocking_threads);
+    let on_connect = |conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions| {
+        mtls::on_connect(conn, ext);
+        http::peer::on_connect(conn, ext);
+    };
     let server = match tls {
-        Some((acceptor, _)) => server.on_connect(mtls::on_connect).listen_openssl(listener, acceptor)?,
-        None => server.on_connect(mtls::on_connect).listen(listener)?,
+        Some((acceptor, _)) => server.on_connect(on_connect).listen_openssl(listener, acceptor)?,
+        None => server.on_connect(on_connect).listen(listener)?,
     };
     Ok((server.run(), addr))
 }

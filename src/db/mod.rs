@@ -4,16 +4,22 @@
 //! each backend in turn. Serving connections are read-only (SQLite `query_only`, PostgreSQL
 //! `default_transaction_read_only`), so no consumer request can change data even through a bug.
 
+pub mod budget;
 pub mod explain;
 pub mod migrate;
+mod pool;
 pub mod read;
 pub mod rows;
+pub mod run;
 pub mod schema;
+mod sqlite_progress;
 pub mod write;
+
+pub use pool::{DbPool, PoolConn, PoolSettings, read_only_pool};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2;
 
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]
@@ -60,6 +66,12 @@ pub enum DbError {
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The request's time budget stopped the work (deadline passed, or nobody waits any more).
+    #[error("stopped by the request's time budget: {0:?}")]
+    Stopped(budget::Stop),
+    /// The connection to the database was lost (and, where it was retried, lost again).
+    #[error("the connection to the database was lost: {0}")]
+    Lost(String),
 }
 
 impl DbUrl {
@@ -97,6 +109,7 @@ fn redact_password(url: &str) -> String {
 
 /// Opens one connection, read-write or read-only, and applies the per-connection settings.
 pub fn connect(url: &DbUrl, read_only: bool) -> Result<DbConn, DbError> {
+    sqlite_progress::install();
     let mut conn = match url.backend {
         Backend::Sqlite => DbConn::Sqlite(diesel::SqliteConnection::establish(&url.target)?),
         Backend::Postgres => DbConn::Postgresql(diesel::PgConnection::establish(&url.target)?),
@@ -119,80 +132,6 @@ pub fn connect(url: &DbUrl, read_only: bool) -> Result<DbConn, DbError> {
     };
     conn.batch_execute(init)?;
     Ok(conn)
-}
-
-/// A pooled connection, and whether a failure left it unusable.
-///
-/// The pool does not test a connection with a query each time it hands it out (on PostgreSQL that
-/// would be one more round trip per request); a connection whose query failed at the transport
-/// level is marked here instead and dropped when it returns to the pool.
-pub struct PoolConn {
-    conn: DbConn,
-    broken: bool,
-}
-
-impl std::ops::Deref for PoolConn {
-    type Target = DbConn;
-    fn deref(&self) -> &DbConn {
-        &self.conn
-    }
-}
-
-impl std::ops::DerefMut for PoolConn {
-    fn deref_mut(&mut self) -> &mut DbConn {
-        &mut self.conn
-    }
-}
-
-impl PoolConn {
-    /// Marks the connection for disposal if `e` says the link to the database is gone.
-    pub fn note_failure(&mut self, e: &DbError) {
-        use diesel::result::{DatabaseErrorKind, Error};
-        if let DbError::Query(
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
-            | Error::BrokenTransactionManager,
-        ) = e
-        {
-            self.broken = true;
-        }
-    }
-}
-
-/// r2d2 manager that builds connections by URL scheme.
-#[derive(Debug, Clone)]
-pub struct Manager {
-    url: DbUrl,
-    read_only: bool,
-}
-
-impl ManageConnection for Manager {
-    type Connection = PoolConn;
-    type Error = DbError;
-
-    fn connect(&self) -> Result<PoolConn, DbError> {
-        Ok(PoolConn { conn: connect(&self.url, self.read_only)?, broken: false })
-    }
-
-    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), DbError> {
-        conn.batch_execute("SELECT 1").map_err(DbError::from)
-    }
-
-    fn has_broken(&self, conn: &mut PoolConn) -> bool {
-        conn.broken
-    }
-}
-
-/// The serving pool.
-pub type DbPool = r2d2::Pool<Manager>;
-
-/// Builds a pool of read-only connections (not tested on checkout: see [`PoolConn`]).
-pub fn read_only_pool(url: &DbUrl, size: u32) -> Result<DbPool, DbError> {
-    r2d2::Pool::builder()
-        .max_size(size.max(1))
-        .test_on_check_out(false)
-        .connection_timeout(std::time::Duration::from_secs(10))
-        .build(Manager { url: url.clone(), read_only: true })
-        .map_err(DbError::from)
 }
 
 #[cfg(test)]

@@ -39,9 +39,15 @@ pub enum AppError {
     /// 413.
     #[error("payload too large: {0}")]
     TooLarge(String),
-    /// 503: the database is unreachable or saturated.
+    /// 400 `too-costly`: the request ran past its time budget.
+    #[error("too costly: {0}")]
+    TooCostly(String),
+    /// 503 with `Retry-After`: the database is unreachable or saturated.
     #[error("service unavailable")]
     Unavailable,
+    /// 503 with `Retry-After`: the server sheds load (too many requests in flight and waiting).
+    #[error("overloaded")]
+    Overloaded,
     /// 503: the client's certificate cannot be checked for revocation (its CRL is out of date).
     #[error("revocation status unknown: {0}")]
     RevocationUnknown(String),
@@ -64,8 +70,12 @@ impl AppError {
             Self::MethodNotAllowed(m, _) => vec![Issue::error("not-supported", m.clone())],
             Self::NotAcceptable(m) | Self::UnsupportedMediaType(m) => vec![Issue::error("not-supported", m.clone())],
             Self::Timeout(m) => vec![Issue::error("timeout", m.clone())],
-            Self::TooLarge(m) => vec![Issue::error("too-costly", m.clone())],
+            Self::TooLarge(m) | Self::TooCostly(m) => vec![Issue::error("too-costly", m.clone())],
             Self::Unavailable => vec![Issue::error("transient", "the service is temporarily unavailable; retry later")],
+            Self::Overloaded => vec![Issue::error(
+                "throttled",
+                "the server is at capacity and cannot answer in time; retry after the delay in Retry-After",
+            )],
             Self::RevocationUnknown(m) => vec![Issue::error("transient", m.clone())],
             Self::Internal => vec![Issue::error(
                 "exception",
@@ -80,13 +90,13 @@ impl ResponseError for AppError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) | Self::TooCostly(_) => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable | Self::RevocationUnknown(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Overloaded | Self::RevocationUnknown(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +106,9 @@ impl ResponseError for AppError {
         resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON)));
         if let Self::MethodNotAllowed(_, allow) = self {
             resp.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
+        if matches!(self, Self::Unavailable | Self::Overloaded) {
+            resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
         if matches!(self, Self::Timeout(_) | Self::TooLarge(_)) {
             // The rest of the body was not read: the connection cannot carry another request.

@@ -1,16 +1,16 @@
 //! Request handlers: metadata, read, search (GET and POST `_search`), health and readiness.
 
 use actix_web::http::header;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::dbcall::with_conn;
 use super::error::{AppError, FHIR_JSON};
-use super::{AppState, RequestId, negotiate};
+use super::{AppState, negotiate};
 use crate::auth::crl::Freshness;
 use crate::auth::policy::{capacity_scope, denied_parameter, may_access};
 use crate::auth::registry::{Consumer, Interaction};
 use crate::auth::trust::ClientTrust;
 use crate::auth::{Principal, ResourceCount};
-use crate::db::DbError;
 use crate::db::read::{self, SearchResult};
 use crate::fhir::bundle::{Entry, SearchMode, Searchset};
 use crate::fhir::outcome::{Issue, operation_outcome_with_id};
@@ -22,10 +22,6 @@ use crate::search::{SearchRequest, SortKey, parse};
 
 /// The CapabilityStatement, served verbatim.
 const CAPABILITY_STATEMENT: &str = include_str!("../../capability-statement.json");
-
-fn request_id(req: &HttpRequest) -> String {
-    req.extensions().get::<RequestId>().map(|r| r.0.to_string()).unwrap_or_default()
-}
 
 fn fhir_ok(body: String) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::CONTENT_TYPE, FHIR_JSON)).body(body)
@@ -67,45 +63,6 @@ fn authorize_related(principal: &Principal, search: &SearchRequest) -> Result<()
         }
     }
     Ok(())
-}
-
-fn db_failure(req: &HttpRequest, e: &DbError) -> AppError {
-    match e {
-        DbError::Pool(_) => {
-            log::error!("request_id={} database pool exhausted or unreachable: {e}", request_id(req));
-            AppError::Unavailable
-        }
-        _ => {
-            log::error!("request_id={} database error: {e}", request_id(req));
-            AppError::Internal
-        }
-    }
-}
-
-/// Runs `f` with a pooled read-only connection on the blocking thread pool.
-async fn with_conn<T, F>(req: &HttpRequest, state: &web::Data<AppState>, f: F) -> Result<T, AppError>
-where
-    F: FnOnce(&mut crate::db::DbConn) -> Result<T, DbError> + Send + 'static,
-    T: Send + 'static,
-{
-    let pool = state.pool.clone();
-    let result = web::block(move || {
-        let mut conn = pool.get()?;
-        let out = f(&mut conn);
-        if let Err(e) = &out {
-            conn.note_failure(e);
-        }
-        out
-    })
-    .await;
-    match result {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(db_failure(req, &e)),
-        Err(e) => {
-            log::error!("request_id={} blocking task failed: {e}", request_id(req));
-            Err(AppError::Internal)
-        }
-    }
 }
 
 fn resource_type(name: &str) -> Result<ResourceType, AppError> {

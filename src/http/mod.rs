@@ -1,10 +1,13 @@
 //! HTTP layer: routes, content negotiation, request ids, and the mapping of everything to FHIR
 //! responses. Handlers stay short: parse, call one function, respond.
 
+pub mod admission;
 pub mod body;
+mod dbcall;
 pub mod error;
 pub mod handlers;
 pub mod negotiate;
+pub mod peer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,13 +19,15 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
 use crate::config::SearchLimits;
-use crate::db::DbPool;
+use crate::db::run::Runner;
 use error::AppError;
 
 /// Shared, read-only server state.
 pub struct AppState {
-    /// Read-only connections.
-    pub pool: DbPool,
+    /// Runs database work on the read-only pool.
+    pub db: Arc<Runner>,
+    /// Time budget of one request's database work.
+    pub statement_budget: std::time::Duration,
     /// Search limits.
     pub limits: SearchLimits,
     /// Configured public base URL.
@@ -36,6 +41,11 @@ pub struct AppState {
 /// Request id, in request extensions and the `X-Request-Id` response header.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub Arc<str>);
+
+/// The request id of `req` (empty if it has none).
+pub fn request_id_of(req: &actix_web::HttpRequest) -> String {
+    req.extensions().get::<RequestId>().map(|r| r.0.to_string()).unwrap_or_default()
+}
 
 /// Request ids made while the random generator fails: `n` and a counter (16 characters like the
 /// random ones, never equal to one since `n` is not a hex digit). Ids are not secret, only unique.

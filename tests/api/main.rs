@@ -4,6 +4,7 @@
 // Test code fails loudly on purpose: an unwrap that fires is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod budget;
 mod corpus;
 mod crl;
 mod demo;
@@ -16,6 +17,7 @@ mod metadata;
 mod migrations;
 mod paging;
 mod params;
+mod pg_restart;
 mod pki;
 mod proxy;
 mod raw;

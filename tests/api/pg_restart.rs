@@ -1,0 +1,126 @@
+//! A PostgreSQL restart under load (issue 9): every answer is a 200 or a 503 with `Retry-After` and
+//! an OperationOutcome, never a 500, and the server serves again once PostgreSQL is back.
+//!
+//! The restart is real: a private cluster of the machine's PostgreSQL is created for the test
+//! (`pg_createcluster`, on a free port, trust authentication), stopped with `-m fast` (which
+//! terminates the server's connections mid-query) and started again; it is dropped at the end.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use ror_capacity::config::ServerConfig;
+
+use crate::helpers::{Dataset, dataset, import_files, start_server};
+
+struct Cluster {
+    version: String,
+    name: String,
+    port: u16,
+}
+
+fn pg_cmd(program: &str, args: &[&str]) {
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+impl Cluster {
+    fn create() -> Self {
+        let version = std::fs::read_dir("/etc/postgresql")
+            .expect("the PostgreSQL restart test needs Debian's postgresql-common (/etc/postgresql)")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .max()
+            .expect("no PostgreSQL version in /etc/postgresql");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let name = format!("ror_restart_{}_{port}", std::process::id());
+        let cluster = Self { version, name, port };
+        let port = port.to_string();
+        pg_cmd("pg_createcluster", &[&cluster.version, &cluster.name, "-p", &port, "--", "--auth=trust"]);
+        cluster.ctl("start");
+        cluster
+    }
+
+    fn ctl(&self, action: &str) {
+        let mut args = vec!["--skip-systemctl-redirect", &self.version, &self.name, action];
+        if action == "stop" {
+            args.extend(["-m", "fast"]);
+        }
+        pg_cmd("pg_ctlcluster", &args);
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("pg_dropcluster").args(["--stop", &self.version, &self.name]).output();
+    }
+}
+
+#[derive(Debug)]
+struct Answer {
+    at: Instant,
+    status: u16,
+    retry_after: bool,
+    outcome: bool,
+}
+
+#[test]
+fn postgres_restart_under_load_answers_503_then_serves_again() {
+    let cluster = Cluster::create();
+    PgConnection::establish(&cluster.url("postgres")).unwrap().batch_execute("CREATE DATABASE ror").unwrap();
+    let data = dataset().clone();
+    import_files(&cluster.url("ror"), &[&data.path]).unwrap();
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), cluster.url("ror"));
+    config.pool_size = 4;
+    let base = format!("http://{}/fhir", start_server(config));
+    let ids: Vec<String> = data.locations.values().filter_map(|l| Dataset::identifier(l, None)).take(20).collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let loaders: Vec<_> = (0..4)
+        .map(|t| {
+            let (stop, base, ids) = (stop.clone(), base.clone(), ids.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+                let mut answers = Vec::new();
+                let mut i = t;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let url = format!("{base}/Location?identifier={}", ids[i % ids.len()]);
+                    let r = client.get(url).send().expect("every request is answered");
+                    let retry_after = r.headers().contains_key("retry-after");
+                    let status = r.status().as_u16();
+                    let body: serde_json::Value = r.json().unwrap_or_default();
+                    let outcome = body["resourceType"] == "OperationOutcome";
+                    answers.push(Answer { at: Instant::now(), status, retry_after, outcome });
+                }
+                answers
+            })
+        })
+        .collect();
+
+    std::thread::sleep(Duration::from_millis(1500));
+    cluster.ctl("stop");
+    std::thread::sleep(Duration::from_secs(3));
+    cluster.ctl("start");
+    let back = Instant::now();
+    std::thread::sleep(Duration::from_secs(6));
+    stop.store(true, Ordering::Relaxed);
+    let answers: Vec<Answer> = loaders.into_iter().flat_map(|l| l.join().unwrap()).collect();
+
+    let count = |s: u16| answers.iter().filter(|a| a.status == s).count();
+    eprintln!("restart under load: {} answers, {} × 200, {} × 503", answers.len(), count(200), count(503));
+    let bad: Vec<&Answer> = answers.iter().filter(|a| a.status != 200 && a.status != 503).collect();
+    assert!(bad.is_empty(), "answers other than 200 and 503: {bad:?}");
+    let unavailable: Vec<&Answer> = answers.iter().filter(|a| a.status == 503).collect();
+    assert!(!unavailable.is_empty(), "PostgreSQL was down for 3 s: some requests should have been refused");
+    assert!(unavailable.iter().all(|a| a.retry_after && a.outcome), "{unavailable:?}");
+    // Served again: every request of the last 3 s succeeds.
+    let tail: Vec<&Answer> = answers.iter().filter(|a| a.at > back + Duration::from_secs(3)).collect();
+    assert!(!tail.is_empty() && tail.iter().all(|a| a.status == 200), "after the restart: {tail:?}");
+}
