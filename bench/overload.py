@@ -49,12 +49,14 @@ def tls_context(pki):
     return ctx
 
 
-def start_server(binary, db_url, pki, log):
+def start_server(binary, db_url, pki, log, workers=2, pool=None):
     port = free_port()
+    extra = ["--pool-size", str(pool)] if pool else []
     proc = subprocess.Popen(
         ["taskset", "-c", "1", binary, "--database-url", db_url, "serve", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--tls-cert", f"{pki}/server.crt", "--tls-key", f"{pki}/server.key",
-         "--client-ca", f"{pki}/client-trust.pem", "--consumers", f"{pki}/consumers.toml"],
+         "--workers", str(workers), "--tls-cert", f"{pki}/server.crt", "--tls-key", f"{pki}/server.key",
+         "--client-ca", f"{pki}/client-trust.pem", "--consumers", f"{pki}/consumers.toml",
+         "--bench-ceiling-bytes", "11000", *extra],
         stdout=log, stderr=log)
     ctx = tls_context(pki)
     for _ in range(150):
@@ -100,7 +102,7 @@ def overload(out, pki, oha, urls, duration, conns, builds):
             sampler = threading.Thread(target=sample)
             sampler.start()
             res = subprocess.run(
-                ["taskset", "-c", "0", oha, "--no-tui", "--output-format", "json", "-z", duration, "-c", str(c),
+                ["taskset", "-c", "0", oha, "--no-tui", "--output-format", "json", "--stats-success-breakdown", "-z", duration, "-c", str(c),
                  "--cacert", f"{pki}/root-ca.crt", "--cert", f"{pki}/client-profile-1.crt",
                  "--key", f"{pki}/client-profile-1.key", "--urls-from-file", run_urls],
                 capture_output=True, text=True)
@@ -109,8 +111,12 @@ def overload(out, pki, oha, urls, duration, conns, builds):
             time.sleep(5)
             after = rss_kb(proc.pid)
             stop_server(proc)
+            with open(f"{out}.{label}-c{c}.oha.json", "w") as raw:
+                raw.write(res.stdout)
             s = json.loads(res.stdout)
             codes = {int(k): v for k, v in (s.get("statusCodeDistribution") or {}).items()}
+            ok = s.get("latencyPercentilesSuccessful") or {}
+            bad = s.get("latencyPercentilesNotSuccessful") or {}
             secs = s["summary"]["total"]
             served = sum(v for k, v in codes.items() if 200 <= k < 300)
             pct = s.get("latencyPercentiles", {})
@@ -121,6 +127,9 @@ def overload(out, pki, oha, urls, duration, conns, builds):
                 "errors": s.get("errorDistribution", {}),
                 "p50_ms": round(pct.get("p50", 0) * 1000, 1), "p99_ms": round(pct.get("p99", 0) * 1000, 1),
                 "max_ms": round(s["summary"].get("slowest", 0) * 1000, 1),
+                "served_p50_ms": round((ok.get("p50") or 0) * 1000, 1),
+                "served_p99_ms": round((ok.get("p99") or 0) * 1000, 1),
+                "shed_p50_ms": round((bad.get("p50") or 0) * 1000, 1),
                 "rss_mb": {"before": round(before / 1024), "peak": round(peak[0] / 1024), "after": round(after / 1024)},
             })
             print(json.dumps(results[-1]), file=sys.stderr)

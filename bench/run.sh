@@ -9,6 +9,8 @@
 #   ONLY=overload bench/run.sh   # S3 at 16 and 512 connections: served, shed, p99, RSS (SQLite, 2,000 places)
 #   ONLY=restart bench/run.sh    # S2 while PostgreSQL restarts (a private cluster, 8 clients)
 #   REFERENCE_BIN=/path/to/older/ror-capacity ONLY=overload bench/run.sh   # the same, older build first
+#   REFERENCE_BIN=… ONLY=ab OVERLOAD_SIZE=12000 BACKENDS=sqlite ROUNDS=4 DURATION=3s bench/run.sh
+#                                # interleaved older/current comparison of every workload and the import
 #
 # Results: $OUT (default bench/results/<date>.md) and one JSON file per measure next to it.
 set -euo pipefail
@@ -105,7 +107,13 @@ if [[ -n ${ONLY:-} ]]; then
         restart)
             python3 "$ROOT/bench/overload.py" restart "$RAW/restart.json" "$data" "$PKI" "$RAW/urls-$size/s2.txt" \
                 "${DOWN_SECONDS:-5}" -- "${builds[@]}" ;;
-        *) echo "ONLY is overload or restart" >&2; exit 2 ;;
+        ab)
+            [[ -n ${REFERENCE_BIN:-} ]] || { echo "ONLY=ab needs REFERENCE_BIN" >&2; exit 2; }
+            for backend in $BACKENDS; do
+                python3 "$ROOT/bench/ab.py" "$RAW/ab-$backend.json" "$data" "$PKI" "$OHA" "$RAW/urls-$size" \
+                    "$backend" "${ROUNDS:-4}" "${DURATION:-3s}" -- "${builds[@]}"
+            done ;;
+        *) echo "ONLY is overload, restart or ab" >&2; exit 2 ;;
     esac
     exit 0
 fi

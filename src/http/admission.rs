@@ -1,8 +1,10 @@
 //! Admission control: at most `max_in_flight` requests are handled at once; the others wait in a
-//! bounded queue, and a request that would wait past the budget is shed at once with `503`,
-//! `Retry-After` and an OperationOutcome rather than after a long wait. The wait is predicted from
-//! the number of requests ahead and the mean time a request holds its place; a request admitted to
-//! the queue still never waits past the budget.
+//! bounded queue, and a request that would wait past the budget is shed with `503`, `Retry-After`
+//! and an OperationOutcome without taking a place in the queue. The wait is predicted from the
+//! number of requests ahead and the mean time a request holds its place; a request admitted to the
+//! queue still never waits past the budget. A shed request is answered after half the budget, not
+//! at once: a client that ignores `Retry-After` and asks again immediately would otherwise turn
+//! shedding into a loop that spends the server's CPU on refusals (measured in `BENCHMARKS.md`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -85,6 +87,8 @@ impl Admission {
         let ahead = self.waiting.fetch_add(1, Ordering::Relaxed);
         let _queued = InQueue(&self.waiting);
         if ahead >= self.limits.max_queue || self.predicted_wait(ahead + 1) > self.limits.max_wait {
+            drop(_queued);
+            tokio::time::sleep(self.limits.max_wait / 2).await;
             return Err(self.shed_one());
         }
         match tokio::time::timeout(self.limits.max_wait, self.permits.clone().acquire_owned()).await {
@@ -156,7 +160,7 @@ mod tests {
         let a2 = a.clone();
         let waiter = actix_web::rt::spawn(async move { a2.enter().await.map(|_| ()) });
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-        // A fourth finds the queue full: shed at once.
+        // A fourth finds the queue full: shed, after half the budget.
         assert!(matches!(a.enter().await, Err(AppError::Overloaded)));
         drop(p1);
         assert!(waiter.await.unwrap().is_ok());
