@@ -8,7 +8,7 @@ use diesel::connection::Connection;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Text, Untyped};
+use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Untyped};
 use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
 use super::rows::{CountRow, ResourceRow};
@@ -42,6 +42,7 @@ impl<DB> QueryFragment<DB> for PlanQuery<'_>
 where
     DB: diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt>,
     String: ToSql<Text, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
     i64: ToSql<BigInt, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
@@ -54,6 +55,7 @@ where
                 match binds.next() {
                     Some(Bind::Text(s)) => out.push_bind_param::<Text, String>(s)?,
                     Some(Bind::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
+                    Some(Bind::Null) => out.push_bind_param::<Nullable<Text>, Option<String>>(&None)?,
                     None => return Err(diesel::result::Error::QueryBuilderError("a placeholder has no value".into())),
                 }
             }

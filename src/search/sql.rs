@@ -18,6 +18,8 @@ pub enum Bind {
     Text(String),
     /// BIGINT.
     BigInt(i64),
+    /// A NULL TEXT.
+    Null,
 }
 
 /// SQL with `?` placeholders and their values, in order.

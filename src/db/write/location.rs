@@ -13,18 +13,19 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::batch::{Rows, opt_text, text};
 use super::{Session, WriteOutcome, delete_tokens, distinct_joined, insert_tokens};
 use crate::auth::policy;
 use crate::auth::views::{self, Figure, PlaceState, next_last_updated};
 use crate::db::read::{self, TextRow};
-use crate::db::rows::{NewCapacity, NewLocation, NewLocationView};
+use crate::db::rows::{NewLocation, NewLocationView};
 use crate::db::schema::{capacities, location_views, locations};
 use crate::db::{DbConn, DbError};
 use crate::fhir::extract::{self, LocationRecord, Record};
 use crate::fhir::render::{self, LocationParts};
 use crate::search::date::format_instant;
 use crate::search::normalize;
-use crate::search::sql;
+use crate::search::sql::{self, Bind};
 
 /// One stored figure, as far as a new import of its place is concerned.
 #[derive(Debug, Queryable)]
@@ -85,6 +86,29 @@ fn figures_of(stored: &[StoredFigure]) -> Vec<Figure<'_>> {
         .map(|f| Figure { status: &f.status, assignment: &f.assignment, json: &f.json, last_updated: f.last_updated })
         .collect()
 }
+
+/// The columns of `capacities`, in the order [`insert`] gives their values.
+const CAPACITY_COLUMNS: [&str; 19] = [
+    "location_id",
+    "seq",
+    "observation_id",
+    "capacity_type",
+    "capacity_status",
+    "temporality",
+    "nb_capacity",
+    "source_type",
+    "gender",
+    "update_date",
+    "update_date_us",
+    "closing_type",
+    "additional_bed_type",
+    "crisis_type",
+    "temporary_assignment",
+    "comment",
+    "last_updated",
+    "extension_json",
+    "observation_json",
+];
 
 /// Everything a place's rows are written from.
 struct Planned {
@@ -228,46 +252,40 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             lu_at: i64::try_from(parts.last_updated_at).ok(),
         })
         .execute(conn)?;
+    let mut figures = Rows::new("capacities", CAPACITY_COLUMNS);
     for (seq, ((cap, obs_id), lu)) in
         l.capacities.iter().zip(&plan.observation_ids).zip(&plan.figure_last_updated).enumerate()
     {
         let obs_json = render::observation(obs_id, id, l.common.region.as_deref(), cap, *lu);
-        diesel::insert_into(capacities::table)
-            .values(&NewCapacity {
-                location_id: id,
-                seq: i32::try_from(seq + 1).unwrap_or(i32::MAX),
-                observation_id: obs_id,
-                capacity_type: &cap.capacity_type,
-                capacity_status: &cap.capacity_status,
-                temporality: &cap.temporality,
-                nb_capacity: cap.nb_capacity,
-                source_type: &cap.source_type,
-                gender: cap.gender.as_deref(),
-                update_date: &cap.update_date,
-                update_date_us: cap.update_date_us,
-                closing_type: cap.closing_type.as_deref(),
-                additional_bed_type: cap.additional_bed_type.as_deref(),
-                crisis_type: cap.crisis_type.as_deref(),
-                temporary_assignment: &cap.temporary_assignment,
-                comment: cap.comment.as_deref(),
-                last_updated: *lu,
-                extension_json: &cap.extension_json,
-                observation_json: &obs_json,
-            })
-            .execute(conn)?;
+        figures.push([
+            text(id),
+            Bind::BigInt(i64::try_from(seq + 1).unwrap_or(i64::MAX)),
+            text(obs_id),
+            text(&cap.capacity_type),
+            text(&cap.capacity_status),
+            text(&cap.temporality),
+            Bind::BigInt(i64::from(cap.nb_capacity)),
+            text(&cap.source_type),
+            opt_text(cap.gender.as_deref()),
+            text(&cap.update_date),
+            Bind::BigInt(cap.update_date_us),
+            opt_text(cap.closing_type.as_deref()),
+            opt_text(cap.additional_bed_type.as_deref()),
+            opt_text(cap.crisis_type.as_deref()),
+            text(&cap.temporary_assignment),
+            opt_text(cap.comment.as_deref()),
+            Bind::BigInt(*lu),
+            text(&cap.extension_json),
+            Bind::Text(obs_json),
+        ]);
     }
+    figures.insert(conn)?;
     insert_tokens(conn, "Location", &l.common)?;
-    // One statement for all the views of the place (diesel's batch insert does not go through
-    // the two-backend connection).
-    let mut insert = sql::SqlPlan {
-        sql: "INSERT INTO location_views (location_id, view, last_updated) VALUES ".to_owned(),
-        binds: Vec::with_capacity(plan.views.len() * 3),
-    };
-    for (i, (view, lu)) in plan.views.iter().enumerate() {
-        insert.sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
-        insert.binds.extend([sql::Bind::Text(id.to_owned()), sql::Bind::Text(view.clone()), sql::Bind::BigInt(*lu)]);
+    let mut views = Rows::new("location_views", ["location_id", "view", "last_updated"]);
+    for (view, lu) in &plan.views {
+        views.push([text(id), text(view), Bind::BigInt(*lu)]);
     }
-    read::execute(conn, &insert)?;
+    views.insert(conn)?;
     Ok(())
 }
 

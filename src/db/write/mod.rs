@@ -7,6 +7,7 @@
 //! always seen by `_lastUpdated=ge…`). A place has one such instant per view (see
 //! [`crate::auth::views`] and [`location`]).
 
+mod batch;
 mod location;
 
 pub use location::upgrade_legacy_locations;
@@ -15,7 +16,8 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 
-use super::rows::{NewHealthcareService, NewOrganization, NewServiceLocation, NewToken};
+use self::batch::Rows;
+use super::rows::{NewHealthcareService, NewOrganization};
 use super::schema::{healthcare_service_locations, healthcare_services, organizations, search_tokens};
 use super::{DbConn, DbError};
 use crate::auth::views::next_last_updated;
@@ -35,21 +37,20 @@ pub enum WriteOutcome {
 
 fn insert_tokens(conn: &mut DbConn, resource_type: &str, common: &Common) -> Result<(), DbError> {
     let mut seen = std::collections::HashSet::new();
+    let mut rows = Rows::new("search_tokens", ["resource_type", "param", "code", "system", "resource_id"]);
     for t in &common.tokens {
         if !seen.insert((t.param, t.system.as_str(), t.code.as_str())) {
             continue;
         }
-        diesel::insert_into(search_tokens::table)
-            .values(&NewToken {
-                resource_type,
-                param: t.param,
-                code: &t.code,
-                system: &t.system,
-                resource_id: &common.id,
-            })
-            .execute(conn)?;
+        rows.push([
+            batch::text(resource_type),
+            batch::text(t.param),
+            batch::text(&t.code),
+            batch::text(&t.system),
+            batch::text(&common.id),
+        ]);
     }
-    Ok(())
+    rows.insert(conn)
 }
 
 fn delete_tokens(conn: &mut DbConn, resource_type: &str, id: &str) -> Result<(), DbError> {
@@ -180,11 +181,11 @@ fn upsert_service(
             resource_json: &json,
         })
         .execute(conn)?;
+    let mut links = Rows::new("healthcare_service_locations", ["service_id", "location_id"]);
     for location_id in &h.location_ids {
-        diesel::insert_into(healthcare_service_locations::table)
-            .values(&NewServiceLocation { service_id: id, location_id })
-            .execute(conn)?;
+        links.push([batch::text(id), batch::text(location_id)]);
     }
+    links.insert(conn)?;
     insert_tokens(conn, "HealthcareService", &h.common)?;
     if let Some((places, before)) = sensitivity {
         let mut flipped = Vec::new();

@@ -1,0 +1,93 @@
+//! Multi-row inserts: the rows of one resource (its figures, its search tokens, its links) in a
+//! few statements instead of one per row. Row counts are split into power-of-two chunks so the
+//! statement texts take few shapes (and stay prepared), whatever the counts.
+
+use crate::db::read;
+use crate::db::{DbConn, DbError};
+use crate::search::sql::{Bind, SqlPlan};
+
+/// Most rows in one statement (SQLite and PostgreSQL both take far more binds than this needs).
+const MAX_CHUNK: usize = 32;
+
+/// Rows of `N` columns for one table.
+pub(super) struct Rows<const N: usize> {
+    table: &'static str,
+    columns: [&'static str; N],
+    rows: usize,
+    binds: Vec<Bind>,
+}
+
+impl<const N: usize> Rows<N> {
+    pub(super) fn new(table: &'static str, columns: [&'static str; N]) -> Self {
+        Self { table, columns, rows: 0, binds: Vec::new() }
+    }
+
+    /// Adds one row, its values in column order.
+    pub(super) fn push(&mut self, values: [Bind; N]) {
+        self.binds.extend(values);
+        self.rows += 1;
+    }
+
+    /// Inserts every row pushed.
+    pub(super) fn insert(self, conn: &mut DbConn) -> Result<(), DbError> {
+        let width = N;
+        let mut left = self.rows;
+        let mut binds = self.binds.into_iter();
+        while left > 0 {
+            let chunk = chunk_size(left);
+            let mut plan = SqlPlan {
+                sql: format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", ")),
+                binds: binds.by_ref().take(chunk * width).collect(),
+            };
+            let row = format!("({})", vec!["?"; width].join(", "));
+            for i in 0..chunk {
+                if i > 0 {
+                    plan.sql.push_str(", ");
+                }
+                plan.sql.push_str(&row);
+            }
+            read::execute(conn, &plan)?;
+            left -= chunk;
+        }
+        Ok(())
+    }
+}
+
+/// The largest power of two not above `left`, at most [`MAX_CHUNK`].
+fn chunk_size(left: usize) -> usize {
+    let mut size = 1;
+    while size * 2 <= left && size * 2 <= MAX_CHUNK {
+        size *= 2;
+    }
+    size
+}
+
+/// A text value, or NULL.
+pub(super) fn opt_text(v: Option<&str>) -> Bind {
+    v.map_or(Bind::Null, |s| Bind::Text(s.to_owned()))
+}
+
+/// A text value.
+pub(super) fn text(v: &str) -> Bind {
+    Bind::Text(v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_size;
+
+    #[test]
+    fn chunks_are_powers_of_two_that_add_up() {
+        for n in 1..200 {
+            let (mut left, mut parts) = (n, Vec::new());
+            while left > 0 {
+                let c = chunk_size(left);
+                assert!(c.is_power_of_two() && c <= 32);
+                parts.push(c);
+                left -= c;
+            }
+            assert_eq!(parts.iter().sum::<usize>(), n);
+            assert!(parts.len() <= n / 32 + 6, "{n}: {parts:?}");
+        }
+    }
+}
