@@ -1,0 +1,262 @@
+//! One search condition as SQL: token, string, date and capacity predicates, and the semi-joins
+//! on the id that most of them become.
+
+use super::plan::{SqlPlan, any_of};
+use super::scope::{Scope, capacity_visible, visible_offers};
+use super::{Drive, table};
+use crate::fhir::ResourceType;
+use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
+use crate::search::date::DateCondition;
+use crate::search::{CapacityField, Condition, StringField, StringMode, TokenValue};
+
+pub(super) fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
+    // Plain codes (any system) are grouped into one IN list; the rest are ORed.
+    let plain: Vec<&String> = values.iter().filter(|v| v.system.is_none()).filter_map(|v| v.code.as_ref()).collect();
+    let with_system: Vec<&TokenValue> = values.iter().filter(|v| v.system.is_some()).collect();
+    let system_term = |p: &mut SqlPlan, v: &&TokenValue| {
+        let system = v.system.clone().unwrap_or_default();
+        match &v.code {
+            Some(code) => {
+                p.sql.push_str("(t.code = ");
+                p.text(code.as_str());
+                p.sql.push_str(" AND t.system = ");
+                p.text(system);
+                p.sql.push(')');
+            }
+            None => {
+                p.sql.push_str("t.system = ");
+                p.text(system);
+            }
+        }
+    };
+    p.sql.push('(');
+    match (plain.is_empty(), with_system.is_empty()) {
+        (false, true) => {
+            p.sql.push_str("t.code IN ");
+            p.text_list(plain);
+        }
+        (true, _) => any_of(p, &with_system, &system_term),
+        (false, false) => {
+            p.sql.push_str("t.code IN ");
+            p.text_list(plain);
+            p.sql.push_str(" OR ");
+            any_of(p, &with_system, &system_term);
+        }
+    }
+    p.sql.push(')');
+}
+
+pub(super) fn token_subquery(p: &mut SqlPlan, resource_type: &str, param: &str, values: &[TokenValue]) {
+    p.sql.push_str(&format!(
+        "SELECT t.resource_id FROM search_tokens t WHERE t.resource_type = '{resource_type}' AND t.param = '{param}' AND "
+    ));
+    token_match(p, values);
+}
+
+pub(super) fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(super) fn date_condition(p: &mut SqlPlan, col: &str, c: &DateCondition) {
+    match *c {
+        DateCondition::Within { lower, upper } => {
+            p.sql.push('(');
+            match (lower, upper) {
+                (Some(lo), Some(hi)) => {
+                    p.sql.push_str(&format!("{col} >= "));
+                    p.int(lo);
+                    p.sql.push_str(&format!(" AND {col} < "));
+                    p.int(hi);
+                }
+                (Some(lo), None) => {
+                    p.sql.push_str(&format!("{col} >= "));
+                    p.int(lo);
+                }
+                (None, Some(hi)) => {
+                    p.sql.push_str(&format!("{col} < "));
+                    p.int(hi);
+                }
+                (None, None) => p.sql.push_str("1 = 1"),
+            }
+            p.sql.push(')');
+        }
+        DateCondition::Outside { start, end } => {
+            p.sql.push_str(&format!("({col} < "));
+            p.int(start);
+            p.sql.push_str(&format!(" OR {col} >= "));
+            p.int(end);
+            p.sql.push(')');
+        }
+    }
+}
+
+pub(super) fn observation_code(p: &mut SqlPlan, values: &[TokenValue]) {
+    let ty = CapacityCode::Type.system();
+    let st = CapacityCode::Status.system();
+    let term = |p: &mut SqlPlan, v: &TokenValue| match (v.system.as_deref(), &v.code) {
+        (None, Some(code)) => {
+            p.sql.push_str("(r.capacity_type = ");
+            p.text(code.as_str());
+            p.sql.push_str(" OR r.capacity_status = ");
+            p.text(code.as_str());
+            p.sql.push(')');
+        }
+        (Some(s), Some(code)) if s == ty => {
+            p.sql.push_str("r.capacity_type = ");
+            p.text(code.as_str());
+        }
+        (Some(s), Some(code)) if s == st => {
+            p.sql.push_str("r.capacity_status = ");
+            p.text(code.as_str());
+        }
+        (Some(s), None) if s == ty || s == st => p.sql.push_str("1 = 1"),
+        _ => p.sql.push_str("1 = 0"),
+    };
+    p.sql.push('(');
+    any_of(p, values, &term);
+    p.sql.push(')');
+}
+
+/// The codes of the token values that can match a code of `system` (no system given, or that one).
+pub(super) fn codes_in(values: &[TokenValue], system: &str) -> Vec<String> {
+    values.iter().filter(|v| v.system.as_deref().is_none_or(|s| s == system)).filter_map(|v| v.code.clone()).collect()
+}
+
+/// One condition; a semi-join on the id is written `id IN (<its subquery>)` (see [`subquery`]).
+pub(super) fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope, drive: Drive) {
+    let t = table(rt);
+    let id = format!("r.{}", t.id);
+    if let Some(sub) = subquery(rt, c, scope, drive) {
+        p.sql.push_str(&format!("{id} IN ("));
+        p.append(sub);
+        p.sql.push(')');
+        return;
+    }
+    match c {
+        Condition::Ids(ids) => {
+            p.sql.push_str(&format!("{id} IN "));
+            p.text_list(ids);
+        }
+        Condition::LocationStatus(values) => {
+            let codes = codes_in(values, LOCATION_STATUS_SYSTEM);
+            if codes.is_empty() {
+                p.sql.push_str("1 = 0");
+            } else {
+                p.sql.push_str("r.status IN ");
+                p.text_list(&codes);
+            }
+        }
+        Condition::Strings { field, mode, values } => {
+            let col = match (field, mode) {
+                (StringField::LocationName, StringMode::Exact) => "r.name",
+                (StringField::LocationName, _) => "r.name_norm",
+                (StringField::PostalCode, _) => "r.postal_code",
+            };
+            let term = |p: &mut SqlPlan, v: &String| match mode {
+                StringMode::Exact => {
+                    p.sql.push_str(&format!("{col} = "));
+                    p.text(v.as_str());
+                }
+                StringMode::StartsWith => {
+                    p.sql.push_str(&format!("{col} LIKE "));
+                    p.text(format!("{}%", escape_like(v)));
+                    p.sql.push_str(" ESCAPE '\\'");
+                }
+                StringMode::Contains => {
+                    p.sql.push_str(&format!("{col} LIKE "));
+                    p.text(format!("%{}%", escape_like(v)));
+                    p.sql.push_str(" ESCAPE '\\'");
+                }
+            };
+            p.sql.push('(');
+            any_of(p, values, &term);
+            p.sql.push(')');
+        }
+        Condition::LastUpdated(conds) => {
+            // Places walked in the order of their view's instant (`Drive::View`): a range of that
+            // index (otherwise a subquery).
+            p.sql.push('(');
+            any_of(p, conds, &|p, d| date_condition(p, "lv.last_updated", d));
+            p.sql.push(')');
+        }
+        Condition::ServiceOrganization(ids) => {
+            p.sql.push_str("r.provided_by_id IN ");
+            p.text_list(ids);
+        }
+        Condition::ObservationSubject(ids) => {
+            p.sql.push_str("r.location_id IN ");
+            p.text_list(ids);
+        }
+        Condition::ObservationCode(values) => observation_code(p, values),
+        // No code of the parameter's system: nothing matches (otherwise a subquery).
+        Condition::Capacity { .. } => p.sql.push_str("1 = 0"),
+        Condition::Tokens { .. }
+        | Condition::HasServiceIdentifier(_)
+        | Condition::HasServiceId(_)
+        | Condition::ServiceLocation(_) => {}
+    }
+}
+
+/// The `SELECT <id> …` of a condition that is a semi-join on the id (`id IN (SELECT …)`), or
+/// `None` for the other conditions.
+pub(super) fn subquery(rt: ResourceType, c: &Condition, scope: &Scope, drive: Drive) -> Option<SqlPlan> {
+    let t = table(rt);
+    let mut p = SqlPlan::default();
+    match c {
+        Condition::Tokens { param, values } => token_subquery(&mut p, rt.as_str(), param, values),
+        Condition::LastUpdated(_) if drive == Drive::View => return None,
+        Condition::LastUpdated(conds) => {
+            // A semi-join on the (last_updated, id) index: the planner would otherwise walk the id
+            // order of the whole table to avoid sorting a handful of recent rows. A place is matched
+            // on the consumer's view of it.
+            if rt == ResourceType::Location {
+                p.sql.push_str("SELECT lu.location_id FROM location_views lu WHERE lu.view = ");
+                p.text(scope.capacity.view_key());
+                p.sql.push_str(" AND ");
+            } else {
+                p.sql.push_str(&format!("SELECT lu.{} FROM {} lu WHERE ", t.id, t.name));
+            }
+            any_of(&mut p, conds, &|p, d| date_condition(p, "lu.last_updated", d));
+        }
+        Condition::HasServiceIdentifier(values) => {
+            p.sql.push_str("SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN (");
+            token_subquery(&mut p, "HealthcareService", "identifier", values);
+            p.sql.push(')');
+            visible_offers(&mut p, scope);
+        }
+        Condition::HasServiceId(ids) => {
+            p.sql.push_str("SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN ");
+            p.text_list(ids);
+            visible_offers(&mut p, scope);
+        }
+        Condition::ServiceLocation(ids) => {
+            p.sql.push_str("SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN ");
+            p.text_list(ids);
+        }
+        Condition::Capacity { field, values } => {
+            // Only the figures the consumer may see can make a place match.
+            let (col, system) = match field {
+                CapacityField::Status => ("capacity_status", CapacityCode::Status.system()),
+                CapacityField::Type => ("capacity_type", CapacityCode::Type.system()),
+                CapacityField::Temporality => ("temporality", CapacityCode::Temporality.system()),
+            };
+            let codes = codes_in(values, system);
+            if codes.is_empty() {
+                return None;
+            }
+            p.sql.push_str(&format!("SELECT c.location_id FROM capacities c WHERE c.{col} IN "));
+            p.text_list(&codes);
+            p.sql.push_str(" AND ");
+            capacity_visible(&mut p, "c", &scope.capacity);
+        }
+        _ => return None,
+    }
+    Some(p)
+}

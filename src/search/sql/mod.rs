@@ -1,0 +1,280 @@
+//! Translation of a [`SearchRequest`] into SQL text with `?` placeholders and a list of binds.
+//!
+//! Pure: the database layer renumbers placeholders for PostgreSQL and binds the values. Every
+//! user value is a bind, never SQL text. Plans are index-driven: id lists and token lists become
+//! `IN (…)`, `_has` a semi-join on the offer↔place link table, paging a keyset on (sort key, id).
+
+use super::cursor::CursorKey;
+use super::{Condition, SearchRequest, SortKey};
+use crate::fhir::ResourceType;
+
+mod conditions;
+mod plan;
+mod scope;
+
+pub use plan::{Bind, SqlPlan, limit_bucket, list_bucket};
+pub use scope::Scope;
+
+use conditions::{condition, subquery};
+use plan::{Junction, balanced, limit_clause};
+use scope::{SENSITIVE_LINKS, capacity_visible, observation_filter, region_filter};
+
+#[cfg(test)]
+mod tests;
+
+/// Table facts of a searchable type. Observations are the rows of `capacities`.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    /// Table name.
+    pub name: &'static str,
+    /// Id column.
+    pub id: &'static str,
+    /// JSON column.
+    pub json: &'static str,
+}
+
+/// The table behind a resource type.
+pub fn table(rt: ResourceType) -> Table {
+    match rt {
+        ResourceType::Location => Table { name: "locations", id: "id", json: "json_head" },
+        ResourceType::HealthcareService => Table { name: "healthcare_services", id: "id", json: "resource_json" },
+        ResourceType::Organization => Table { name: "organizations", id: "id", json: "resource_json" },
+        ResourceType::Observation => Table { name: "capacities", id: "observation_id", json: "observation_json" },
+    }
+}
+
+/// How a query reaches its rows (and, for Locations, the instant of the consumer's view of each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// From the type's own table, in id order; a place's view instant is looked up per row on the
+    /// primary key of `location_views`.
+    Table,
+    /// Locations sorted by `_lastUpdated`: from the consumer's view of the places (`lv`), in the
+    /// order of its (view, last_updated, location_id) index.
+    View,
+}
+
+impl Drive {
+    fn of(req: &SearchRequest) -> Self {
+        if req.resource == ResourceType::Location && req.sort.key == SortKey::LastUpdated {
+            Self::View
+        } else {
+            Self::Table
+        }
+    }
+
+    /// The instant and id columns paging follows.
+    fn columns(self, rt: ResourceType) -> (&'static str, String) {
+        match self {
+            Self::View => ("lv.last_updated", "lv.location_id".to_owned()),
+            Self::Table => ("r.last_updated", format!("r.{}", table(rt).id)),
+        }
+    }
+}
+
+/// The select list: id, last_updated, json and, for Locations, the parts around their figures and
+/// the instant of the consumer's view of each (from `location_views`; a place written without
+/// views, which the start-up upgrade prevents, falls back to its own instant).
+fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
+    let t = table(rt);
+    if rt != ResourceType::Location {
+        p.sql.push_str(&format!(
+            "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, '' AS tail, \
+             CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
+             CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at \
+             FROM {} r",
+            t.id, t.json, t.name
+        ));
+        return;
+    }
+    p.sql.push_str("SELECT r.id AS id, ");
+    if drive == Drive::View {
+        p.sql.push_str("lv.last_updated");
+    } else {
+        p.sql.push_str(
+            "COALESCE((SELECT lv.last_updated FROM location_views lv WHERE lv.location_id = r.id AND lv.view = ",
+        );
+        p.text(scope.capacity.view_key());
+        p.sql.push_str("), r.last_updated)");
+    }
+    p.sql.push_str(
+        " AS last_updated, r.json_head AS json, r.json_tail AS tail, \
+         r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
+         r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at",
+    );
+    if drive == Drive::View {
+        p.sql.push_str(" FROM location_views lv JOIN locations r ON r.id = lv.location_id AND lv.view = ");
+        p.text(scope.capacity.view_key());
+    } else {
+        p.sql.push_str(" FROM locations r");
+    }
+}
+
+/// One resource by id, within `scope`.
+pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
+    let t = table(rt);
+    let mut p = SqlPlan::default();
+    select_list(&mut p, rt, scope, Drive::Table);
+    p.sql.push_str(&format!(" WHERE r.{} = ", t.id));
+    p.text(id);
+    region_filter(&mut p, rt, scope);
+    observation_filter(&mut p, rt, scope);
+    p
+}
+
+/// The visible capacity extensions of Locations, in document order.
+pub fn visible_figures(ids: &[String], scope: &Scope) -> SqlPlan {
+    let mut p = SqlPlan {
+        sql: "SELECT c.location_id AS location_id, c.extension_json AS json FROM capacities c WHERE c.location_id IN "
+            .to_owned(),
+        binds: Vec::new(),
+    };
+    p.text_list(ids);
+    p.sql.push_str(" AND ");
+    capacity_visible(&mut p, "c", &scope.capacity);
+    p.sql.push_str(" ORDER BY c.location_id, c.seq");
+    p
+}
+
+/// Every place linked to a sensitive unit (few: the import keeps them in memory).
+pub fn all_sensitive_places() -> SqlPlan {
+    SqlPlan { sql: format!("SELECT DISTINCT shl.location_id AS v FROM {SENSITIVE_LINKS}"), binds: Vec::new() }
+}
+
+/// Which of the places `ids` are linked to a sensitive unit (their figures are hidden from
+/// consumers whose scope hides sensitive units).
+pub fn sensitive_places(ids: &[String]) -> SqlPlan {
+    let mut p = SqlPlan {
+        sql: format!("SELECT DISTINCT shl.location_id AS v FROM {SENSITIVE_LINKS} AND shl.location_id IN "),
+        binds: Vec::new(),
+    };
+    p.text_list(ids);
+    p
+}
+
+/// Most semi-joins on the id a search is written with; past this, they are intersected instead.
+/// Up to here PostgreSQL plans them as joins in a few milliseconds and may drive the search from
+/// the most selective one; 6 took 400 ms to plan, 100 a minute.
+const MAX_SEMI_JOINS: usize = 4;
+
+/// Most subqueries joined in one `INTERSECT` (SQLite accepts up to 500 terms in a compound SELECT).
+const MAX_INTERSECTED: usize = 64;
+
+/// One ANDed term of a WHERE clause.
+enum Term<'a> {
+    /// A condition on its own.
+    One(&'a Condition),
+    /// `id IN (<subquery> INTERSECT <subquery> …)`.
+    Intersect(&'a [SqlPlan]),
+}
+
+/// The conditions, ANDed. When a search has more than [`MAX_SEMI_JOINS`] semi-joins on the id
+/// (repeated `identifier`, `_lastUpdated`, `_has`, `location`…), they are written as one
+/// `id IN (… INTERSECT …)`: PostgreSQL plans each semi-join as a join, and its planning time
+/// explodes with their number (100 repeated `_lastUpdated` took a minute to plan, 100 `location`
+/// 8 s; intersected, 20 ms).
+fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Drive) {
+    p.sql.push_str(" WHERE ");
+    let rt = req.resource;
+    let mut subqueries = Vec::new();
+    let mut others = Vec::new();
+    for c in &req.conditions {
+        match subquery(rt, c, scope, drive) {
+            Some(s) => subqueries.push(s),
+            None => others.push(Term::One(c)),
+        }
+    }
+    let terms: Vec<Term<'_>> = if subqueries.len() <= MAX_SEMI_JOINS {
+        req.conditions.iter().map(Term::One).collect()
+    } else {
+        others.into_iter().chain(subqueries.chunks(MAX_INTERSECTED).map(Term::Intersect)).collect()
+    };
+    let terms: Vec<&Term<'_>> = terms.iter().collect();
+    let id = format!("r.{}", table(rt).id);
+    balanced(p, &terms, Junction::And, &|p, term| match term {
+        Term::One(c) => condition(p, rt, c, scope, drive),
+        Term::Intersect(subs) => {
+            p.sql.push_str(&format!("{id} IN ("));
+            for (i, s) in subs.iter().enumerate() {
+                if i > 0 {
+                    p.sql.push_str(" INTERSECT ");
+                }
+                p.append(s.clone());
+            }
+            p.sql.push(')');
+        }
+    });
+    region_filter(p, rt, scope);
+    observation_filter(p, rt, scope);
+}
+
+/// `SELECT COUNT(*) AS n` of the matches.
+pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
+    let t = table(req.resource);
+    let mut p = SqlPlan { sql: format!("SELECT COUNT(*) AS n FROM {} r", t.name), binds: Vec::new() };
+    where_clause(&mut p, req, scope, Drive::Table);
+    p
+}
+
+/// One page: rows after `after` in the requested order, at most `limit` of them.
+pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
+    let drive = Drive::of(req);
+    let (lu_col, id) = drive.columns(req.resource);
+    let mut p = SqlPlan::default();
+    select_list(&mut p, req.resource, scope, drive);
+    where_clause(&mut p, req, scope, drive);
+    let (cmp, dir) = if req.sort.descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(after) = after {
+        match (req.sort.key, after.last_updated) {
+            (SortKey::LastUpdated, Some(lu)) => {
+                p.sql.push_str(&format!(" AND ({lu_col} {cmp} "));
+                p.int(lu);
+                p.sql.push_str(&format!(" OR ({lu_col} = "));
+                p.int(lu);
+                p.sql.push_str(&format!(" AND {id} {cmp} "));
+                p.text(after.id.as_str());
+                p.sql.push_str("))");
+            }
+            _ => {
+                p.sql.push_str(&format!(" AND {id} {cmp} "));
+                p.text(after.id.as_str());
+            }
+        }
+    }
+    match req.sort.key {
+        SortKey::LastUpdated => p.sql.push_str(&format!(" ORDER BY {lu_col} {dir}, {id} {dir}")),
+        SortKey::Id => p.sql.push_str(&format!(" ORDER BY {id} {dir}")),
+    }
+    limit_clause(&mut p, limit);
+    p
+}
+
+/// The resources of `target` linked through HealthcareService.location to any of `ids` (the other
+/// side of the link): offers of places for `_revinclude`, places of offers for `_include`.
+fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    let (wanted, given) = match target {
+        ResourceType::Location => ("location_id", "service_id"),
+        _ => ("service_id", "location_id"),
+    };
+    let mut p = SqlPlan::default();
+    select_list(&mut p, target, scope, Drive::Table);
+    p.sql.push_str(&format!(
+        " WHERE r.id IN (SELECT hl.{wanted} FROM healthcare_service_locations hl WHERE hl.{given} IN "
+    ));
+    p.text_list(ids);
+    p.sql.push(')');
+    region_filter(&mut p, target, scope);
+    p.sql.push_str(" ORDER BY r.id");
+    limit_clause(&mut p, limit);
+    p
+}
+
+/// The HealthcareServices that reference any of `location_ids` (`_revinclude`).
+pub fn services_of_locations(location_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    linked(ResourceType::HealthcareService, location_ids, scope, limit)
+}
+
+/// The Locations referenced by any of `service_ids` (`_include`).
+pub fn locations_of_services(service_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    linked(ResourceType::Location, service_ids, scope, limit)
+}
