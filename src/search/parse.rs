@@ -255,158 +255,161 @@ fn within_length(name: &str, raw: &str, max: usize) -> Result<(), Issue> {
     Ok(())
 }
 
+/// One `name[:modifier]=value` of a query.
+struct Param<'a> {
+    /// The name as sent, modifier included.
+    full: &'a str,
+    name: &'a str,
+    modifier: Option<&'a str>,
+    raw: &'a str,
+}
+
+impl<'a> Param<'a> {
+    fn new(full: &'a str, raw: &'a str) -> Self {
+        let (name, modifier) = match full.split_once(':') {
+            Some((n, m)) => (n, Some(m)),
+            None => (full, None),
+        };
+        Self { full, name, modifier, raw }
+    }
+
+    /// Refuses a modifier.
+    fn plain(&self) -> Result<(), Issue> {
+        no_modifier(self.name, self.modifier)
+    }
+
+    /// Refuses any modifier but the reference's own type, `:{target}`, with `message`.
+    fn typed_as(&self, target: &str, message: impl FnOnce() -> String) -> Result<(), Issue> {
+        if self.modifier.is_some_and(|m| m != target) {
+            return Err(Issue::error("not-supported", message()).at(self.full));
+        }
+        Ok(())
+    }
+}
+
 /// Handles one parameter; `Ok(false)` when the name is not supported for this type.
 fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &SearchLimits) -> Result<bool, Issue> {
-    use ResourceType as R;
-    let rt = req.resource;
     // `_has` carries colons in its name; other parameters may carry one `:modifier`.
     if let Some(rest) = full_name.strip_prefix("_has:") {
-        if rt != R::Location {
+        if req.resource != ResourceType::Location {
             return Ok(false);
         }
-        return match rest {
-            "HealthcareService:location:identifier" => {
-                req.conditions.push(Condition::HasServiceIdentifier(tokens(full_name, raw)?));
-                Ok(true)
-            }
-            "HealthcareService:location:_id" => {
-                req.conditions.push(Condition::HasServiceId(ids(full_name, raw)?));
-                Ok(true)
-            }
-            _ => Err(Issue::error(
-                "not-supported",
-                format!("{full_name}: only _has:HealthcareService:location:identifier and _has:HealthcareService:location:_id are supported"),
-            )
-            .at(full_name)),
-        };
+        req.conditions.push(has_condition(full_name, rest, raw)?);
+        return Ok(true);
     }
-    let (name, modifier) = match full_name.split_once(':') {
-        Some((n, m)) => (n, Some(m)),
-        None => (full_name, None),
+    let param = Param::new(full_name, raw);
+    if let Some(condition) = condition(req.resource, &param)? {
+        req.conditions.push(condition);
+        return Ok(true);
+    }
+    result_parameter(req, &param, limits)
+}
+
+/// `_has:HealthcareService:location:{rest}`.
+fn has_condition(full_name: &str, rest: &str, raw: &str) -> Result<Condition, Issue> {
+    match rest {
+        "HealthcareService:location:identifier" => Ok(Condition::HasServiceIdentifier(tokens(full_name, raw)?)),
+        "HealthcareService:location:_id" => Ok(Condition::HasServiceId(ids(full_name, raw)?)),
+        _ => Err(Issue::error(
+            "not-supported",
+            format!("{full_name}: only _has:HealthcareService:location:identifier and _has:HealthcareService:location:_id are supported"),
+        )
+        .at(full_name)),
+    }
+}
+
+/// The condition a search parameter of `rt` sets; `None` when `param` is not one.
+fn condition(rt: ResourceType, param: &Param<'_>) -> Result<Option<Condition>, Issue> {
+    use ResourceType as R;
+    let (name, raw) = (param.name, param.raw);
+    let parse: Box<dyn Fn() -> Result<Condition, Issue>> = match (rt, name) {
+        (R::Location, "name" | "address-postalcode") => return string_condition(param).map(Some),
+        (R::HealthcareService, "location") => {
+            param.typed_as("Location", || format!("modifier on {} is not supported", param.full))?;
+            return Ok(Some(Condition::ServiceLocation(references(name, raw, "Location")?)));
+        }
+        (R::HealthcareService, "organization") => {
+            param.typed_as("Organization", || format!("modifier on {} is not supported", param.full))?;
+            return Ok(Some(Condition::ServiceOrganization(references(name, raw, "Organization")?)));
+        }
+        (R::Observation, "subject") => {
+            param.typed_as("Location", || format!("{}: capacity Observations have Location subjects", param.full))?;
+            return Ok(Some(Condition::ObservationSubject(references(name, raw, "Location")?)));
+        }
+        (_, "_id") => Box::new(|| Ok(Condition::Ids(ids(name, raw)?))),
+        (_, "_lastUpdated") => Box::new(|| Ok(Condition::LastUpdated(dates(name, raw)?))),
+        (R::Location | R::HealthcareService | R::Organization, "identifier") => {
+            Box::new(|| Ok(Condition::Tokens { param: "identifier", values: tokens(name, raw)? }))
+        }
+        (R::Location | R::HealthcareService | R::Organization, "_tag") => {
+            Box::new(|| Ok(Condition::Tokens { param: "_tag", values: tokens(name, raw)? }))
+        }
+        (R::Location, "type") => Box::new(|| Ok(Condition::Tokens { param: "type", values: tokens(name, raw)? })),
+        (R::Location, "capacity-status") => Box::new(|| capacity(CapacityField::Status, name, raw)),
+        (R::Location, "capacity-type") => Box::new(|| capacity(CapacityField::Type, name, raw)),
+        (R::Location, "temporality-capacity") => Box::new(|| capacity(CapacityField::Temporality, name, raw)),
+        (R::Location, "status") => Box::new(|| Ok(Condition::LocationStatus(tokens(name, raw)?))),
+        (R::Observation, "code") => Box::new(|| Ok(Condition::ObservationCode(tokens(name, raw)?))),
+        _ => return Ok(None),
     };
-    match (rt, name) {
-        (_, "_id") => {
-            no_modifier(name, modifier)?;
-            req.conditions.push(Condition::Ids(ids(name, raw)?));
+    // The modifier is refused before the values are read.
+    param.plain()?;
+    parse().map(Some)
+}
+
+/// A condition on the figures' `field`.
+fn capacity(field: CapacityField, name: &str, raw: &str) -> Result<Condition, Issue> {
+    Ok(Condition::Capacity { field, values: tokens(name, raw)? })
+}
+
+/// `name` or `address-postalcode`, with `:exact`, `:contains` or no modifier (starts with).
+fn string_condition(param: &Param<'_>) -> Result<Condition, Issue> {
+    let name = param.name;
+    let mode = match param.modifier {
+        None => StringMode::StartsWith,
+        Some("exact") => StringMode::Exact,
+        Some("contains") => StringMode::Contains,
+        Some(m) => {
+            return Err(
+                Issue::error("not-supported", format!("modifier :{m} is not supported on {name}")).at(param.full)
+            );
         }
-        (_, "_lastUpdated") => {
-            no_modifier(name, modifier)?;
-            req.conditions.push(Condition::LastUpdated(dates(name, raw)?));
-        }
-        (R::Location | R::HealthcareService | R::Organization, "identifier" | "_tag") => {
-            no_modifier(name, modifier)?;
-            let param = if name == "identifier" { "identifier" } else { "_tag" };
-            req.conditions.push(Condition::Tokens { param, values: tokens(name, raw)? });
-        }
-        (R::Location, "type") => {
-            no_modifier(name, modifier)?;
-            req.conditions.push(Condition::Tokens { param: "type", values: tokens(name, raw)? });
-        }
-        (R::Location, "capacity-status" | "capacity-type" | "temporality-capacity") => {
-            no_modifier(name, modifier)?;
-            let field = match name {
-                "capacity-status" => CapacityField::Status,
-                "capacity-type" => CapacityField::Type,
-                _ => CapacityField::Temporality,
-            };
-            req.conditions.push(Condition::Capacity { field, values: tokens(name, raw)? });
-        }
-        (R::Location, "status") => {
-            no_modifier(name, modifier)?;
-            req.conditions.push(Condition::LocationStatus(tokens(name, raw)?));
-        }
-        (R::Location, "name" | "address-postalcode") => {
-            let mode = match modifier {
-                None => StringMode::StartsWith,
-                Some("exact") => StringMode::Exact,
-                Some("contains") => StringMode::Contains,
-                Some(m) => {
-                    return Err(Issue::error("not-supported", format!("modifier :{m} is not supported on {name}"))
-                        .at(full_name));
-                }
-            };
-            let field = if name == "name" { StringField::LocationName } else { StringField::PostalCode };
-            let vals = values(name, raw)?.iter().map(|v| unescape(v)).collect::<Vec<_>>();
-            let vals = match (mode, field) {
-                (StringMode::Exact, _) | (_, StringField::PostalCode) => vals,
-                _ => vals.iter().map(|v| normalize(v)).collect(),
-            };
-            req.conditions.push(Condition::Strings { field, mode, values: vals });
-        }
+    };
+    let field = if name == "name" { StringField::LocationName } else { StringField::PostalCode };
+    let vals = values(name, param.raw)?.iter().map(|v| unescape(v)).collect::<Vec<_>>();
+    let vals = match (mode, field) {
+        (StringMode::Exact, _) | (_, StringField::PostalCode) => vals,
+        _ => vals.iter().map(|v| normalize(v)).collect(),
+    };
+    Ok(Condition::Strings { field, mode, values: vals })
+}
+
+/// The parameters that shape the result rather than select it (includes, paging, sort, total,
+/// summary, elements, format); `Ok(false)` when `param` is none of them.
+fn result_parameter(req: &mut SearchRequest, param: &Param<'_>, limits: &SearchLimits) -> Result<bool, Issue> {
+    use ResourceType as R;
+    let (name, raw) = (param.name, param.raw);
+    match (req.resource, name) {
         (R::Location, "_revinclude") => {
-            no_modifier(name, modifier)?;
-            if raw != "HealthcareService:location" {
-                return Err(Issue::error(
-                    "not-supported",
-                    format!("_revinclude={raw} is not supported (HealthcareService:location is)"),
-                )
-                .at(name));
-            }
+            param.plain()?;
+            only_service_location(name, raw)?;
             req.revinclude_services = true;
         }
         (R::HealthcareService, "_include") => {
-            no_modifier(name, modifier)?;
-            if raw != "HealthcareService:location" {
-                return Err(Issue::error(
-                    "not-supported",
-                    format!("_include={raw} is not supported (HealthcareService:location is)"),
-                )
-                .at(name));
-            }
+            param.plain()?;
+            only_service_location(name, raw)?;
             req.include_locations = true;
         }
-        (R::HealthcareService, "location") => {
-            if modifier.is_some_and(|m| m != "Location") {
-                return Err(
-                    Issue::error("not-supported", format!("modifier on {full_name} is not supported")).at(full_name)
-                );
-            }
-            req.conditions.push(Condition::ServiceLocation(references(name, raw, "Location")?));
-        }
-        (R::HealthcareService, "organization") => {
-            if modifier.is_some_and(|m| m != "Organization") {
-                return Err(
-                    Issue::error("not-supported", format!("modifier on {full_name} is not supported")).at(full_name)
-                );
-            }
-            req.conditions.push(Condition::ServiceOrganization(references(name, raw, "Organization")?));
-        }
-        (R::Observation, "subject") => {
-            if modifier.is_some_and(|m| m != "Location") {
-                return Err(Issue::error(
-                    "not-supported",
-                    format!("{full_name}: capacity Observations have Location subjects"),
-                )
-                .at(full_name));
-            }
-            req.conditions.push(Condition::ObservationSubject(references(name, raw, "Location")?));
-        }
-        (R::Observation, "code") => {
-            no_modifier(name, modifier)?;
-            req.conditions.push(Condition::ObservationCode(tokens(name, raw)?));
-        }
         (_, "_count") => {
-            no_modifier(name, modifier)?;
-            let n: usize = raw.parse().map_err(|_| {
-                Issue::error("invalid", format!("_count must be a non-negative integer, got {raw:?}")).at(name)
-            })?;
-            if n > limits.max_count {
-                req.warnings.push(
-                    Issue::warning(
-                        "informational",
-                        format!("_count={n} is above the maximum; {} used", limits.max_count),
-                    )
-                    .at(name),
-                );
-            }
-            req.count = n.min(limits.max_count);
+            param.plain()?;
+            req.count = count(raw, limits, &mut req.warnings)?;
         }
         (_, "_sort") => {
-            no_modifier(name, modifier)?;
+            param.plain()?;
             req.sort = parse_sort(raw)?;
         }
         (_, "_total") => {
-            no_modifier(name, modifier)?;
+            param.plain()?;
             req.total = match raw {
                 "accurate" | "estimate" => true,
                 "none" => false,
@@ -420,7 +423,7 @@ fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &Searc
             };
         }
         (_, "_summary") => {
-            no_modifier(name, modifier)?;
+            param.plain()?;
             req.summary_count = match raw {
                 "count" => true,
                 "false" => false,
@@ -433,34 +436,56 @@ fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &Searc
                 }
             };
         }
-        (_, "_elements") => {
-            no_modifier(name, modifier)?;
-            let mut list = Vec::new();
-            let names = values(name, raw)?;
-            if names.len() > limits.max_elements {
-                return Err(Issue::error(
-                    "too-costly",
-                    format!("_elements lists {} names; at most {} are accepted", names.len(), limits.max_elements),
-                )
-                .at(name));
-            }
-            for e in names {
-                if !elements::is_known_element(rt, &e) {
-                    return Err(Issue::error(
-                        "invalid",
-                        format!("_elements: {e:?} is not an element of {}", rt.as_str()),
-                    )
-                    .at(name));
-                }
-                list.push(e);
-            }
-            req.elements = Some(list);
+        (rt, "_elements") => {
+            param.plain()?;
+            req.elements = Some(element_names(rt, raw, limits)?);
         }
         // Content negotiation is handled by the HTTP layer.
-        (_, "_format") => no_modifier(name, modifier)?,
+        (_, "_format") => param.plain()?,
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// `_include` / `_revinclude`: only `HealthcareService:location` is supported.
+fn only_service_location(name: &str, raw: &str) -> Result<(), Issue> {
+    if raw == "HealthcareService:location" {
+        return Ok(());
+    }
+    Err(Issue::error("not-supported", format!("{name}={raw} is not supported (HealthcareService:location is)"))
+        .at(name))
+}
+
+/// `_count`, capped at the server's maximum (with a warning when it was above).
+fn count(raw: &str, limits: &SearchLimits, warnings: &mut Vec<Issue>) -> Result<usize, Issue> {
+    let n: usize = raw.parse().map_err(|_| {
+        Issue::error("invalid", format!("_count must be a non-negative integer, got {raw:?}")).at("_count")
+    })?;
+    if n > limits.max_count {
+        warnings.push(
+            Issue::warning("informational", format!("_count={n} is above the maximum; {} used", limits.max_count))
+                .at("_count"),
+        );
+    }
+    Ok(n.min(limits.max_count))
+}
+
+/// `_elements`: at most `limits.max_elements` names, each an element of `rt`.
+fn element_names(rt: ResourceType, raw: &str, limits: &SearchLimits) -> Result<Vec<String>, Issue> {
+    let names = values("_elements", raw)?;
+    if names.len() > limits.max_elements {
+        return Err(Issue::error(
+            "too-costly",
+            format!("_elements lists {} names; at most {} are accepted", names.len(), limits.max_elements),
+        )
+        .at("_elements"));
+    }
+    if let Some(e) = names.iter().find(|e| !elements::is_known_element(rt, e)) {
+        return Err(
+            Issue::error("invalid", format!("_elements: {e:?} is not an element of {}", rt.as_str())).at("_elements")
+        );
+    }
+    Ok(names)
 }
 
 fn parse_sort(raw: &str) -> Result<Sort, Issue> {
