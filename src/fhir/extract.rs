@@ -315,47 +315,67 @@ fn location(v: &Value) -> Result<LocationRecord, ExtractError> {
     })
 }
 
-/// Reads one capacity extension, checking the IG's cardinalities and required bindings.
-pub fn capacity(ext: &Value, path: &str) -> Result<CapacityRecord, ExtractError> {
-    let subs: Vec<&Value> = array(ext, "extension").collect();
-    if ext.get("value").is_some() || ext.as_object().is_some_and(|o| o.keys().any(|k| k.starts_with("value"))) {
-        return Err(err(path, "ror-location-supported-capacity is a complex extension and takes no value[x]"));
+/// The sub-extensions of one capacity extension, at `path`.
+struct Subs<'a> {
+    subs: Vec<&'a Value>,
+    path: &'a str,
+}
+
+/// The sub-extensions a capacity must carry once.
+const REQUIRED_SUBS: [&str; 7] = [
+    "capacityType",
+    "capacityStatus",
+    "temporalityCapacity",
+    "nbCapacity",
+    "capacitySourceType",
+    "capacityUpdateDate",
+    "temporaryAssignement",
+];
+
+impl<'a> Subs<'a> {
+    /// Reads them, refusing unknown and missing ones.
+    fn read(ext: &'a Value, path: &'a str) -> Result<Self, ExtractError> {
+        let subs: Vec<&Value> = array(ext, "extension").collect();
+        for s in &subs {
+            let url = str_at(s, "url").unwrap_or_default();
+            if !codes::CAPACITY_SUB_EXTENSIONS.contains(&url) {
+                return Err(err(format!("{path}.extension"), format!("unknown sub-extension {url:?}")));
+            }
+        }
+        let missing: Vec<&str> =
+            REQUIRED_SUBS.into_iter().filter(|u| !subs.iter().any(|s| str_at(s, "url") == Some(*u))).collect();
+        if let Some(first) = missing.first() {
+            return Err(err(
+                format!("{path}.extension:{first}"),
+                format!("required (1..1) but missing (missing: {})", missing.join(", ")),
+            ));
+        }
+        Ok(Self { subs, path })
     }
-    let find = |url: &str| -> Result<Option<&Value>, ExtractError> {
-        let mut found = subs.iter().filter(|s| str_at(s, "url") == Some(url));
+
+    fn path_of(&self, url: &str) -> String {
+        format!("{}.extension:{url}", self.path)
+    }
+
+    /// The sub-extension `url`, if present (at most once).
+    fn find(&self, url: &str) -> Result<Option<&'a Value>, ExtractError> {
+        let mut found = self.subs.iter().filter(|s| str_at(s, "url") == Some(url));
         let first = found.next().copied();
         if found.next().is_some() {
-            return Err(err(format!("{path}.extension:{url}"), "appears more than once (max 1)"));
+            return Err(err(self.path_of(url), "appears more than once (max 1)"));
         }
         Ok(first)
-    };
-    let known = codes::CAPACITY_SUB_EXTENSIONS;
-    for s in &subs {
-        let url = str_at(s, "url").unwrap_or_default();
-        if !known.contains(&url) {
-            return Err(err(format!("{path}.extension"), format!("unknown sub-extension {url:?}")));
-        }
     }
-    let required_urls = [
-        "capacityType",
-        "capacityStatus",
-        "temporalityCapacity",
-        "nbCapacity",
-        "capacitySourceType",
-        "capacityUpdateDate",
-        "temporaryAssignement",
-    ];
-    let missing: Vec<&str> =
-        required_urls.into_iter().filter(|u| !subs.iter().any(|s| str_at(s, "url") == Some(*u))).collect();
-    if let Some(first) = missing.first() {
-        return Err(err(
-            format!("{path}.extension:{first}"),
-            format!("required (1..1) but missing (missing: {})", missing.join(", ")),
-        ));
+
+    /// The sub-extension `url`, which must be present.
+    fn get(&self, url: &str) -> Result<&'a Value, ExtractError> {
+        self.find(url)?.ok_or_else(|| err(self.path_of(url), "required (1..1) but missing"))
     }
-    let coded = |kind: CapacityCode, required: bool| -> Result<Option<String>, ExtractError> {
-        let p = format!("{path}.extension:{}", kind.url());
-        let Some(sub) = find(kind.url())? else {
+
+    /// The code of a coded sub-extension, from its required terminology.
+    fn coded(&self, kind: CapacityCode, required: bool) -> Result<Option<String>, ExtractError> {
+        let p = self.path_of(kind.url());
+        let Some(sub) = self.find(kind.url())? else {
             return if required { Err(err(p, "required (1..1) but missing")) } else { Ok(None) };
         };
         let cc = sub.get("valueCodeableConcept").ok_or_else(|| err(&p, "expected valueCodeableConcept"))?;
@@ -367,45 +387,66 @@ pub fn capacity(ext: &Value, path: &str) -> Result<CapacityRecord, ExtractError>
             return Err(err(&p, format!("code {code:?} is not in {}", kind.system())));
         }
         Ok(Some(code.to_owned()))
-    };
-    let required = |kind| coded(kind, true).map(Option::unwrap_or_default);
-    let nb_path = format!("{path}.extension:nbCapacity");
-    let nb = find("nbCapacity")?.ok_or_else(|| err(&nb_path, "required (1..1) but missing"))?;
-    let nb_capacity = nb
-        .get("valueInteger")
-        .and_then(Value::as_i64)
-        .and_then(|n| i32::try_from(n).ok())
-        .ok_or_else(|| err(&nb_path, "expected valueInteger"))?;
-    if nb_capacity < 0 {
-        return Err(err(&nb_path, "a capacity cannot be negative"));
     }
-    let date_path = format!("{path}.extension:capacityUpdateDate");
-    let date = find("capacityUpdateDate")?.ok_or_else(|| err(&date_path, "required (1..1) but missing"))?;
-    let update_date = str_at(date, "valueDateTime").ok_or_else(|| err(&date_path, "expected valueDateTime"))?;
-    let update_date_us = parse_servable_instant_us(update_date).ok_or_else(|| {
-        err(&date_path, format!("invalid dateTime {update_date:?} (or outside years 0001-9999 in UTC)"))
-    })?;
-    let comment = match find("comment")? {
-        None => None,
-        Some(c) => Some(
-            str_at(c, "valueString")
-                .ok_or_else(|| err(format!("{path}.extension:comment"), "expected valueString"))?
-                .to_owned(),
-        ),
-    };
+
+    fn required(&self, kind: CapacityCode) -> Result<String, ExtractError> {
+        self.coded(kind, true).map(Option::unwrap_or_default)
+    }
+
+    /// `nbCapacity`: a non-negative 32-bit integer.
+    fn nb_capacity(&self) -> Result<i32, ExtractError> {
+        let path = self.path_of("nbCapacity");
+        let nb = self
+            .get("nbCapacity")?
+            .get("valueInteger")
+            .and_then(Value::as_i64)
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| err(&path, "expected valueInteger"))?;
+        if nb < 0 {
+            return Err(err(&path, "a capacity cannot be negative"));
+        }
+        Ok(nb)
+    }
+
+    /// `capacityUpdateDate`: its text and the instant, which the server must be able to serve.
+    fn update_date(&self) -> Result<(String, i64), ExtractError> {
+        let path = self.path_of("capacityUpdateDate");
+        let date = str_at(self.get("capacityUpdateDate")?, "valueDateTime")
+            .ok_or_else(|| err(&path, "expected valueDateTime"))?;
+        let us = parse_servable_instant_us(date)
+            .ok_or_else(|| err(&path, format!("invalid dateTime {date:?} (or outside years 0001-9999 in UTC)")))?;
+        Ok((date.to_owned(), us))
+    }
+
+    fn comment(&self) -> Result<Option<String>, ExtractError> {
+        let Some(c) = self.find("comment")? else { return Ok(None) };
+        let text = str_at(c, "valueString").ok_or_else(|| err(self.path_of("comment"), "expected valueString"))?;
+        Ok(Some(text.to_owned()))
+    }
+}
+
+/// Reads one capacity extension, checking the IG's cardinalities and required bindings.
+pub fn capacity(ext: &Value, path: &str) -> Result<CapacityRecord, ExtractError> {
+    if ext.get("value").is_some() || ext.as_object().is_some_and(|o| o.keys().any(|k| k.starts_with("value"))) {
+        return Err(err(path, "ror-location-supported-capacity is a complex extension and takes no value[x]"));
+    }
+    let subs = Subs::read(ext, path)?;
+    let nb_capacity = subs.nb_capacity()?;
+    let (update_date, update_date_us) = subs.update_date()?;
+    let comment = subs.comment()?;
     Ok(CapacityRecord {
-        capacity_type: required(CapacityCode::Type)?,
-        capacity_status: required(CapacityCode::Status)?,
-        temporality: required(CapacityCode::Temporality)?,
+        capacity_type: subs.required(CapacityCode::Type)?,
+        capacity_status: subs.required(CapacityCode::Status)?,
+        temporality: subs.required(CapacityCode::Temporality)?,
         nb_capacity,
-        source_type: required(CapacityCode::SourceType)?,
-        gender: coded(CapacityCode::Gender, false)?,
-        update_date: update_date.to_owned(),
+        source_type: subs.required(CapacityCode::SourceType)?,
+        gender: subs.coded(CapacityCode::Gender, false)?,
+        update_date,
         update_date_us,
-        closing_type: coded(CapacityCode::ClosingType, false)?,
-        additional_bed_type: coded(CapacityCode::AdditionalBedType, false)?,
-        crisis_type: coded(CapacityCode::CrisisType, false)?,
-        temporary_assignment: required(CapacityCode::TemporaryAssignment)?,
+        closing_type: subs.coded(CapacityCode::ClosingType, false)?,
+        additional_bed_type: subs.coded(CapacityCode::AdditionalBedType, false)?,
+        crisis_type: subs.coded(CapacityCode::CrisisType, false)?,
+        temporary_assignment: subs.required(CapacityCode::TemporaryAssignment)?,
         comment,
         extension_json: ext.to_string(),
     })
