@@ -29,36 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the FHIR API (mutual TLS; see --insecure-http for development).
-    Serve {
-        /// Listen address.
-        #[arg(long, env = "ROR_BIND", default_value = "127.0.0.1:8443")]
-        bind: SocketAddr,
-        #[command(flatten)]
-        security: Box<Security>,
-        #[command(flatten)]
-        load: LoadLimits,
-        /// Read-only connections in the pool.
-        #[arg(long, env = "ROR_POOL_SIZE", default_value_t = 8)]
-        pool_size: u32,
-        /// HTTP worker threads.
-        #[arg(long, env = "ROR_WORKERS", default_value_t = 2)]
-        workers: usize,
-        /// Public base URL of the FHIR endpoint (default: from the request's Host).
-        #[arg(long, env = "ROR_BASE_URL")]
-        base_url: Option<String>,
-        /// Secret for paging cursors (default: random per start; set it when running several instances).
-        #[arg(long, env = "ROR_CURSOR_SECRET", hide_env_values = true)]
-        cursor_secret: Option<String>,
-        /// Load a generated demo dataset first if the database has no Location.
-        #[arg(long)]
-        demo: bool,
-        /// Size of the demo dataset.
-        #[arg(long, default_value_t = 2000)]
-        demo_locations: usize,
-        /// Benchmarks only: serve GET /bench/ceiling, a fixed body of this many bytes.
-        #[arg(long, hide = true)]
-        bench_ceiling_bytes: Option<usize>,
-    },
+    Serve(Box<ServeArgs>),
     /// Import FHIR NDJSON or Bundle files (one transaction per file).
     Import {
         /// Files to import.
@@ -94,6 +65,39 @@ enum Command {
 }
 
 /// Time budget, admission control and connection limits.
+/// `serve`'s options.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Listen address.
+    #[arg(long, env = "ROR_BIND", default_value = "127.0.0.1:8443")]
+    bind: SocketAddr,
+    #[command(flatten)]
+    security: Security,
+    #[command(flatten)]
+    load: LoadLimits,
+    /// Read-only connections in the pool.
+    #[arg(long, env = "ROR_POOL_SIZE", default_value_t = 8)]
+    pool_size: u32,
+    /// HTTP worker threads.
+    #[arg(long, env = "ROR_WORKERS", default_value_t = 2)]
+    workers: usize,
+    /// Public base URL of the FHIR endpoint (default: from the request's Host).
+    #[arg(long, env = "ROR_BASE_URL")]
+    base_url: Option<String>,
+    /// Secret for paging cursors (default: random per start; set it when running several instances).
+    #[arg(long, env = "ROR_CURSOR_SECRET", hide_env_values = true)]
+    cursor_secret: Option<String>,
+    /// Load a generated demo dataset first if the database has no Location.
+    #[arg(long)]
+    demo: bool,
+    /// Size of the demo dataset.
+    #[arg(long, default_value_t = 2000)]
+    demo_locations: usize,
+    /// Benchmarks only: serve GET /bench/ceiling, a fixed body of this many bytes.
+    #[arg(long, hide = true)]
+    bench_ceiling_bytes: Option<usize>,
+}
+
 #[derive(clap::Args)]
 struct LoadLimits {
     /// Time budget of one request's database work, in ms (past it: 400 too-costly).
@@ -184,91 +188,81 @@ type AnyError = Box<dyn std::error::Error>;
 fn run(cli: Cli) -> Result<(), AnyError> {
     let url = DbUrl::parse(&cli.database_url)?;
     match cli.command {
-        Command::Migrate { revert_all } => {
-            let mut conn = db::connect(&url, false)?;
-            let done =
-                if revert_all { db::migrate::revert_all(&mut conn)? } else { db::migrate::run_pending(&mut conn)? };
-            log::info!("{} on {}: {:?}", if revert_all { "reverted" } else { "applied" }, url.redacted(), done);
-            Ok(())
-        }
-        Command::Generate { locations, seed, output } => {
-            let opts = GenerateOptions { locations, seed, anchor_us: GenerateOptions::DEFAULT_ANCHOR_US };
-            let summary = match output {
-                Some(path) => {
-                    let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
-                    let s = generate(&opts, &mut f)?;
-                    f.flush()?;
-                    s
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut lock = std::io::BufWriter::new(stdout.lock());
-                    let s = generate(&opts, &mut lock)?;
-                    lock.flush()?;
-                    s
-                }
-            };
-            log::info!("generated {summary:?}");
-            Ok(())
-        }
-        Command::Import { files } => {
-            startup::migrate(&url)?;
-            let mut conn = db::connect(&url, false)?;
-            for file in files {
-                let started = std::time::Instant::now();
-                let stats = import::import_file(&mut conn, &file, true)?;
-                log::info!("{}: {stats:?} in {:.1}s", file.display(), started.elapsed().as_secs_f64());
-            }
-            Ok(())
-        }
-        Command::Explain => {
-            let mut conn = db::connect(&url, true)?;
-            let (places, offers) = db::read::sample_identifiers(&mut conn, 50)?;
-            for (name, plan) in db::explain::scenario_plans(&places, &offers, "2026-10-31T00:00:00Z") {
-                println!("## {name}\n{}", plan.sql);
-                for line in db::explain::explain(&mut conn, &plan)? {
-                    println!("    {line}");
-                }
-            }
-            Ok(())
-        }
+        Command::Migrate { revert_all } => migrate(&url, revert_all),
+        Command::Generate { locations, seed, output } => generate_to(locations, seed, output),
+        Command::Import { files } => import_files(&url, &files),
+        Command::Explain => explain(&url),
         Command::DevPki { dir } => {
             pki::write_dev_pki(&dir)?;
             log::info!("development PKI and consumer registry written to {}", dir.display());
             Ok(())
         }
-        Command::Serve {
-            bind,
-            security,
-            load,
-            pool_size,
-            workers,
-            base_url,
-            cursor_secret,
-            demo,
-            demo_locations,
-            bench_ceiling_bytes,
-        } => {
-            startup::migrate(&url)?;
-            if demo {
-                load_demo(&url, demo_locations)?;
-            }
-            let mut config = ServerConfig::new(bind, cli.database_url.clone());
-            config.pool_size = pool_size;
-            config.workers = workers;
-            config.base_url = base_url;
-            config.cursor_secret = cursor_secret.map(String::into_bytes);
-            config.bench_ceiling_bytes = bench_ceiling_bytes;
-            load.apply(&mut config);
-            let demo_pki = configure_security(&mut config, *security, demo)?;
-            actix_web::rt::System::new().block_on(async move {
-                let (server, addr) = startup::build(&config)?;
-                print_banner(&url, addr, &config, demo_pki.as_deref());
-                server.await?;
-                Ok::<(), AnyError>(())
-            })
+        Command::Serve(args) => serve(&url, &cli.database_url, *args),
+    }
+}
+
+fn migrate(url: &DbUrl, revert_all: bool) -> Result<(), AnyError> {
+    let mut conn = db::connect(url, false)?;
+    let done = if revert_all { db::migrate::revert_all(&mut conn)? } else { db::migrate::run_pending(&mut conn)? };
+    log::info!("{} on {}: {:?}", if revert_all { "reverted" } else { "applied" }, url.redacted(), done);
+    Ok(())
+}
+
+fn generate_to(locations: usize, seed: u64, output: Option<PathBuf>) -> Result<(), AnyError> {
+    let opts = GenerateOptions { locations, seed, anchor_us: GenerateOptions::DEFAULT_ANCHOR_US };
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::fs::File::create(&path)?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = std::io::BufWriter::new(&mut out);
+    let summary = generate(&opts, &mut out)?;
+    out.flush()?;
+    log::info!("generated {summary:?}");
+    Ok(())
+}
+
+fn import_files(url: &DbUrl, files: &[PathBuf]) -> Result<(), AnyError> {
+    startup::migrate(url)?;
+    let mut conn = db::connect(url, false)?;
+    for file in files {
+        let started = std::time::Instant::now();
+        let stats = import::import_file(&mut conn, file, true)?;
+        log::info!("{}: {stats:?} in {:.1}s", file.display(), started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn explain(url: &DbUrl) -> Result<(), AnyError> {
+    let mut conn = db::connect(url, true)?;
+    let (places, offers) = db::read::sample_identifiers(&mut conn, 50)?;
+    for (name, plan) in db::explain::scenario_plans(&places, &offers, "2026-10-31T00:00:00Z") {
+        println!("## {name}\n{}", plan.sql);
+        for line in db::explain::explain(&mut conn, &plan)? {
+            println!("    {line}");
         }
     }
+    Ok(())
+}
+
+fn serve(url: &DbUrl, database_url: &str, args: ServeArgs) -> Result<(), AnyError> {
+    startup::migrate(url)?;
+    if args.demo {
+        load_demo(url, args.demo_locations)?;
+    }
+    let mut config = ServerConfig::new(args.bind, database_url.to_owned());
+    config.pool_size = args.pool_size;
+    config.workers = args.workers;
+    config.base_url = args.base_url;
+    config.cursor_secret = args.cursor_secret.map(String::into_bytes);
+    config.bench_ceiling_bytes = args.bench_ceiling_bytes;
+    args.load.apply(&mut config);
+    let demo_pki = configure_security(&mut config, args.security, args.demo)?;
+    actix_web::rt::System::new().block_on(async move {
+        let (server, addr) = startup::build(&config)?;
+        print_banner(url, addr, &config, demo_pki.as_deref());
+        server.await?;
+        Ok::<(), AnyError>(())
+    })
 }
 
 fn load_demo(url: &DbUrl, locations: usize) -> Result<(), AnyError> {

@@ -58,28 +58,8 @@ fn random_secret(
     Ok(b)
 }
 
-/// Builds the server (migrating first); returns it with the bound address. Await it to run.
-pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
-    let url = DbUrl::parse(&config.database_url)?;
-    migrate(&url)?;
-    let pool = db::read_only_pool(
-        &url,
-        db::PoolSettings { size: config.pool_size, statement_timeout: config.statement_timeout },
-    )?;
-    let state = web::Data::new(AppState {
-        db: std::sync::Arc::new(db::run::Runner::new(pool, &url, config.pool_wait)),
-        statement_budget: config.statement_timeout,
-        limits: config.limits.clone(),
-        base_url: config.base_url.clone(),
-        cursor_secret: match &config.cursor_secret {
-            Some(s) => s.clone(),
-            None => random_secret(openssl::rand::rand_bytes)?,
-        },
-        trusted_proxies: match &config.auth {
-            AuthMode::Registry { proxy: Some(p), .. } => p.addresses.clone(),
-            _ => Vec::new(),
-        },
-    });
+/// Refuses configurations that would expose the server without its protections.
+fn check_safety(config: &ServerConfig) -> Result<(), StartError> {
     if config.tls.is_none() && !config.bind.ip().is_loopback() {
         return Err(StartError::Unsafe(format!(
             "plain HTTP is only served on loopback, not on {} (configure TLS)",
@@ -95,6 +75,43 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
             profile.number()
         );
     }
+    if let (AuthMode::Registry { proxy: Some(_), .. }, None) = (&config.auth, &config.tls) {
+        return Err(StartError::Unsafe(
+            "trusted proxies need TLS and --client-ca: the certificates they forward are verified against them".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The state every request reads: the database runner (over a read-only pool), limits, links,
+/// the cursor key and the trusted proxies.
+fn app_state(config: &ServerConfig, url: &DbUrl) -> Result<web::Data<AppState>, StartError> {
+    let pool = db::read_only_pool(
+        url,
+        db::PoolSettings { size: config.pool_size, statement_timeout: config.statement_timeout },
+    )?;
+    Ok(web::Data::new(AppState {
+        db: std::sync::Arc::new(db::run::Runner::new(pool, url, config.pool_wait)),
+        statement_budget: config.statement_timeout,
+        limits: config.limits.clone(),
+        base_url: config.base_url.clone(),
+        cursor_secret: match &config.cursor_secret {
+            Some(s) => s.clone(),
+            None => random_secret(openssl::rand::rand_bytes)?,
+        },
+        trusted_proxies: match &config.auth {
+            AuthMode::Registry { proxy: Some(p), .. } => p.addresses.clone(),
+            _ => Vec::new(),
+        },
+    }))
+}
+
+/// Builds the server (migrating first); returns it with the bound address. Await it to run.
+pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+    let url = DbUrl::parse(&config.database_url)?;
+    migrate(&url)?;
+    let state = app_state(config, &url)?;
+    check_safety(config)?;
     if let AuthMode::Registry { registry, .. } = &config.auth {
         registry.watch(std::time::Duration::from_secs(2));
     }
@@ -102,11 +119,6 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         Some(tls) => Some(mtls::acceptor(tls)?),
         None => None,
     };
-    if let (AuthMode::Registry { proxy: Some(_), .. }, None) = (&config.auth, &tls) {
-        return Err(StartError::Unsafe(
-            "trusted proxies need TLS and --client-ca: the certificates they forward are verified against them".into(),
-        ));
-    }
     let trust = tls.as_ref().map(|(_, trust)| {
         trust.watch(std::time::Duration::from_secs(2));
         web::Data::from(trust.clone())
