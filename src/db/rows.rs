@@ -3,10 +3,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::schema::{
-    capacities, healthcare_service_locations, healthcare_services, location_views, locations, organizations,
-    search_tokens,
-};
+use super::schema::{healthcare_services, location_views, locations, organizations};
 
 /// One resource as read for serving.
 #[derive(Debug, Clone, QueryableByName)]
@@ -105,31 +102,6 @@ pub struct NewLocationView<'a> {
     pub last_updated: i64,
 }
 
-/// Insertable capacity figure.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = capacities)]
-pub struct NewCapacity<'a> {
-    pub location_id: &'a str,
-    pub seq: i32,
-    pub observation_id: &'a str,
-    pub capacity_type: &'a str,
-    pub capacity_status: &'a str,
-    pub temporality: &'a str,
-    pub nb_capacity: i32,
-    pub source_type: &'a str,
-    pub gender: Option<&'a str>,
-    pub update_date: &'a str,
-    pub update_date_us: i64,
-    pub closing_type: Option<&'a str>,
-    pub additional_bed_type: Option<&'a str>,
-    pub crisis_type: Option<&'a str>,
-    pub temporary_assignment: &'a str,
-    pub comment: Option<&'a str>,
-    pub last_updated: i64,
-    pub extension_json: &'a str,
-    pub observation_json: &'a str,
-}
-
 /// Insertable operational offer.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = healthcare_services)]
@@ -146,23 +118,4 @@ pub struct NewHealthcareService<'a> {
     pub created_at: Option<i64>,
     pub last_updated: i64,
     pub resource_json: &'a str,
-}
-
-/// Insertable offer → place link.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = healthcare_service_locations)]
-pub struct NewServiceLocation<'a> {
-    pub service_id: &'a str,
-    pub location_id: &'a str,
-}
-
-/// Insertable search token.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = search_tokens)]
-pub struct NewToken<'a> {
-    pub resource_type: &'a str,
-    pub param: &'a str,
-    pub code: &'a str,
-    pub system: &'a str,
-    pub resource_id: &'a str,
 }

@@ -30,22 +30,16 @@ impl<const N: usize> Rows<N> {
 
     /// Inserts every row pushed.
     pub(super) fn insert(self, conn: &mut DbConn) -> Result<(), DbError> {
-        let width = N;
+        let prefix = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
+        let row = format!("({})", ["?"; N].join(", "));
         let mut left = self.rows;
         let mut binds = self.binds.into_iter();
         while left > 0 {
             let chunk = chunk_size(left);
-            let mut plan = SqlPlan {
-                sql: format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", ")),
-                binds: binds.by_ref().take(chunk * width).collect(),
+            let plan = SqlPlan {
+                sql: format!("{prefix}{}", vec![row.as_str(); chunk].join(", ")),
+                binds: binds.by_ref().take(chunk * N).collect(),
             };
-            let row = format!("({})", vec!["?"; width].join(", "));
-            for i in 0..chunk {
-                if i > 0 {
-                    plan.sql.push_str(", ");
-                }
-                plan.sql.push_str(&row);
-            }
             read::execute(conn, &plan)?;
             left -= chunk;
         }
