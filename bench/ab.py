@@ -5,8 +5,9 @@
 
 Each build imports DATA into its own database (timed: wall and CPU of the import process), gets
 the same S4 batch (100 changed places), then ROUNDS rounds alternate the builds (ABBA order) and
-run, per round and build, one server (core 1, 1 worker, 4 connections, as bench/run.sh) under
-each workload with oha (core 0) for DURATION. Report: medians per build and their ratio, so that
+run, per round and build, one server (core 1, 1 worker, 4 connections, as bench/run.sh) under each
+workload with oha (core 0) for DURATION, then the scenario 1 walk (bench/walk.py: places/s and the
+server's peak RSS, after the loads as in bench/run.sh). Report: medians per build and their ratio, so that
 a noisy machine moves both sides of a ratio alike.
 """
 import json
@@ -22,6 +23,12 @@ from overload import start_server, stop_server  # noqa: E402
 
 WORKLOADS = [("ceiling", 1), ("ceiling", 16), ("s2", 1), ("s2", 16), ("s3", 1), ("s3", 16),
              ("s4", 1), ("s4", 16), ("s5", 1), ("s5", 16)]
+
+
+def workloads():
+    """WORKLOADS, or those named in AB_WORKLOADS (e.g. "s2 c16,s3 c1")."""
+    only = [x.strip() for x in os.environ.get("AB_WORKLOADS", "").split(",") if x.strip()]
+    return [(w, c) for w, c in WORKLOADS if not only or f"{w} c{c}" in only]
 
 
 def timed_import(binary, db_url, data):
@@ -59,6 +66,14 @@ def oha_run(oha, pki, urls, conns, duration):
             "non200": sum(v for k, v in codes.items() if k != "200")}
 
 
+def walk(base, pki, pid):
+    """Scenario 1 after the loads, as bench/run.sh walks it: places/s and the server's peak RSS."""
+    res = subprocess.run(["taskset", "-c", "0", "python3", os.path.join(os.path.dirname(__file__), "walk.py"),
+                          base, pki, str(pid)], capture_output=True, text=True, check=True)
+    w = json.loads(res.stdout)
+    return {"places_per_s": w["locations_per_s"], "peak_rss_mb": w["peak_rss_mb"]}
+
+
 def main(out, data, pki, oha, urls_dir, backend, rounds, duration, builds):
     dbs, imports = {}, {}
     touch = f"{out}.touch.ndjson"
@@ -88,7 +103,7 @@ def main(out, data, pki, oha, urls_dir, backend, rounds, duration, builds):
             log = open(f"{out}.{label}.log", "a")
             proc, port = start_server(binary, dbs[label], pki, log, workers=1, pool=4)
             base = f"https://127.0.0.1:{port}/fhir"
-            for w, c in WORKLOADS:
+            for w, c in workloads():
                 urls = f"{out}.{w}.{label}.urls"
                 with open(urls, "w") as f:
                     if w == "ceiling":
@@ -99,10 +114,14 @@ def main(out, data, pki, oha, urls_dir, backend, rounds, duration, builds):
                         for line in open(f"{urls_dir}/{w}.txt"):
                             f.write(line.replace("https://X/fhir", base))
                 samples[label].setdefault(f"{w} c{c}", []).append(oha_run(oha, pki, urls, c, duration))
+            samples[label].setdefault("s1 walk", []).append(walk(base, pki, proc.pid))
             stop_server(proc)
         print(f"round {r + 1}/{rounds} done", file=sys.stderr)
     ref, cur = builds[0][0], builds[1][0]
     report = {"backend": backend, "rounds": rounds, "duration": duration, "imports": imports, "workloads": {}}
+    walks = {lab: samples[lab].pop("s1 walk") for lab in (ref, cur)}
+    report["s1_walk"] = {lab: {m: statistics.median(x[m] for x in walks[lab]) for m in ("places_per_s", "peak_rss_mb")}
+                         for lab in (ref, cur)}
     for key in samples[ref]:
         med = {lab: {m: statistics.median(x[m] for x in samples[lab][key]) for m in ("rps", "p50_ms")}
                for lab in (ref, cur)}

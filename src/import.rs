@@ -126,14 +126,20 @@ impl Importer<'_> {
     }
 
     /// NDJSON after its first line: a reader thread parses and checks resources while this
-    /// thread writes them (the two halves cost about the same).
+    /// thread writes them (the two halves cost about the same). Written records go back to the
+    /// reader to be freed: memory is then freed by the thread that allocated it, which glibc's
+    /// malloc does without taking that thread's arena lock against it (BENCHMARKS.md).
     fn ndjson_rest(&mut self, reader: &mut (impl BufRead + Send)) -> Result<(), Abort> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Record, Abort>>(512);
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Record>();
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut line = String::new();
                 let mut line_no = 1;
                 loop {
+                    while let Ok(written) = done_rx.try_recv() {
+                        drop(written);
+                    }
                     line.clear();
                     line_no += 1;
                     let item = match reader.read_line(&mut line) {
@@ -153,7 +159,10 @@ impl Importer<'_> {
                 }
             });
             for item in rx {
-                self.write(&item?)?;
+                let record = item?;
+                self.write(&record)?;
+                // The reader has stopped when this fails: the record is then freed here.
+                let _ = done_tx.send(record);
             }
             Ok(())
         })

@@ -106,7 +106,7 @@ struct LoadLimits {
     /// Longest wait for a database connection, in ms (past it: 503 with Retry-After).
     #[arg(long, env = "ROR_POOL_WAIT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pool_wait_ms: u64,
-    /// Requests handled at once (default: twice the pool size).
+    /// Requests handled at once (default: twice the pool size on SQLite, four times on PostgreSQL).
     #[arg(long, env = "ROR_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u64).range(1..))]
     max_in_flight: Option<u64>,
     /// Requests waiting for their turn; more are shed with 503 at once.
@@ -125,7 +125,7 @@ impl LoadLimits {
         use std::time::Duration;
         config.statement_timeout = Duration::from_millis(self.statement_timeout_ms);
         config.pool_wait = Duration::from_millis(self.pool_wait_ms);
-        let mut admission = AdmissionLimits::for_pool(config.pool_size);
+        let mut admission = AdmissionLimits::for_pool(config.pool_size, &config.database_url);
         if let Some(n) = self.max_in_flight {
             admission.max_in_flight = usize::try_from(n).unwrap_or(usize::MAX);
         }
