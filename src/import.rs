@@ -11,6 +11,7 @@ use std::time::Instant;
 use diesel::Connection;
 use serde_json::Value;
 
+use crate::base::clock::now_us;
 use crate::db::write::{Session, WriteOutcome, upsert};
 use crate::db::{DbConn, DbError};
 use crate::fhir::extract::Record;
@@ -58,12 +59,6 @@ pub enum ImportError {
         /// Cause.
         source: DbError,
     },
-}
-
-/// Microseconds since the epoch, now.
-pub fn now_us() -> i64 {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 enum Abort {

@@ -10,6 +10,7 @@
 //! - [`import`] and [`generate`]: loading national exports and writing synthetic datasets.
 
 pub mod auth;
+pub mod base;
 pub mod config;
 pub mod db;
 pub mod fhir;

@@ -186,7 +186,7 @@ pub async fn guard(
     let count = res.response().extensions().get::<ResourceCount>().map_or(0, |c| c.0);
     let line = format!(
         "time={} request_id={request_id} consumer={who} profile={profile} method={method} target={target:?} status={} resources={count} duration_us={}",
-        crate::search::date::format_instant(crate::import::now_us()),
+        crate::search::date::format_instant(crate::base::clock::now_us()),
         res.status().as_u16(),
         started.elapsed().as_micros()
     );

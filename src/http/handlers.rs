@@ -332,7 +332,7 @@ fn bundle(search: &SearchRequest, result: SearchResult, base: &str, binding: &st
     }
     Searchset {
         id: random_id(),
-        last_updated: format_instant(crate::import::now_us()),
+        last_updated: format_instant(crate::base::clock::now_us()),
         total: result.total,
         self_url: link(search.cursor.clone()),
         next_url,

@@ -1,0 +1,137 @@
+//! The layers of `src/`: each top-level module has a rank, and code may only name (`crate::…`)
+//! modules of a lower rank, so the modules cannot form a cycle. The references that still point
+//! up are listed in `UPWARD`, with their number: the test fails when one appears, grows, shrinks
+//! or disappears, so the list always says exactly what is left to move (and only shrinks).
+//!
+//! Reads the source files; comment lines are not counted (doc links are not dependencies).
+#![allow(clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Top-level modules of `src/`, lowest first: a module may use those of a lower rank only.
+const LAYERS: &[(&str, u8)] = &[
+    ("base", 0),     // the clock (then instants, resource types, issue codes)
+    ("fhir", 1),     // FHIR mapping, extraction, rendering
+    ("search", 2),   // parsing, dates, SQL shapes of a search
+    ("auth", 3),     // identity, registry, policy, the consumer's scope
+    ("config", 4),   // the server's settings
+    ("import", 5),   // the import pipeline (a service)
+    ("db", 6),       // connections, migrations, SQL running
+    ("generate", 6), // the demo data generator
+    ("http", 7),     // routes, extractors, answers
+    ("startup", 8),  // wiring
+];
+
+/// References that point up (from, to, how many), left to move by issue 10.
+const UPWARD: &[(&str, &str, usize)] = &[
+    ("auth", "http", 2),     // RequestId and AppError
+    ("fhir", "search", 3),   // instants (search::date)
+    ("import", "db", 2),     // the import writes through db::write
+    ("search", "auth", 1),   // the capacity scope
+    ("search", "config", 2), // SearchLimits
+];
+
+fn rank(module: &str) -> Option<u8> {
+    LAYERS.iter().find(|(m, _)| *m == module).map(|(_, r)| *r)
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("src is readable").flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level module a file of `src/` belongs to (`None` for the crate root and the binary).
+fn module_of(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).ok()?;
+    let first = rel.components().next()?.as_os_str().to_str()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first);
+    (name != "lib" && name != "main").then(|| name.to_owned())
+}
+
+/// Every `crate::name` in the code lines of `text`.
+fn crate_references(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let preceded_by_ident = rest[..at].chars().last().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !name.is_empty() && !preceded_by_ident {
+                out.push(name);
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
+fn references() -> BTreeMap<(String, String), usize> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut edges = BTreeMap::new();
+    for file in files {
+        let Some(from) = module_of(&src, &file) else { continue };
+        let text = std::fs::read_to_string(&file).expect("source files are UTF-8");
+        for to in crate_references(&text) {
+            if to != from {
+                *edges.entry((from.clone(), to)).or_insert(0) += 1;
+            }
+        }
+    }
+    edges
+}
+
+#[test]
+fn every_module_has_a_layer() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    for file in &files {
+        if let Some(m) = module_of(&src, file) {
+            assert!(rank(&m).is_some(), "src/{m} has no layer: add it to LAYERS in tests/architecture.rs");
+        }
+    }
+}
+
+#[test]
+fn modules_only_use_lower_layers_but_the_listed_ones() {
+    let mut upward = BTreeMap::new();
+    for ((from, to), n) in references() {
+        let (Some(a), Some(b)) = (rank(&from), rank(&to)) else { continue };
+        if b >= a {
+            upward.insert((from, to), n);
+        }
+    }
+    let listed: BTreeMap<(String, String), usize> =
+        UPWARD.iter().map(|(f, t, n)| ((f.to_string(), t.to_string()), *n)).collect();
+    let mut problems = Vec::new();
+    for (edge, n) in &upward {
+        match listed.get(edge) {
+            None => problems.push(format!("{} uses {} ({n}×): a layer above it", edge.0, edge.1)),
+            Some(k) if k != n => problems.push(format!("{} uses {} {n}× (listed: {k}×)", edge.0, edge.1)),
+            Some(_) => {}
+        }
+    }
+    for (edge, k) in &listed {
+        if !upward.contains_key(edge) {
+            problems.push(format!("{} no longer uses {} (listed: {k}×): remove it from UPWARD", edge.0, edge.1));
+        }
+    }
+    assert!(problems.is_empty(), "layering of src/ (tests/architecture.rs):\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_reference_scanner_reads_paths_not_words() {
+    let text = "use crate::db::x;\n// crate::http in a comment\nlet a = crate::auth::f(); my_crate::fhir::g();";
+    assert_eq!(crate_references(text), vec!["db".to_owned(), "auth".to_owned()]);
+}
