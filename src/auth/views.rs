@@ -79,6 +79,21 @@ pub fn next_last_updated(candidate: i64, previous: Option<i64>, now_us: i64) -> 
     }
 }
 
+/// The instants of a place's views as kept on its row: `instant:view` entries separated by
+/// spaces (view keys hold neither a space nor a colon), in the order given.
+pub fn encode_instants<K: AsRef<str>>(views: &[(K, i64)]) -> String {
+    let entries: Vec<String> = views.iter().map(|(key, lu)| format!("{lu}:{}", key.as_ref())).collect();
+    entries.join(" ")
+}
+
+/// The instant of view `key` in `encoded` (see [`encode_instants`]).
+pub fn instant_of(encoded: &str, key: &str) -> Option<i64> {
+    encoded.split(' ').find_map(|entry| {
+        let (lu, k) = entry.split_once(':')?;
+        if k == key { lu.parse().ok() } else { None }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +146,19 @@ mod tests {
         assert_eq!(next_last_updated(30, Some(400), 100), 401);
         assert_eq!(next_last_updated(30, None, 100), 30);
         assert_eq!(next_last_updated(0, Some(i64::MAX), 1), i64::MAX);
+    }
+
+    #[test]
+    fn view_instants_round_trip_through_their_row_form() {
+        let views = [("all", 5_i64), ("s!=06", -3), ("s=01;a=01;hs", 1_733_000_000_000_000), ("none", 0)];
+        let encoded = encode_instants(&views);
+        assert_eq!(encoded, "5:all -3:s!=06 1733000000000000:s=01;a=01;hs 0:none");
+        for (key, lu) in views {
+            assert_eq!(instant_of(&encoded, key), Some(lu));
+        }
+        assert_eq!(instant_of(&encoded, "s=01"), None);
+        assert_eq!(instant_of(&encoded, "hs"), None);
+        assert_eq!(instant_of("", "all"), None);
+        assert_eq!(instant_of("x:all", "all"), None);
     }
 }

@@ -13,6 +13,7 @@ use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
 use super::rows::{CountRow, ResourceRow};
 use super::{DbConn, DbError};
+use crate::auth::views;
 use crate::fhir::{ResourceType, render};
 use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
@@ -144,6 +145,12 @@ fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope)
         return Ok(());
     }
     let cap = &scope.capacity;
+    let view = cap.view_key();
+    for row in rows.iter_mut() {
+        if let Some(instants) = row.views.take() {
+            row.last_updated = views::instant_of(&instants, &view).unwrap_or(row.last_updated);
+        }
+    }
     let sensitive: HashSet<String> = if cap.hide_sensitive && !cap.none {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         load::<TextRow>(conn, &sql::sensitive_places(&ids))?.into_iter().map(|r| r.v).collect()

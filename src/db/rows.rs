@@ -38,6 +38,10 @@ pub struct ResourceRow {
     /// Location: where its `meta.lastUpdated` goes in `json` + `tail` (`None`: already in `json`).
     #[diesel(sql_type = Nullable<BigInt>)]
     pub lu_at: Option<i64>,
+    /// Location read in id order: the instants of its views (`auth::views::encode_instants`);
+    /// `last_updated` is then the place's own until [`crate::db::read`] picks the consumer's.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub views: Option<String>,
 }
 
 /// A COUNT(*) result.
@@ -91,6 +95,7 @@ pub struct NewLocation<'a> {
     pub figure_statuses: Option<&'a str>,
     pub figure_assignments: Option<&'a str>,
     pub lu_at: Option<i64>,
+    pub view_instants: Option<&'a str>,
 }
 
 /// Insertable view of a place: when what one capacity scope shows of it last changed.

@@ -40,6 +40,7 @@ diesel::table! {
         figure_statuses -> Nullable<Text>,
         figure_assignments -> Nullable<Text>,
         lu_at -> Nullable<BigInt>,
+        view_instants -> Nullable<Text>,
     }
 }
 

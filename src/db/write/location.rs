@@ -222,6 +222,7 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
     let figures_json = l.capacities.iter().map(|c| c.extension_json.as_str()).collect::<Vec<_>>().join(",");
     let figure_statuses = distinct_joined(l.capacities.iter().map(|c| c.capacity_status.as_str()));
     let figure_assignments = distinct_joined(l.capacities.iter().map(|c| c.temporary_assignment.as_str()));
+    let view_instants = views::encode_instants(&plan.views);
     diesel::insert_into(locations::table)
         .values(&NewLocation {
             id,
@@ -250,6 +251,7 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             figure_statuses: Some(&figure_statuses),
             figure_assignments: Some(&figure_assignments),
             lu_at: i64::try_from(parts.last_updated_at).ok(),
+            view_instants: Some(&view_instants),
         })
         .execute(conn)?;
     let mut figures = Rows::new("capacities", CAPACITY_COLUMNS);
@@ -300,6 +302,8 @@ pub(super) fn sensitivity_changed(conn: &mut DbConn, place_ids: &[String], sessi
         let before = PlaceState { base_last_updated: prev.base_last_updated, sensitive: !sensitive, figures: &figures };
         let after = PlaceState { sensitive, ..before };
         let new_place = session.new_places.contains(id);
+        let mut instants = Vec::new();
+        let mut moved = false;
         for scope in policy::views() {
             let key = scope.view_key();
             let previous = prev.views.get(&key).copied();
@@ -308,7 +312,9 @@ pub(super) fn sensitivity_changed(conn: &mut DbConn, place_ids: &[String], sessi
             } else {
                 views::after_change(&scope, previous, false, &before, &after, session.now_us)
             };
+            instants.push((key.clone(), lu));
             if Some(lu) != previous {
+                moved = true;
                 diesel::delete(
                     location_views::table
                         .filter(location_views::location_id.eq(id))
@@ -319,6 +325,11 @@ pub(super) fn sensitivity_changed(conn: &mut DbConn, place_ids: &[String], sessi
                     .values(&NewLocationView { location_id: id, view: &key, last_updated: lu })
                     .execute(conn)?;
             }
+        }
+        if moved {
+            diesel::update(locations::table.find(id))
+                .set(locations::view_instants.eq(views::encode_instants(&instants)))
+                .execute(conn)?;
         }
     }
     Ok(())

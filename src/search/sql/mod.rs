@@ -73,32 +73,30 @@ impl Drive {
 }
 
 /// The select list: id, last_updated, json and, for Locations, the parts around their figures and
-/// the instant of the consumer's view of each (from `location_views`; a place written without
-/// views, which the start-up upgrade prevents, falls back to its own instant).
+/// what gives the instant of the consumer's view of each: `lv.last_updated` when the page walks
+/// `location_views`, else the place's view instants kept on its row (`views`), from which
+/// `db::read` picks the consumer's (a place without its view there, which the start-up upgrade
+/// prevents, falls back to its own instant).
 fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
     let t = table(rt);
     if rt != ResourceType::Location {
         p.sql.push_str(&format!(
             "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, '' AS tail, \
              CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
-             CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at \
+             CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at, \
+             CAST(NULL AS TEXT) AS views \
              FROM {} r",
             t.id, t.json, t.name
         ));
         return;
     }
-    p.sql.push_str("SELECT r.id AS id, ");
-    if drive == Drive::View {
-        p.sql.push_str("lv.last_updated");
+    p.sql.push_str(if drive == Drive::View {
+        "SELECT r.id AS id, lv.last_updated AS last_updated, CAST(NULL AS TEXT) AS views, "
     } else {
-        p.sql.push_str(
-            "COALESCE((SELECT lv.last_updated FROM location_views lv WHERE lv.location_id = r.id AND lv.view = ",
-        );
-        p.text(scope.capacity.view_key());
-        p.sql.push_str("), r.last_updated)");
-    }
+        "SELECT r.id AS id, r.last_updated AS last_updated, r.view_instants AS views, "
+    });
     p.sql.push_str(
-        " AS last_updated, r.json_head AS json, r.json_tail AS tail, \
+        "r.json_head AS json, r.json_tail AS tail, \
          r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
          r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at",
     );
