@@ -68,7 +68,7 @@ impl AdmissionLimits {
     /// flight two requests per connection on SQLite (one on the database, one composing or being
     /// sent: SQLite's work is the server's own CPU) or four on PostgreSQL (its requests wait on
     /// round trips, and the workers need more of them ready: two per connection cost S2 at 16
-    /// connections 15% of its throughput, four cost SQLite's overload peak RSS 35%; BENCHMARKS.md).
+    /// connections 15% of its throughput, four cost SQLite's overload peak RSS 36%; BENCHMARKS.md).
     pub fn for_pool(pool_size: u32, database_url: &str) -> Self {
         let per_connection = if database_url.starts_with("postgres") { 4 } else { 2 };
         Self {
