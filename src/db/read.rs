@@ -151,16 +151,10 @@ fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope)
             row.last_updated = views::instant_of(&instants, &view).unwrap_or(row.last_updated);
         }
     }
-    let sensitive: HashSet<String> = if cap.hide_sensitive && !cap.none {
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        load::<TextRow>(conn, &sql::sensitive_places(&ids))?.into_iter().map(|r| r.v).collect()
-    } else {
-        HashSet::new()
-    };
     let sources: Vec<Figures> = rows
         .iter_mut()
         .map(|r| match r.figures.take() {
-            _ if cap.none || sensitive.contains(&r.id) => Figures::Hidden,
+            _ if cap.none || (cap.hide_sensitive && r.sensitive) => Figures::Hidden,
             Some(piece) if cap.admits_all(codes(r.statuses.as_deref()), codes(r.assignments.as_deref())) => {
                 Figures::Stored(piece)
             }

@@ -1,7 +1,7 @@
 //! Row types, for the diesel DSL writes and the raw-SQL reads.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 use super::schema::{healthcare_services, location_views, locations, organizations};
 
@@ -42,6 +42,9 @@ pub struct ResourceRow {
     /// `last_updated` is then the place's own until [`crate::db::read`] picks the consumer's.
     #[diesel(sql_type = Nullable<Text>)]
     pub views: Option<String>,
+    /// Location: linked to a sensitive unit (its figures hidden from scopes that hide those).
+    #[diesel(sql_type = Bool)]
+    pub sensitive: bool,
 }
 
 /// A COUNT(*) result.
@@ -96,6 +99,7 @@ pub struct NewLocation<'a> {
     pub figure_assignments: Option<&'a str>,
     pub lu_at: Option<i64>,
     pub view_instants: Option<&'a str>,
+    pub sensitive: bool,
 }
 
 /// Insertable view of a place: when what one capacity scope shows of it last changed.

@@ -41,6 +41,7 @@ diesel::table! {
         figure_assignments -> Nullable<Text>,
         lu_at -> Nullable<BigInt>,
         view_instants -> Nullable<Text>,
+        sensitive -> Bool,
     }
 }
 

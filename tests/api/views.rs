@@ -115,6 +115,13 @@ impl Views {
                     .map(|e| e["resource"]["id"].as_str().unwrap().to_owned())
                     .collect();
                 ids.sort();
+                // The place's own figures (read and search) are the ones its Observations show.
+                let on_place = |body: &Value| {
+                    body["extension"].as_array().into_iter().flatten().filter(|e| e["url"] == CAPACITY).count()
+                };
+                assert_eq!(on_place(&r.body), ids.len(), "profile {p}: the read's figures");
+                let found = app.get(&format!("Location?_id={}", self.id));
+                assert_eq!(on_place(&found.body["entry"][0]["resource"]), ids.len(), "profile {p}: the search's");
                 (*p, (lu, lm, ids))
             })
             .collect()
@@ -200,7 +207,7 @@ fn last_updated_follows_what_each_profile_sees(backend: Backend) {
         "url": "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice-sensitive-unit",
         "valueBoolean": true
     }));
-    v.import(&[offer]);
+    v.import(&[offer.clone()]);
     assert_eq!(v.moved(&s5), vec![0, 1, 2]);
     let s6 = v.seen();
     assert!(s6.values().all(|(_, _, ids)| ids.is_empty()), "a sensitive place shows no figure");
@@ -208,6 +215,16 @@ fn last_updated_follows_what_each_profile_sees(backend: Backend) {
     // While sensitive, its figures change for nobody.
     v.import_place(&[figure(&t, "01", "01", 12), figure(&t, "06", "01", 1)], "Lieu témoin renommé");
     assert_eq!(v.moved(&s6), Vec::<u8>::new());
+    let s7 = v.seen();
+    assert!(s7.values().all(|(_, _, ids)| ids.is_empty()), "re-imported, a sensitive place still shows no figure");
+
+    // The offer is no longer a sensitive unit: the figures come back to those who may see them.
+    let ext = offer["extension"].as_array_mut().unwrap();
+    ext.retain(|e| !e["url"].as_str().unwrap().ends_with("ror-healthcareservice-sensitive-unit"));
+    v.import(&[offer]);
+    assert_eq!(v.moved(&s7), vec![0, 1, 2]);
+    let s8 = v.seen();
+    assert_eq!((s8[&0].2.len(), s8[&1].2.len(), s8[&2].2.len(), s8[&5].2.len()), (1, 2, 1, 0));
 }
 
 /// A database written before per-view instants (each place's instant inside its JSON, positional

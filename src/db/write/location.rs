@@ -117,6 +117,8 @@ struct Planned {
     observation_ids: Vec<String>,
     figure_last_updated: Vec<i64>,
     views: Vec<(String, i64)>,
+    /// Linked to a sensitive unit.
+    sensitive: bool,
 }
 
 /// Inserts or replaces a place. Call inside a transaction.
@@ -175,7 +177,8 @@ pub(super) fn upsert(conn: &mut DbConn, l: &LocationRecord, session: &mut Sessio
             (key, lu)
         })
         .collect();
-    let plan = Planned { parts, base_last_updated: base, observation_ids: ids, figure_last_updated: lus, views };
+    let plan =
+        Planned { parts, base_last_updated: base, observation_ids: ids, figure_last_updated: lus, views, sensitive };
     delete(conn, id)?;
     insert(conn, l, &plan)?;
     Ok(WriteOutcome::Updated)
@@ -206,7 +209,7 @@ fn plan_fresh(
     let figures = new_figures(l, &figure_last_updated);
     let state = PlaceState { base_last_updated, sensitive, figures: &figures };
     let views = policy::views().iter().map(|s| (s.view_key(), views::fresh(s, &state))).collect();
-    Planned { parts, base_last_updated, observation_ids, figure_last_updated, views }
+    Planned { parts, base_last_updated, observation_ids, figure_last_updated, views, sensitive }
 }
 
 fn delete(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
@@ -252,6 +255,7 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             figure_assignments: Some(&figure_assignments),
             lu_at: i64::try_from(parts.last_updated_at).ok(),
             view_instants: Some(&view_instants),
+            sensitive: plan.sensitive,
         })
         .execute(conn)?;
     let mut figures = Rows::new("capacities", CAPACITY_COLUMNS);
@@ -326,10 +330,13 @@ pub(super) fn sensitivity_changed(conn: &mut DbConn, place_ids: &[String], sessi
                     .execute(conn)?;
             }
         }
+        let target = diesel::update(locations::table.find(id));
         if moved {
-            diesel::update(locations::table.find(id))
-                .set(locations::view_instants.eq(views::encode_instants(&instants)))
+            target
+                .set((locations::sensitive.eq(sensitive), locations::view_instants.eq(views::encode_instants(&instants))))
                 .execute(conn)?;
+        } else {
+            target.set(locations::sensitive.eq(sensitive)).execute(conn)?;
         }
     }
     Ok(())

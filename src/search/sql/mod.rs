@@ -84,7 +84,7 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
             "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, '' AS tail, \
              CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
              CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at, \
-             CAST(NULL AS TEXT) AS views \
+             CAST(NULL AS TEXT) AS views, FALSE AS sensitive \
              FROM {} r",
             t.id, t.json, t.name
         ));
@@ -98,7 +98,8 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
     p.sql.push_str(
         "r.json_head AS json, r.json_tail AS tail, \
          r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
-         r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at",
+         r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at, \
+         r.sensitive AS sensitive",
     );
     if drive == Drive::View {
         p.sql.push_str(" FROM location_views lv JOIN locations r ON r.id = lv.location_id AND lv.view = ");
