@@ -15,7 +15,7 @@ use super::rows::{CountRow, ResourceRow};
 use super::{DbConn, DbError};
 use crate::auth::views;
 use crate::fhir::{ResourceType, render};
-use crate::search::SearchRequest;
+use crate::search::{Condition, SearchRequest};
 use crate::search::cursor::CursorKey;
 use crate::search::date::format_instant;
 use crate::search::sql::{self, Bind, Scope, SqlPlan};
@@ -230,6 +230,13 @@ pub fn search(
     max_included: usize,
 ) -> Result<SearchResult, DbError> {
     conn.transaction::<_, DbError, _>(|c| {
+        if matches!(c, DbConn::Postgresql(_)) && req.conditions.iter().any(Condition::is_range) {
+            // PostgreSQL plans a prepared statement without its values after five runs; for a range
+            // that plan guesses a third of the rows match and walks the whole id index (S4 on 12k
+            // places: 10-20 ms against 2 ms planned with the values). Plan this search's statements
+            // with their values, for this transaction only.
+            diesel::connection::SimpleConnection::batch_execute(c, "SET LOCAL plan_cache_mode = force_custom_plan")?;
+        }
         let mut out = SearchResult::default();
         if req.summary_count || req.count == 0 {
             if req.total || req.summary_count {

@@ -113,6 +113,12 @@ impl Condition {
             Self::LastUpdated(v) => v.len(),
         }
     }
+
+    /// Whether how many rows match depends on the values so much that a plan made without them
+    /// can be far off: a range (`_lastUpdated=ge…` matches a hundred places or all of them).
+    pub fn is_range(&self) -> bool {
+        matches!(self, Self::LastUpdated(_))
+    }
 }
 
 /// Sort key (always completed by the id, so the order is total and paging is stable).
