@@ -9,12 +9,12 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ror_capacity::config::SearchLimits;
+use ror_capacity::db::sql::{self, Scope};
 use ror_capacity::fhir::ResourceType;
 use ror_capacity::fhir::bundle::{Entry, SearchMode, Searchset};
 use ror_capacity::fhir::{extract, render};
 use ror_capacity::generate::{GenerateOptions, generate};
 use ror_capacity::search::parse::parse;
-use ror_capacity::search::sql::{self, Scope};
 use serde_json::Value;
 
 /// A generated Location with exactly 6 capacity figures, and 200 generated Locations.

@@ -6,8 +6,8 @@ use std::net::{SocketAddr, TcpListener};
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
+use crate::auth::AuthMode;
 use crate::auth::mtls::{self, TlsError};
-use crate::auth::{self, AuthMode};
 use crate::config::ServerConfig;
 use crate::db::{self, DbError, DbUrl};
 use crate::http::{self, AppState};
@@ -149,7 +149,7 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
             .app_data(admission.clone())
             .app_data(web::PayloadConfig::new(256 * 1024))
             .wrap(from_fn(http::admission::admit))
-            .wrap(from_fn(auth::guard))
+            .wrap(from_fn(crate::http::authenticate::guard))
             .wrap(ErrorHandlers::new().default_handler(http::error::to_operation_outcome))
             .wrap(from_fn(http::request_id))
             .configure(|cfg| {

@@ -13,6 +13,7 @@
 //!   of its offers) is shown, whatever the profile.
 
 use crate::fhir::ResourceType;
+use crate::search::registry;
 
 /// An access profile, 0 to 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,8 +51,9 @@ pub enum Effect {
     HideSensitiveUnits,
     /// The resource type may not be read or searched.
     DenyType(ResourceType),
-    /// These search parameters may not be used on this type.
-    DenyParameters(ResourceType, &'static [&'static str]),
+    /// Search parameters that match capacity figures (the registry's `capacity` flag) may not be
+    /// used.
+    DenyCapacityParameters,
 }
 
 /// One rule: the profiles it applies to, and its effect.
@@ -67,13 +69,7 @@ pub struct Rule {
 pub const RULES: &[Rule] = &[
     Rule { profiles: &[5], effect: Effect::NoCapacity },
     Rule { profiles: &[5], effect: Effect::DenyType(ResourceType::Observation) },
-    Rule {
-        profiles: &[5],
-        effect: Effect::DenyParameters(
-            ResourceType::Location,
-            &["capacity-status", "capacity-type", "temporality-capacity"],
-        ),
-    },
+    Rule { profiles: &[5], effect: Effect::DenyCapacityParameters },
     Rule { profiles: &[0], effect: Effect::OnlyStatuses(&["01"]) },
     Rule { profiles: &[0], effect: Effect::OnlyAssignments(&["01"]) },
     Rule { profiles: &[2, 3], effect: Effect::HideStatuses(&["06"]) },
@@ -195,7 +191,7 @@ pub fn capacity_scope(profile: Profile) -> CapacityScope {
             Effect::HideStatuses(st) => s.hidden_statuses.extend_from_slice(st),
             Effect::OnlyAssignments(a) => s.only_assignments = intersect(s.only_assignments.take(), a),
             Effect::HideSensitiveUnits => s.hide_sensitive = true,
-            Effect::DenyType(_) | Effect::DenyParameters(..) => {}
+            Effect::DenyType(_) | Effect::DenyCapacityParameters => {}
         }
     }
     s
@@ -212,16 +208,10 @@ pub fn denied_parameter<'a>(
     rt: ResourceType,
     names: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let denied: Vec<&'static str> = applicable(profile)
-        .filter_map(|e| match e {
-            Effect::DenyParameters(t, params) if t == rt => Some(params.iter().copied()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let capacity_denied = applicable(profile).any(|e| e == Effect::DenyCapacityParameters);
     names.into_iter().find(|n| {
         let base = n.split(':').next().unwrap_or_default();
-        denied.contains(&base)
+        capacity_denied && registry::find(rt, base).is_some_and(|p| p.capacity)
     })
 }
 

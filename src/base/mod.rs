@@ -1,5 +1,5 @@
 //! The bottom layer: what every other layer may use, and which uses nothing of the crate (see
-//! `tests/architecture.rs`). For now the clock; instants, resource types and issue codes are to
-//! move here (issue 10).
+//! `tests/architecture.rs`): the clock and FHIR instants.
 
 pub mod clock;
+pub mod instant;

@@ -7,10 +7,10 @@ use diesel::sql_types::Text;
 use super::read::load;
 use super::{DbConn, DbError};
 use crate::auth::policy::Profile;
-use crate::config::SearchLimits;
+use crate::db::sql::{self, Bind, Scope, SqlPlan};
 use crate::fhir::ResourceType;
+use crate::search::limits::SearchLimits;
 use crate::search::parse::parse;
-use crate::search::sql::{self, Bind, Scope, SqlPlan};
 
 #[derive(Debug, QueryableByName)]
 struct PgPlanRow {

@@ -12,6 +12,7 @@ pub mod read;
 pub mod rows;
 pub mod run;
 pub mod schema;
+pub mod sql;
 mod sqlite_progress;
 pub mod write;
 

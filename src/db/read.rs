@@ -14,11 +14,11 @@ use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 use super::rows::{CountRow, ResourceRow};
 use super::{DbConn, DbError};
 use crate::auth::views;
+use crate::db::sql::{self, Bind, Scope, SqlPlan};
 use crate::fhir::{ResourceType, render};
-use crate::search::{Condition, SearchRequest};
 use crate::search::cursor::CursorKey;
 use crate::search::date::format_instant;
-use crate::search::sql::{self, Bind, Scope, SqlPlan};
+use crate::search::{Condition, SearchRequest};
 
 /// A [`SqlPlan`] as a diesel query. Its statement is prepared once per connection and kept in
 /// diesel's statement cache (keyed by its text) when [`cacheable`] allows; `?` placeholders become

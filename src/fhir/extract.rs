@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::codes::{self, CapacityCode};
-use crate::search::date::parse_servable_instant_us;
+use crate::base::instant::parse_servable_instant_us;
 
 /// A refused element: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

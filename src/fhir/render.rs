@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::codes::{self, CapacityCode};
 use super::extract::CapacityRecord;
-use crate::search::date::format_instant;
+use crate::base::instant::format_instant;
 
 /// Sets `meta.lastUpdated` to `stamp` (creating `meta` if needed, keeping `resourceType`/`id` first).
 fn with_last_updated(base: &Map<String, Value>, stamp: &str) -> Map<String, Value> {

@@ -8,7 +8,7 @@
 use ror_fhir_model::{RoundTripError, round_trip};
 use serde_json::Value;
 
-use crate::search::date::parse_instant_us;
+use crate::base::instant::parse_instant_us;
 
 /// Why a resource was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::authenticate::{Principal, ResourceCount};
 use super::dbcall::with_conn;
 use super::error::{AppError, FHIR_JSON};
 use super::{AppState, negotiate};
@@ -10,14 +11,13 @@ use crate::auth::crl::Freshness;
 use crate::auth::policy::{capacity_scope, denied_parameter, may_access};
 use crate::auth::registry::{Consumer, Interaction};
 use crate::auth::trust::ClientTrust;
-use crate::auth::{Principal, ResourceCount};
 use crate::db::read::{self, SearchResult};
+use crate::db::sql::Scope;
 use crate::fhir::bundle::{Entry, SearchMode, Searchset};
 use crate::fhir::outcome::{Issue, operation_outcome_with_id};
 use crate::fhir::{ResourceType, elements, is_valid_id};
 use crate::search::cursor::{self, CursorKey};
 use crate::search::date::format_instant;
-use crate::search::sql::Scope;
 use crate::search::{SearchRequest, SortKey, parse};
 
 /// The CapabilityStatement, served verbatim.

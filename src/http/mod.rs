@@ -2,6 +2,7 @@
 //! responses. Handlers stay short: parse, call one function, respond.
 
 pub mod admission;
+pub mod authenticate;
 pub mod body;
 mod dbcall;
 pub mod error;
@@ -18,8 +19,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
-use crate::config::SearchLimits;
 use crate::db::run::Runner;
+use crate::search::limits::SearchLimits;
 use error::AppError;
 
 /// Shared, read-only server state.

@@ -3,9 +3,10 @@
 
 pub mod cursor;
 pub mod date;
+pub mod limits;
 pub mod parse;
 pub mod query;
-pub mod sql;
+pub mod registry;
 
 use crate::fhir::ResourceType;
 use crate::fhir::outcome::Issue;

@@ -69,7 +69,7 @@ fn refused_files_write_nothing(backend: Backend) {
         &mut conn,
         ror_capacity::fhir::ResourceType::Organization,
         "o1",
-        &ror_capacity::search::sql::Scope::everything(),
+        &ror_capacity::db::sql::Scope::everything(),
     )
     .unwrap();
     assert!(none.is_none());
@@ -102,9 +102,9 @@ fn stored_and_filtered_figures_agree(backend: Backend) {
     use ror_capacity::auth::policy::{Profile, capacity_scope};
     use ror_capacity::config::SearchLimits;
     use ror_capacity::db::read;
+    use ror_capacity::db::sql::Scope;
     use ror_capacity::fhir::ResourceType;
     use ror_capacity::search::parse::parse;
-    use ror_capacity::search::sql::Scope;
 
     let data = crate::helpers::dataset().clone();
     let url = fresh_database(backend, "figures");

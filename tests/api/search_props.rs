@@ -12,12 +12,13 @@ use proptest::sample::select;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use ror_capacity::auth::policy::{Profile, capacity_scope};
 use ror_capacity::config::SearchLimits;
+use ror_capacity::db::sql::Scope;
 use ror_capacity::db::{self, DbConn, DbUrl, read};
 use ror_capacity::fhir::ResourceType;
 use ror_capacity::search::cursor::CursorKey;
 use ror_capacity::search::parse::parse;
 use ror_capacity::search::query::decode_pairs;
-use ror_capacity::search::sql::Scope;
+use ror_capacity::search::registry;
 use ror_capacity::search::{SearchRequest, SortKey};
 
 use std::time::Duration;
@@ -28,27 +29,12 @@ use crate::raw::{RawResponse, authority, exchange};
 /// Cases per backend: enough to reach every parameter with many value shapes, a few seconds each.
 const CASES: u32 = 256;
 
-const NAMES: &[&str] = &[
-    "_id",
-    "_lastUpdated",
-    "_tag",
+/// Names besides the registry's: `_has` chains, result parameters, and names no type supports.
+const OTHER_NAMES: &[&str] = &[
     "_has:HealthcareService:location:identifier",
     "_has:HealthcareService:location:_id",
     "_has:HealthcareService:location:name",
     "_has:Observation:subject:code",
-    "_has",
-    "identifier",
-    "name",
-    "address-postalcode",
-    "status",
-    "type",
-    "capacity-status",
-    "capacity-type",
-    "temporality-capacity",
-    "location",
-    "organization",
-    "subject",
-    "code",
     "_count",
     "_sort",
     "_total",
@@ -61,6 +47,18 @@ const NAMES: &[&str] = &[
     "patient",
     "_text",
 ];
+
+/// Every parameter name of the registry (of any type), then [`OTHER_NAMES`].
+fn names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for p in registry::PARAMETERS {
+        if !names.contains(&p.name) {
+            names.push(p.name);
+        }
+    }
+    names.extend_from_slice(OTHER_NAMES);
+    names
+}
 
 const MODIFIERS: &[&str] = &[
     "",
@@ -178,7 +176,7 @@ fn value() -> impl Strategy<Value = String> {
 
 fn name() -> impl Strategy<Value = String> {
     prop_oneof![
-        8 => (select(NAMES), select(MODIFIERS)).prop_map(|(n, m)| format!("{n}{m}")),
+        8 => (select(names()), select(MODIFIERS)).prop_map(|(n, m)| format!("{n}{m}")),
         1 => "[a-zA-Z_:-]{0,12}",
     ]
 }

@@ -3,8 +3,8 @@
 //! statement texts take few shapes (and stay prepared), whatever the counts.
 
 use crate::db::read;
+use crate::db::sql::{Bind, SqlPlan};
 use crate::db::{DbConn, DbError};
-use crate::search::sql::{Bind, SqlPlan};
 
 /// Most rows in one statement (SQLite and PostgreSQL both take far more binds than this needs).
 const MAX_CHUNK: usize = 32;

@@ -20,12 +20,12 @@ use crate::auth::views::{self, Figure, PlaceState, next_last_updated};
 use crate::db::read::{self, TextRow};
 use crate::db::rows::{NewLocation, NewLocationView};
 use crate::db::schema::{capacities, location_views, locations};
+use crate::db::sql::{self, Bind};
 use crate::db::{DbConn, DbError};
 use crate::fhir::extract::{self, LocationRecord, Record};
 use crate::fhir::render::{self, LocationParts};
 use crate::search::date::format_instant;
 use crate::search::normalize;
-use crate::search::sql::{self, Bind};
 
 /// One stored figure, as far as a new import of its place is concerned.
 #[derive(Debug, Queryable)]
@@ -333,7 +333,10 @@ pub(super) fn sensitivity_changed(conn: &mut DbConn, place_ids: &[String], sessi
         let target = diesel::update(locations::table.find(id));
         if moved {
             target
-                .set((locations::sensitive.eq(sensitive), locations::view_instants.eq(views::encode_instants(&instants))))
+                .set((
+                    locations::sensitive.eq(sensitive),
+                    locations::view_instants.eq(views::encode_instants(&instants)),
+                ))
                 .execute(conn)?;
         } else {
             target.set(locations::sensitive.eq(sensitive)).execute(conn)?;

@@ -87,7 +87,7 @@ impl Session {
     /// Whether place `id` is linked to a sensitive unit.
     fn is_sensitive(&mut self, conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
         if self.sensitive.is_none() {
-            let rows = super::read::load::<super::read::TextRow>(conn, &crate::search::sql::all_sensitive_places())?;
+            let rows = super::read::load::<super::read::TextRow>(conn, &crate::db::sql::all_sensitive_places())?;
             self.sensitive = Some(rows.into_iter().map(|r| r.v).collect());
         }
         Ok(self.sensitive.as_ref().is_some_and(|s| s.contains(id)))

@@ -1,6 +1,7 @@
 //! Tests of the FHIR date search grammar.
 use super::*;
-use chrono::{DateTime, Timelike};
+use crate::base::instant::{US_PER_DAY, US_PER_HOUR, US_PER_MINUTE, US_PER_SECOND};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike};
 
 const ALL_PREFIXES: [Prefix; 8] =
     [Prefix::Eq, Prefix::Ne, Prefix::Gt, Prefix::Lt, Prefix::Ge, Prefix::Le, Prefix::Sa, Prefix::Eb];

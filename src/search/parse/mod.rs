@@ -3,42 +3,25 @@
 //! Strict by default: an unknown parameter, modifier or malformed value is an error. With
 //! `Prefer: handling=lenient` unknown parameters are ignored and reported as warnings.
 
-use super::{CapacityField, Condition, SearchRequest, Sort, SortKey, StringField, StringMode, normalize};
-use crate::config::SearchLimits;
+use super::registry;
+use super::{Condition, SearchRequest, Sort, SortKey};
 use crate::fhir::ResourceType;
 use crate::fhir::outcome::Issue;
+use crate::search::limits::SearchLimits;
 
+pub(crate) mod conditions;
 mod results;
 #[cfg(test)]
 mod tests;
 mod values;
 
 use self::results::result_parameter;
-use self::values::{dates, ids, no_modifier, references, split_escaped, tokens, unescape, values};
+use self::values::{ids, no_modifier, split_escaped, tokens};
 
-/// The search parameters this server supports on `resource` (the CapabilityStatement must
-/// declare exactly these; a test checks it). Result parameters common to all types are in
-/// [`RESULT_PARAMETERS`].
-pub fn supported_parameters(resource: ResourceType) -> &'static [&'static str] {
-    match resource {
-        ResourceType::Location => &[
-            "_id",
-            "_lastUpdated",
-            "_tag",
-            "_has",
-            "identifier",
-            "name",
-            "address-postalcode",
-            "status",
-            "type",
-            "capacity-status",
-            "capacity-type",
-            "temporality-capacity",
-        ],
-        ResourceType::HealthcareService => &["_id", "_lastUpdated", "_tag", "identifier", "location", "organization"],
-        ResourceType::Organization => &["_id", "_lastUpdated", "_tag", "identifier"],
-        ResourceType::Observation => &["_id", "_lastUpdated", "subject", "code"],
-    }
+/// The search parameters this server supports on `resource`, as the registry declares them
+/// (`search::registry`). Result parameters common to all types are in [`RESULT_PARAMETERS`].
+pub fn supported_parameters(resource: ResourceType) -> Vec<&'static str> {
+    registry::of(resource).map(|p| p.name).collect()
 }
 
 /// Result parameters accepted on every search.
@@ -139,12 +122,15 @@ fn within_length(name: &str, raw: &str, max: usize) -> Result<(), Issue> {
 }
 
 /// One `name[:modifier]=value` of a query.
-struct Param<'a> {
+pub(crate) struct Param<'a> {
     /// The name as sent, modifier included.
-    full: &'a str,
-    name: &'a str,
-    modifier: Option<&'a str>,
-    raw: &'a str,
+    pub(crate) full: &'a str,
+    /// The name without modifier.
+    pub(crate) name: &'a str,
+    /// The modifier, if any.
+    pub(crate) modifier: Option<&'a str>,
+    /// The value as sent (still escaped).
+    pub(crate) raw: &'a str,
 }
 
 impl<'a> Param<'a> {
@@ -157,12 +143,12 @@ impl<'a> Param<'a> {
     }
 
     /// Refuses a modifier.
-    fn plain(&self) -> Result<(), Issue> {
+    pub(crate) fn plain(&self) -> Result<(), Issue> {
         no_modifier(self.name, self.modifier)
     }
 
     /// Refuses any modifier but the reference's own type, `:{target}`, with `message`.
-    fn typed_as(&self, target: &str, message: impl FnOnce() -> String) -> Result<(), Issue> {
+    pub(crate) fn typed_as(&self, target: &str, message: impl FnOnce() -> String) -> Result<(), Issue> {
         if self.modifier.is_some_and(|m| m != target) {
             return Err(Issue::error("not-supported", message()).at(self.full));
         }
@@ -174,7 +160,7 @@ impl<'a> Param<'a> {
 fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &SearchLimits) -> Result<bool, Issue> {
     // `_has` carries colons in its name; other parameters may carry one `:modifier`.
     if let Some(rest) = full_name.strip_prefix("_has:") {
-        if req.resource != ResourceType::Location {
+        if registry::find(req.resource, "_has").is_none() {
             return Ok(false);
         }
         req.conditions.push(has_condition(full_name, rest, raw)?);
@@ -201,68 +187,11 @@ fn has_condition(full_name: &str, rest: &str, raw: &str) -> Result<Condition, Is
     }
 }
 
-/// The condition a search parameter of `rt` sets; `None` when `param` is not one.
+/// The condition a search parameter of `rt` sets; `None` when `param` is not one (`_has`, whose
+/// chain is in its name, is read by [`has_condition`]).
 fn condition(rt: ResourceType, param: &Param<'_>) -> Result<Option<Condition>, Issue> {
-    use ResourceType as R;
-    let (name, raw) = (param.name, param.raw);
-    let parse: Box<dyn Fn() -> Result<Condition, Issue>> = match (rt, name) {
-        (R::Location, "name" | "address-postalcode") => return string_condition(param).map(Some),
-        (R::HealthcareService, "location") => {
-            param.typed_as("Location", || format!("modifier on {} is not supported", param.full))?;
-            return Ok(Some(Condition::ServiceLocation(references(name, raw, "Location")?)));
-        }
-        (R::HealthcareService, "organization") => {
-            param.typed_as("Organization", || format!("modifier on {} is not supported", param.full))?;
-            return Ok(Some(Condition::ServiceOrganization(references(name, raw, "Organization")?)));
-        }
-        (R::Observation, "subject") => {
-            param.typed_as("Location", || format!("{}: capacity Observations have Location subjects", param.full))?;
-            return Ok(Some(Condition::ObservationSubject(references(name, raw, "Location")?)));
-        }
-        (_, "_id") => Box::new(|| Ok(Condition::Ids(ids(name, raw)?))),
-        (_, "_lastUpdated") => Box::new(|| Ok(Condition::LastUpdated(dates(name, raw)?))),
-        (R::Location | R::HealthcareService | R::Organization, "identifier") => {
-            Box::new(|| Ok(Condition::Tokens { param: "identifier", values: tokens(name, raw)? }))
-        }
-        (R::Location | R::HealthcareService | R::Organization, "_tag") => {
-            Box::new(|| Ok(Condition::Tokens { param: "_tag", values: tokens(name, raw)? }))
-        }
-        (R::Location, "type") => Box::new(|| Ok(Condition::Tokens { param: "type", values: tokens(name, raw)? })),
-        (R::Location, "capacity-status") => Box::new(|| capacity(CapacityField::Status, name, raw)),
-        (R::Location, "capacity-type") => Box::new(|| capacity(CapacityField::Type, name, raw)),
-        (R::Location, "temporality-capacity") => Box::new(|| capacity(CapacityField::Temporality, name, raw)),
-        (R::Location, "status") => Box::new(|| Ok(Condition::LocationStatus(tokens(name, raw)?))),
-        (R::Observation, "code") => Box::new(|| Ok(Condition::ObservationCode(tokens(name, raw)?))),
-        _ => return Ok(None),
-    };
-    // The modifier is refused before the values are read.
-    param.plain()?;
-    parse().map(Some)
-}
-
-/// A condition on the figures' `field`.
-fn capacity(field: CapacityField, name: &str, raw: &str) -> Result<Condition, Issue> {
-    Ok(Condition::Capacity { field, values: tokens(name, raw)? })
-}
-
-/// `name` or `address-postalcode`, with `:exact`, `:contains` or no modifier (starts with).
-fn string_condition(param: &Param<'_>) -> Result<Condition, Issue> {
-    let name = param.name;
-    let mode = match param.modifier {
-        None => StringMode::StartsWith,
-        Some("exact") => StringMode::Exact,
-        Some("contains") => StringMode::Contains,
-        Some(m) => {
-            return Err(
-                Issue::error("not-supported", format!("modifier :{m} is not supported on {name}")).at(param.full)
-            );
-        }
-    };
-    let field = if name == "name" { StringField::LocationName } else { StringField::PostalCode };
-    let vals = values(name, param.raw)?.iter().map(|v| unescape(v)).collect::<Vec<_>>();
-    let vals = match (mode, field) {
-        (StringMode::Exact, _) | (_, StringField::PostalCode) => vals,
-        _ => vals.iter().map(|v| normalize(v)).collect(),
-    };
-    Ok(Condition::Strings { field, mode, values: vals })
+    match registry::find(rt, param.name).and_then(|p| p.condition) {
+        Some(read) => read(param).map(Some),
+        None => Ok(None),
+    }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::search::TokenValue;
+use crate::search::normalize;
 
 fn p(rt: ResourceType, q: &str) -> Result<SearchRequest, Vec<Issue>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::SearchLimits;
+use crate::search::limits::SearchLimits;
 use crate::search::parse::parse;
 
 fn req(rt: ResourceType, q: &str) -> SearchRequest {

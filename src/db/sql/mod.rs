@@ -4,9 +4,9 @@
 //! user value is a bind, never SQL text. Plans are index-driven: id lists and token lists become
 //! `IN (…)`, `_has` a semi-join on the offer↔place link table, paging a keyset on (sort key, id).
 
-use super::cursor::CursorKey;
-use super::{Condition, SearchRequest, SortKey};
 use crate::fhir::ResourceType;
+use crate::search::cursor::CursorKey;
+use crate::search::{Condition, SearchRequest, SortKey};
 
 mod conditions;
 mod plan;

@@ -1,0 +1,111 @@
+//! How each search parameter's value becomes a [`Condition`]: the functions the registry
+//! (`search::registry`) names for its entries.
+
+use super::Param;
+use super::values::{dates, ids as id_list, references, tokens, unescape, values};
+use crate::fhir::outcome::Issue;
+use crate::search::{CapacityField, Condition, StringField, StringMode, normalize};
+
+/// `_id`.
+pub(crate) fn ids(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.plain()?;
+    Ok(Condition::Ids(id_list(p.name, p.raw)?))
+}
+
+/// `_lastUpdated`.
+pub(crate) fn last_updated(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.plain()?;
+    Ok(Condition::LastUpdated(dates(p.name, p.raw)?))
+}
+
+/// A parameter of the token index.
+fn indexed(p: &Param<'_>, param: &'static str) -> Result<Condition, Issue> {
+    p.plain()?;
+    Ok(Condition::Tokens { param, values: tokens(p.name, p.raw)? })
+}
+
+/// `identifier`.
+pub(crate) fn identifier(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "identifier")
+}
+
+/// `_tag`.
+pub(crate) fn tag(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "_tag")
+}
+
+/// Location `type`.
+pub(crate) fn location_type(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "type")
+}
+
+/// Location `status`.
+pub(crate) fn location_status(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.plain()?;
+    Ok(Condition::LocationStatus(tokens(p.name, p.raw)?))
+}
+
+/// Observation `code`.
+pub(crate) fn observation_code(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.plain()?;
+    Ok(Condition::ObservationCode(tokens(p.name, p.raw)?))
+}
+
+/// A condition on the figures' `field`.
+fn figures(p: &Param<'_>, field: CapacityField) -> Result<Condition, Issue> {
+    p.plain()?;
+    Ok(Condition::Capacity { field, values: tokens(p.name, p.raw)? })
+}
+
+/// `capacity-status`.
+pub(crate) fn capacity_status(p: &Param<'_>) -> Result<Condition, Issue> {
+    figures(p, CapacityField::Status)
+}
+
+/// `capacity-type`.
+pub(crate) fn capacity_type(p: &Param<'_>) -> Result<Condition, Issue> {
+    figures(p, CapacityField::Type)
+}
+
+/// `temporality-capacity`.
+pub(crate) fn temporality(p: &Param<'_>) -> Result<Condition, Issue> {
+    figures(p, CapacityField::Temporality)
+}
+
+/// HealthcareService `location`.
+pub(crate) fn service_location(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.typed_as("Location", || format!("modifier on {} is not supported", p.full))?;
+    Ok(Condition::ServiceLocation(references(p.name, p.raw, "Location")?))
+}
+
+/// HealthcareService `organization`.
+pub(crate) fn service_organization(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.typed_as("Organization", || format!("modifier on {} is not supported", p.full))?;
+    Ok(Condition::ServiceOrganization(references(p.name, p.raw, "Organization")?))
+}
+
+/// Observation `subject`.
+pub(crate) fn observation_subject(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.typed_as("Location", || format!("{}: capacity Observations have Location subjects", p.full))?;
+    Ok(Condition::ObservationSubject(references(p.name, p.raw, "Location")?))
+}
+
+/// `name` or `address-postalcode`, with `:exact`, `:contains` or no modifier (starts with).
+pub(crate) fn string(p: &Param<'_>) -> Result<Condition, Issue> {
+    let name = p.name;
+    let mode = match p.modifier {
+        None => StringMode::StartsWith,
+        Some("exact") => StringMode::Exact,
+        Some("contains") => StringMode::Contains,
+        Some(m) => {
+            return Err(Issue::error("not-supported", format!("modifier :{m} is not supported on {name}")).at(p.full));
+        }
+    };
+    let field = if name == "name" { StringField::LocationName } else { StringField::PostalCode };
+    let vals = values(name, p.raw)?.iter().map(|v| unescape(v)).collect::<Vec<_>>();
+    let vals = match (mode, field) {
+        (StringMode::Exact, _) | (_, StringField::PostalCode) => vals,
+        _ => vals.iter().map(|v| normalize(v)).collect(),
+    };
+    Ok(Condition::Strings { field, mode, values: vals })
+}

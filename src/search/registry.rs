@@ -1,0 +1,307 @@
+//! The search parameters this server supports: one entry per resource type and name, with its
+//! FHIR type, its canonical definition, what the CapabilityStatement says of it, whether it
+//! matches capacity figures (the access policy refuses those to profiles without capacity), and
+//! how its value becomes a [`Condition`]. Parsing, the policy and the CapabilityStatement are read
+//! from here (`capability-statement.json` is checked against [`capability_search_params`]); the
+//! SQL of each condition is `db::sql`'s. Pure.
+
+use serde_json::{Value, json};
+
+use super::Condition;
+use super::parse::Param;
+use super::parse::conditions as c;
+use crate::fhir::ResourceType;
+use crate::fhir::outcome::Issue;
+
+/// The FHIR type of a search parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    /// `token`.
+    Token,
+    /// `string`.
+    String,
+    /// `date`.
+    Date,
+    /// `reference`.
+    Reference,
+    /// `special` (`_has`).
+    Special,
+}
+
+impl ParamType {
+    /// Its FHIR code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::String => "string",
+            Self::Date => "date",
+            Self::Reference => "reference",
+            Self::Special => "special",
+        }
+    }
+}
+
+/// How a parameter's `name[:modifier]=value` becomes a condition.
+pub(crate) type ConditionFn = fn(&Param<'_>) -> Result<Condition, Issue>;
+
+/// One supported search parameter.
+#[derive(Clone, Copy)]
+pub struct SearchParam {
+    /// The type it searches.
+    pub resource: ResourceType,
+    /// Its name.
+    pub name: &'static str,
+    /// Its FHIR type.
+    pub kind: ParamType,
+    /// Its canonical SearchParameter (none for `_has`).
+    pub definition: Option<&'static str>,
+    /// What the CapabilityStatement says of it.
+    pub documentation: &'static str,
+    /// Whether it matches capacity figures.
+    pub capacity: bool,
+    /// How its value is read; `None` for `_has`, whose chain is in its name.
+    pub(crate) condition: Option<ConditionFn>,
+}
+
+impl std::fmt::Debug for SearchParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.resource.as_str(), self.name)
+    }
+}
+
+const DOC_ID: &str = "Logical id of the resource; comma-separated ids are ORed.";
+const DOC_LAST_UPDATED: &str = "meta.lastUpdated. Prefixes eq (default), ne, gt, ge, lt, le, sa, eb (ap is not \
+supported); precision from year to second (YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm, YYYY-MM-DDThh:mm:ss, optional \
+fraction of a second), with zone Z, +hh:mm or -hh:mm; a time without a zone is read as UTC.";
+const DOC_TAG: &str =
+    "Source region of the data: code from JDV_J237-RegionOM-ROR (for example 52), as code or system|code.";
+const DOC_IDENTIFIER: &str = "Business identifier: value, system|value or |value; comma-separated values are ORed.";
+
+const RESOURCE_ID: &str = "http://hl7.org/fhir/SearchParameter/Resource-id";
+const RESOURCE_LAST_UPDATED: &str = "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated";
+const RESOURCE_TAG: &str = "http://hl7.org/fhir/SearchParameter/Resource-tag";
+
+use ParamType::{Date, Reference, String as Str, Token};
+use ResourceType::{HealthcareService as H, Location as L, Observation as OBS, Organization as O};
+
+/// A parameter that does not match capacity figures.
+const fn param(
+    resource: ResourceType,
+    name: &'static str,
+    kind: ParamType,
+    definition: &'static str,
+    documentation: &'static str,
+    condition: ConditionFn,
+) -> SearchParam {
+    SearchParam {
+        resource,
+        name,
+        kind,
+        definition: Some(definition),
+        documentation,
+        capacity: false,
+        condition: Some(condition),
+    }
+}
+
+/// A ROR capacity parameter of Location (a token, matched on the figures the consumer may see).
+const fn capacity(
+    name: &'static str,
+    definition: &'static str,
+    documentation: &'static str,
+    condition: ConditionFn,
+) -> SearchParam {
+    SearchParam {
+        resource: L,
+        name,
+        kind: Token,
+        definition: Some(definition),
+        documentation,
+        capacity: true,
+        condition: Some(condition),
+    }
+}
+
+/// Every supported search parameter, in the order the CapabilityStatement declares them.
+pub static PARAMETERS: &[SearchParam] = &[
+    param(L, "_id", Token, RESOURCE_ID, DOC_ID, c::ids),
+    param(L, "_lastUpdated", Date, RESOURCE_LAST_UPDATED, DOC_LAST_UPDATED, c::last_updated),
+    param(L, "_tag", Token, RESOURCE_TAG, DOC_TAG, c::tag),
+    SearchParam {
+        resource: L,
+        name: "_has",
+        kind: ParamType::Special,
+        definition: None,
+        documentation: "_has:HealthcareService:location:identifier and _has:HealthcareService:location:_id only",
+        capacity: false,
+        condition: None,
+    },
+    param(
+        L,
+        "identifier",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/Location-identifier",
+        DOC_IDENTIFIER,
+        c::identifier,
+    ),
+    param(
+        L,
+        "name",
+        Str,
+        "http://hl7.org/fhir/SearchParameter/Location-name",
+        "Name of the location (FHIR string search: case-insensitive, starts with).",
+        c::string,
+    ),
+    param(
+        L,
+        "address-postalcode",
+        Str,
+        "http://hl7.org/fhir/SearchParameter/Location-address-postalcode",
+        "Postal code of the location address (FHIR string search: starts with).",
+        c::string,
+    ),
+    param(
+        L,
+        "status",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/Location-status",
+        "Location status: active, suspended or inactive.",
+        c::location_status,
+    ),
+    param(
+        L,
+        "type",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/Location-type",
+        "Type of the location, as code or system|code.",
+        c::location_type,
+    ),
+    capacity(
+        "capacity-status",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-capacity-status",
+        "Statut de la capacité (TRE_R330): a place matches when one of the capacity figures the consumer may see has \
+         this status.",
+        c::capacity_status,
+    ),
+    capacity(
+        "capacity-type",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-capacity-type",
+        "Nature de la capacité (TRE_R329, lit/place): a place matches when one of the capacity figures the consumer may \
+         see has this type.",
+        c::capacity_type,
+    ),
+    capacity(
+        "temporality-capacity",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-temporality-capacity",
+        "Temporalité de la capacité (TRE_R331): a place matches when one of the capacity figures the consumer may see \
+         has this temporality.",
+        c::temporality,
+    ),
+    param(H, "_id", Token, RESOURCE_ID, DOC_ID, c::ids),
+    param(H, "_lastUpdated", Date, RESOURCE_LAST_UPDATED, DOC_LAST_UPDATED, c::last_updated),
+    param(H, "_tag", Token, RESOURCE_TAG, DOC_TAG, c::tag),
+    param(
+        H,
+        "identifier",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-identifier",
+        DOC_IDENTIFIER,
+        c::identifier,
+    ),
+    param(
+        H,
+        "location",
+        Reference,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-location",
+        "Location where the service is provided, as id or Location/id.",
+        c::service_location,
+    ),
+    param(
+        H,
+        "organization",
+        Reference,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-organization",
+        "Organization providing the service, as id or Organization/id.",
+        c::service_organization,
+    ),
+    param(O, "_id", Token, RESOURCE_ID, DOC_ID, c::ids),
+    param(O, "_lastUpdated", Date, RESOURCE_LAST_UPDATED, DOC_LAST_UPDATED, c::last_updated),
+    param(O, "_tag", Token, RESOURCE_TAG, DOC_TAG, c::tag),
+    param(
+        O,
+        "identifier",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/Organization-identifier",
+        DOC_IDENTIFIER,
+        c::identifier,
+    ),
+    param(OBS, "_id", Token, RESOURCE_ID, DOC_ID, c::ids),
+    param(OBS, "_lastUpdated", Date, RESOURCE_LAST_UPDATED, DOC_LAST_UPDATED, c::last_updated),
+    param(
+        OBS,
+        "subject",
+        Reference,
+        "http://hl7.org/fhir/SearchParameter/Observation-subject",
+        "The Location whose capacity is reported, as id or Location/id.",
+        c::observation_subject,
+    ),
+    param(
+        OBS,
+        "code",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/clinical-code",
+        "Capacity type (TRE_R329) or capacity status (TRE_R330), as code or system|code.",
+        c::observation_code,
+    ),
+];
+
+/// The parameters of `rt`, in declaration order.
+pub fn of(rt: ResourceType) -> impl Iterator<Item = &'static SearchParam> {
+    PARAMETERS.iter().filter(move |p| p.resource == rt)
+}
+
+/// Parameter `name` (without modifier) of `rt`.
+pub fn find(rt: ResourceType, name: &str) -> Option<&'static SearchParam> {
+    of(rt).find(|p| p.name == name)
+}
+
+/// The `searchParam` array of `rt` in the CapabilityStatement.
+pub fn capability_search_params(rt: ResourceType) -> Value {
+    Value::Array(
+        of(rt)
+            .map(|p| {
+                let mut entry = json!({ "name": p.name });
+                if let Some(d) = p.definition {
+                    entry["definition"] = json!(d);
+                }
+                entry["type"] = json!(p.kind.as_str());
+                entry["documentation"] = json!(p.documentation);
+                entry
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_parameter_is_declared_once() {
+        for (i, p) in PARAMETERS.iter().enumerate() {
+            assert!(!PARAMETERS[..i].iter().any(|q| q.resource == p.resource && q.name == p.name), "{p:?} twice");
+            assert_eq!(p.condition.is_none(), p.kind == ParamType::Special, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn the_capability_statement_declares_exactly_the_registry() {
+        let cs: Value = serde_json::from_str(include_str!("../../capability-statement.json")).expect("valid JSON");
+        let resources = cs["rest"][0]["resource"].as_array().expect("resources");
+        assert_eq!(resources.len(), ResourceType::ALL.len());
+        for res in resources {
+            let rt = res["type"].as_str().and_then(ResourceType::parse).expect("a served type");
+            assert_eq!(res["searchParam"], capability_search_params(rt), "{}", rt.as_str());
+        }
+    }
+}
