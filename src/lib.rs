@@ -1,18 +1,15 @@
 //! ror-capacity: a read-only FHIR R4 facade over the bed and place capacity data of the French
 //! *Répertoire Opérationnel des Ressources* (ROR).
 //!
-//! Layers, from the wire inwards:
-//! - [`auth`]: mutual TLS, the consumer registry and the access-profile rules;
-//! - [`http`]: actix-web routes, content negotiation and the OperationOutcome error mapping;
-//! - [`search`]: pure parsing of FHIR search requests and their translation to bound SQL;
-//! - [`fhir`]: pure FHIR JSON mapping (the only place that touches fhir-sdk models);
-//! - [`db`]: diesel connections (SQLite or PostgreSQL), migrations, writes and read queries;
-//! - [`import`] and [`generate`]: loading national exports and writing synthetic datasets.
+//! The modules are layers (lowest first: `base`, `fhir`, `search`, `auth`, `config`, `db`,
+//! `import` and `generate`, `http`, `dev`, `startup`); each names only modules below it, which
+//! `tests/architecture.rs` checks. The README's Architecture section is their map.
 
 pub mod auth;
 pub mod base;
 pub mod config;
 pub mod db;
+pub mod dev;
 pub mod fhir;
 pub mod generate;
 pub mod http;

@@ -7,12 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ror_capacity::auth::mtls::TlsConfig;
-use ror_capacity::auth::pki::{self, files};
 use ror_capacity::auth::policy::Profile;
 use ror_capacity::auth::registry::LiveRegistry;
 use ror_capacity::auth::{AuthMode, ProxyTrust};
 use ror_capacity::config::{AdmissionLimits, DEFAULT_DATABASE_URL, ServerConfig};
 use ror_capacity::db::{self, DbUrl};
+use ror_capacity::dev::pki::{self, files};
 use ror_capacity::generate::{GenerateOptions, generate};
 use ror_capacity::{import, startup};
 
@@ -235,9 +235,9 @@ fn import_files(url: &DbUrl, files: &[PathBuf]) -> Result<(), AnyError> {
 fn explain(url: &DbUrl) -> Result<(), AnyError> {
     let mut conn = db::connect(url, true)?;
     let (places, offers) = db::read::sample_identifiers(&mut conn, 50)?;
-    for (name, plan) in db::explain::scenario_plans(&places, &offers, "2026-10-31T00:00:00Z") {
+    for (name, plan) in ror_capacity::dev::explain::scenario_plans(&places, &offers, "2026-10-31T00:00:00Z") {
         println!("## {name}\n{}", plan.sql);
-        for line in db::explain::explain(&mut conn, &plan)? {
+        for line in ror_capacity::dev::explain::explain(&mut conn, &plan)? {
             println!("    {line}");
         }
     }

@@ -154,7 +154,7 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
             .wrap(from_fn(http::request_id))
             .configure(|cfg| {
                 if let Some(n) = ceiling {
-                    http::ceiling_route(cfg, n);
+                    crate::dev::ceiling::ceiling_route(cfg, n);
                 }
                 http::routes(cfg);
             })

@@ -138,7 +138,7 @@ pub fn reports<'a>(files: impl IntoIterator<Item = &'a CrlFile>) -> Vec<CrlRepor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::pki::{Issued, Usage, Validity};
+    use crate::dev::pki::{Issued, Usage, Validity};
 
     #[test]
     fn files_parse_only_when_whole_and_signed() {

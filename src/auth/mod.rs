@@ -8,16 +8,13 @@
 //!   files are read only once complete, [`stable_file`]);
 //! - [`policy`]: the access-profile rules as data (pure); [`views`]: when each profile's view of a
 //!   place last changed (pure);
-//! - [`pki`]: certificates for the development PKI and tests; [`dev_pki`]: its files and renewal;
 //! - this module: how consumers are identified ([`AuthMode`]) and where audit lines are copied.
 //!
 //! The middleware that authenticates each request and writes its audit line is HTTP's
 //! (`http::authenticate`).
 
 pub mod crl;
-pub mod dev_pki;
 pub mod mtls;
-pub mod pki;
 pub mod policy;
 pub mod proxy;
 pub mod registry;

@@ -5,7 +5,6 @@
 //! `default_transaction_read_only`), so no consumer request can change data even through a bug.
 
 pub mod budget;
-pub mod explain;
 pub mod migrate;
 mod pool;
 pub mod read;

@@ -105,24 +105,6 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound("no such endpoint".into()))
 }
 
-/// A fixed body served by the benchmark ceiling route.
-#[derive(Debug, Clone)]
-pub struct CeilingBody(pub web::Bytes);
-
-async fn ceiling(body: web::Data<CeilingBody>) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().content_type(error::FHIR_JSON).body(body.0.clone())
-}
-
-/// Benchmarks only: `GET /bench/ceiling` answers a fixed body of `bytes` bytes (a valid JSON object).
-pub fn ceiling_route(cfg: &mut web::ServiceConfig, bytes: usize) {
-    let head = r#"{"resourceType":"Basic","id":"ceiling","extension":[{"url":"urn:pad","valueString":""#;
-    let tail = r#""}]}"#;
-    let pad = bytes.saturating_sub(head.len() + tail.len());
-    let body = format!("{head}{}{tail}", "x".repeat(pad));
-    cfg.app_data(web::Data::new(CeilingBody(web::Bytes::from(body))))
-        .service(web::resource("/bench/ceiling").route(web::get().to(ceiling)));
-}
-
 /// Registers every route. HEAD is answered wherever GET is (the same status and headers, no body).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(

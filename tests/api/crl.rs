@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use openssl::x509::X509Crl;
 use ror_capacity::auth::mtls::TlsConfig;
-use ror_capacity::auth::pki::Validity;
+use ror_capacity::dev::pki::Validity;
 use serde_json::Value;
 
 use crate::helpers::{Backend, issue_codes, scratch_dir};

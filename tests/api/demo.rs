@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use openssl::pkey::PKey;
 use openssl::x509::{X509, X509Crl};
-use ror_capacity::auth::pki::{Issued, Leaf, Usage, Validity, files, write_dev_pki};
+use ror_capacity::dev::pki::{Issued, Leaf, Usage, Validity, files, write_dev_pki};
 
 use crate::helpers::scratch_dir;
 

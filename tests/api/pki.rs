@@ -4,8 +4,8 @@ use std::sync::OnceLock;
 
 use openssl::x509::X509;
 use ror_capacity::auth::mtls::TlsConfig;
-use ror_capacity::auth::pki::{Issued, Usage, Validity};
 use ror_capacity::auth::registry::ClientIdentity;
+use ror_capacity::dev::pki::{Issued, Usage, Validity};
 
 use crate::helpers::scratch_dir;
 

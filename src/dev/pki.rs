@@ -1,7 +1,7 @@
 //! A development PKI shaped like IGC-Santé (root CA → intermediate CA → server and client
 //! certificates), built with openssl. Used by `ror-capacity dev-pki DIR`, by `serve --demo`, and
 //! by the tests (which also need expired, revoked, foreign and misused certificates). The files of
-//! the development PKI, and their renewal, are in [`super::dev_pki`].
+//! the development PKI, and their renewal, are in [`super::pki_files`].
 
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::BigNum;
@@ -236,4 +236,4 @@ impl Issued {
     }
 }
 
-pub use super::dev_pki::{PkiError, files, renew_dev_pki, write_dev_pki};
+pub use super::pki_files::{PkiError, files, renew_dev_pki, write_dev_pki};

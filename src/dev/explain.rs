@@ -4,10 +4,10 @@
 use diesel::QueryableByName;
 use diesel::sql_types::Text;
 
-use super::read::load;
-use super::{DbConn, DbError};
 use crate::auth::policy::Profile;
+use crate::db::read::load;
 use crate::db::sql::{self, Bind, Scope, SqlPlan};
+use crate::db::{DbConn, DbError};
 use crate::fhir::ResourceType;
 use crate::search::limits::SearchLimits;
 use crate::search::parse::parse;

@@ -266,7 +266,7 @@ mod tests {
             crl.next_update().unwrap().compare(&Asn1Time::days_from_now(29).unwrap()).unwrap() == Ordering::Greater
         );
         assert!(crl.verify(&inter.key).unwrap(), "signed with the kept intermediate key");
-        assert!(super::super::crl::is_revoked([&crl], &revoked.cert), "revocations are kept");
+        assert!(crate::auth::crl::is_revoked([&crl], &revoked.cert), "revocations are kept");
         let new2 = read_cert(&dir.join("client-profile-2.crt")).unwrap();
         assert!(!ends_within(&new2, 700).unwrap());
         assert_eq!(new2.subject_name().to_der().unwrap(), c2.cert.subject_name().to_der().unwrap());
