@@ -3,9 +3,9 @@
 
 use std::net::SocketAddr;
 
+use crate::auth::AuthMode;
 use crate::auth::mtls::TlsConfig;
 use crate::auth::policy::Profile;
-use crate::auth::{AuditCapture, AuthMode};
 pub use crate::search::limits::SearchLimits;
 
 /// Default database: an SQLite file in the working directory.
@@ -68,8 +68,6 @@ pub struct ServerConfig {
     pub tls: Option<TlsConfig>,
     /// How consumers are identified.
     pub auth: AuthMode,
-    /// Also keep audit lines in memory (tests).
-    pub audit_capture: Option<AuditCapture>,
     /// Benchmarks only: serve `GET /bench/ceiling`, a fixed FHIR JSON body of this many bytes, through
     /// the same TLS, middleware and authentication (the ceiling the API's figures are compared to).
     pub bench_ceiling_bytes: Option<usize>,
@@ -94,7 +92,6 @@ impl ServerConfig {
             limits: SearchLimits::default(),
             tls: None,
             auth: AuthMode::Insecure { profile: Profile::EVERYTHING },
-            audit_capture: None,
             bench_ceiling_bytes: None,
         }
     }

@@ -2,7 +2,7 @@
 //! *Répertoire Opérationnel des Ressources* (ROR).
 //!
 //! The modules are layers (lowest first: `base`, `fhir`, `search`, `auth`, `config`, `db`,
-//! `import` and `generate`, `http`, `dev`, `startup`); each names only modules below it, which
+//! `service`, `import` and `generate`, `http`, `dev`, `startup`); each names only modules below it, which
 //! `tests/architecture.rs` checks. The README's Architecture section is their map.
 
 pub mod auth;
@@ -15,4 +15,5 @@ pub mod generate;
 pub mod http;
 pub mod import;
 pub mod search;
+pub mod service;
 pub mod startup;

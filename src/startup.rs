@@ -6,8 +6,8 @@ use std::net::{SocketAddr, TcpListener};
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
-use crate::auth::AuthMode;
 use crate::auth::mtls::{self, TlsError};
+use crate::auth::{AuditCapture, AuthMode};
 use crate::config::ServerConfig;
 use crate::db::{self, DbError, DbUrl};
 use crate::http::{self, AppState};
@@ -106,10 +106,18 @@ fn app_state(config: &ServerConfig, url: &DbUrl) -> Result<web::Data<AppState>, 
     }))
 }
 
-/// Builds the server (migrating first); returns it with the bound address. Await it to run.
+/// Builds the server on a migrated database (see [`migrate`], run once per start by the caller);
+/// returns it with the bound address. Await it to run.
 pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+    build_with_audit(config, None)
+}
+
+/// [`build`], also copying each audit line into `audit` (besides the log).
+pub fn build_with_audit(
+    config: &ServerConfig,
+    audit: Option<AuditCapture>,
+) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
     let url = DbUrl::parse(&config.database_url)?;
-    migrate(&url)?;
     let state = app_state(config, &url)?;
     check_safety(config)?;
     if let AuthMode::Registry { registry, .. } = &config.auth {
@@ -124,7 +132,7 @@ pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAdd
         web::Data::from(trust.clone())
     });
     let auth_mode = web::Data::new(config.auth.clone());
-    let audit = config.audit_capture.clone().map(web::Data::new);
+    let audit = audit.map(web::Data::new);
     let ceiling = config.bench_ceiling_bytes;
     if let Some(n) = ceiling {
         log::warn!("benchmark route /bench/ceiling enabled ({n} bytes)");

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("auth", 3),     // identity, registry, policy, views, the consumer's scope rules
     ("config", 4),   // the server's settings
     ("db", 5),       // connections, migrations, SQL building and running, writes
+    ("service", 6),  // a search around its database call: limits, cursors, the Bundle
     ("import", 6),   // the import pipeline (a service over db)
     ("generate", 6), // the demo data generator
     ("http", 7),     // routes, authentication middleware, extractors, answers

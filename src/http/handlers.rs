@@ -9,16 +9,14 @@ use super::error::{AppError, FHIR_JSON};
 use super::{AppState, negotiate};
 use crate::auth::crl::Freshness;
 use crate::auth::policy::{capacity_scope, denied_parameter, may_access};
-use crate::auth::registry::{Consumer, Interaction};
+use crate::auth::registry::Interaction;
 use crate::auth::trust::ClientTrust;
 use crate::db::read::{self, SearchResult};
 use crate::db::sql::Scope;
-use crate::fhir::bundle::{Entry, SearchMode, Searchset};
-use crate::fhir::outcome::{Issue, operation_outcome_with_id};
-use crate::fhir::{ResourceType, elements, is_valid_id};
-use crate::search::cursor::{self, CursorKey};
-use crate::search::date::format_instant;
-use crate::search::{SearchRequest, SortKey, parse};
+use crate::fhir::{ResourceType, is_valid_id};
+use crate::search::cursor;
+use crate::search::{SearchRequest, parse};
+use crate::service::search as service;
 
 /// The CapabilityStatement, served verbatim.
 const CAPABILITY_STATEMENT: &str = include_str!("../../capability-statement.json");
@@ -208,26 +206,6 @@ pub async fn search_post(
     search(req, rt, pairs, principal, state).await
 }
 
-/// What a cursor is bound to: the consumer, what defines its view (profile, regions, own page
-/// size: a cursor made before the registry narrowed a consumer must not carry the old `total`
-/// into the new view), and the search.
-fn cursor_binding(consumer: &Consumer, rt: ResourceType, req: &SearchRequest) -> String {
-    let regions = consumer.regions.as_ref().map(|r| {
-        let mut r = r.clone();
-        r.sort();
-        r.join(",")
-    });
-    format!(
-        "{}\nprofile={}\nregions={}\nmax_count={}\n{}?{}",
-        consumer.name,
-        consumer.profile.number(),
-        regions.as_deref().unwrap_or("*"),
-        consumer.max_count.map_or_else(|| "-".to_owned(), |n| n.to_string()),
-        rt.as_str(),
-        req.canonical_query
-    )
-}
-
 async fn search(
     req: HttpRequest,
     rt: ResourceType,
@@ -244,14 +222,10 @@ async fn search(
             rt.as_str()
         )));
     }
-    let mut limits = state.limits.clone();
-    if let Some(own) = principal.0.max_count {
-        limits.max_count = limits.max_count.min(own);
-        limits.default_count = limits.default_count.min(limits.max_count);
-    }
+    let limits = service::limits_for(&principal.0, &state.limits);
     let search = parse::parse(rt, &pairs, lenient(&req), &limits).map_err(AppError::Invalid)?;
     authorize_related(&principal, &search)?;
-    let binding = cursor_binding(&principal.0, rt, &search);
+    let binding = service::cursor_binding(&principal.0, rt, &search);
     let after = match &search.cursor {
         None => None,
         Some(token) => Some(
@@ -265,79 +239,7 @@ async fn search(
         with_conn(&req, &state, move |c| read::search(c, &query, &scope, after.as_ref(), max_included)).await?;
     let base = base_url(&req, &state);
     let n = result.matches.len() + result.included.len();
-    Ok(counted(fhir_ok(bundle(&search, result, &base, &binding, &state.cursor_secret).to_json(&base)), n))
-}
-
-fn random_id() -> String {
-    let mut b = [0u8; 16];
-    let _ = openssl::rand::rand_bytes(&mut b);
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
-
-fn bundle(search: &SearchRequest, result: SearchResult, base: &str, binding: &str, secret: &[u8]) -> Searchset {
-    let rt = search.resource;
-    let link = |extra: Option<String>| {
-        let mut q = search.canonical_query.clone();
-        if let Some(c) = extra {
-            if !q.is_empty() {
-                q.push('&');
-            }
-            q.push_str("_cursor=");
-            q.push_str(&c);
-        }
-        if q.is_empty() { format!("{base}/{}", rt.as_str()) } else { format!("{base}/{}?{q}", rt.as_str()) }
-    };
-    let next_url = match (result.has_more, result.matches.last()) {
-        (true, Some(last)) => {
-            let key = CursorKey {
-                last_updated: (search.sort.key == SortKey::LastUpdated).then_some(last.last_updated),
-                id: last.id.clone(),
-                total: result.total,
-            };
-            Some(link(Some(cursor::encode(secret, binding, &key))))
-        }
-        _ => None,
-    };
-    let subset = |json: String| match &search.elements {
-        Some(list) => elements::subset(&json, list),
-        None => json,
-    };
-    let mut entries: Vec<Entry> = result
-        .matches
-        .into_iter()
-        .map(|r| Entry { resource_type: rt.as_str(), id: r.id, json: subset(r.json), mode: SearchMode::Match })
-        .collect();
-    entries.extend(result.included.into_iter().map(|(irt, r)| Entry {
-        resource_type: irt.as_str(),
-        id: r.id,
-        json: r.json,
-        mode: SearchMode::Include,
-    }));
-    let mut warnings = search.warnings.clone();
-    if result.included_truncated {
-        warnings.push(Issue::warning(
-            "too-costly",
-            "included resources were cut at the server's limit; page with a smaller _count",
-        ));
-    }
-    if !warnings.is_empty() {
-        let id = random_id();
-        entries.push(Entry {
-            resource_type: "OperationOutcome",
-            json: operation_outcome_with_id(&id, &warnings).to_string(),
-            id,
-            mode: SearchMode::Outcome,
-        });
-    }
-    Searchset {
-        id: random_id(),
-        last_updated: format_instant(crate::base::clock::now_us()),
-        total: result.total,
-        self_url: link(search.cursor.clone()),
-        next_url,
-        entries,
-    }
+    Ok(counted(fhir_ok(service::searchset(&search, result, &base, &binding, &state.cursor_secret).to_json(&base)), n))
 }
 
 /// `GET /health`: the process answers.

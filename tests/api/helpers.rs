@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use ror_capacity::auth::AuditCapture;
 use ror_capacity::config::ServerConfig;
 use ror_capacity::db::{self, DbUrl};
 use ror_capacity::generate::{GenerateOptions, generate};
@@ -197,12 +198,18 @@ pub fn import_files(database_url: &str, files: &[&Path]) -> Result<(), import::I
     Ok(())
 }
 
-/// Starts a server on `database_url` and returns its address.
+/// Starts a server on `database_url` (migrating it first, as `serve` does) and returns its address.
 pub fn start_server(config: ServerConfig) -> SocketAddr {
+    start_server_with_audit(config, None)
+}
+
+/// [`start_server`], copying the audit lines into `audit`.
+pub fn start_server_with_audit(config: ServerConfig, audit: Option<AuditCapture>) -> SocketAddr {
+    ror_capacity::startup::migrate(&DbUrl::parse(&config.database_url).unwrap()).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            match ror_capacity::startup::build(&config) {
+            match ror_capacity::startup::build_with_audit(&config, audit) {
                 Ok((server, addr)) => {
                     tx.send(Ok(addr)).unwrap();
                     let _ = server.await;

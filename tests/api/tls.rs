@@ -11,7 +11,9 @@ use ror_capacity::auth::{AuditCapture, AuthMode, ProxyTrust};
 use ror_capacity::config::ServerConfig;
 use serde_json::Value;
 
-use crate::helpers::{Backend, Dataset, dataset, enc, fresh_database, import_files, scratch_dir, start_server};
+use crate::helpers::{
+    Backend, Dataset, dataset, enc, fresh_database, import_files, scratch_dir, start_server_with_audit,
+};
 use crate::pki::{ClientCert, TestPki, entry, https_client, pki, registry_text};
 
 pub struct TlsApp {
@@ -56,8 +58,7 @@ impl Setup {
         config.tls = self.tls;
         config.auth = AuthMode::Registry { registry: LiveRegistry::load(&self.registry).unwrap(), proxy: self.proxy };
         let audit = AuditCapture::default();
-        config.audit_capture = Some(audit.clone());
-        let addr = start_server(config);
+        let addr = start_server_with_audit(config, Some(audit.clone()));
         TlsApp { base: format!("{scheme}://{addr}/fhir"), data, audit, region: region_of_first(dataset()) }
     }
 }
