@@ -109,6 +109,12 @@ impl Drop for TableLock {
 
 #[test]
 fn postgres_a_search_past_its_budget_is_too_costly() {
+    if crate::helpers::skip_without_postgres(concat!(
+        module_path!(),
+        "::postgres_a_search_past_its_budget_is_too_costly"
+    )) {
+        return;
+    }
     let app = spawn_app(Backend::Postgres, |c| c.statement_timeout = Duration::from_millis(300));
     let lock = TableLock::take(&app);
     let r = app.get("Location?_count=5");
@@ -136,6 +142,12 @@ fn sqlite_a_search_past_its_budget_is_too_costly() {
 
 #[test]
 fn postgres_a_client_that_leaves_stops_its_statement() {
+    if crate::helpers::skip_without_postgres(concat!(
+        module_path!(),
+        "::postgres_a_client_that_leaves_stops_its_statement"
+    )) {
+        return;
+    }
     let app = spawn_app(Backend::Postgres, |c| c.statement_timeout = Duration::from_secs(120));
     let mut lock = TableLock::take(&app);
     let impatient = reqwest::blocking::Client::builder().timeout(Duration::from_millis(700)).build().unwrap();
@@ -151,6 +163,9 @@ fn postgres_a_client_that_leaves_stops_its_statement() {
 
 #[test]
 fn postgres_requests_past_the_queue_are_shed() {
+    if crate::helpers::skip_without_postgres(concat!(module_path!(), "::postgres_requests_past_the_queue_are_shed")) {
+        return;
+    }
     let app = Arc::new(spawn_app(Backend::Postgres, |c| {
         c.admission.max_in_flight = 1;
         c.admission.max_queue = 0;
