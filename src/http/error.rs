@@ -56,6 +56,12 @@ pub enum AppError {
     Internal,
 }
 
+impl From<crate::service::access::Denied> for AppError {
+    fn from(d: crate::service::access::Denied) -> Self {
+        Self::Forbidden(d.0)
+    }
+}
+
 impl AppError {
     /// A 400 with one issue.
     pub fn invalid(code: &'static str, diagnostics: impl Into<String>) -> Self {

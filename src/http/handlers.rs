@@ -8,14 +8,13 @@ use super::dbcall::with_conn;
 use super::error::{AppError, FHIR_JSON};
 use super::{AppState, negotiate};
 use crate::auth::crl::Freshness;
-use crate::auth::policy::{capacity_scope, denied_parameter, may_access};
 use crate::auth::registry::Interaction;
 use crate::auth::trust::ClientTrust;
 use crate::db::read::{self, SearchResult};
-use crate::db::sql::Scope;
 use crate::fhir::{ResourceType, is_valid_id};
 use crate::search::cursor;
-use crate::search::{SearchRequest, parse};
+use crate::search::parse;
+use crate::service::access;
 use crate::service::search as service;
 
 /// The CapabilityStatement, served verbatim.
@@ -28,39 +27,6 @@ fn fhir_ok(body: String) -> HttpResponse {
 fn counted(mut resp: HttpResponse, n: usize) -> HttpResponse {
     resp.extensions_mut().insert(ResourceCount(n));
     resp
-}
-
-/// Refuses what the consumer's profile and registration do not allow; returns its scope.
-fn authorize(principal: &Principal, rt: ResourceType, interaction: Interaction) -> Result<Scope, AppError> {
-    let c = &principal.0;
-    if !may_access(c.profile, rt) {
-        return Err(AppError::Forbidden(format!(
-            "access profile {} does not give access to {}",
-            c.profile.number(),
-            rt.as_str()
-        )));
-    }
-    if !c.allows(rt, interaction) {
-        let what = if interaction == Interaction::Read { "read" } else { "search" };
-        return Err(AppError::Forbidden(format!("consumer {} may not {what} {}", c.name, rt.as_str())));
-    }
-    Ok(Scope { regions: c.regions.clone(), capacity: capacity_scope(c.profile) })
-}
-
-/// Refuses a search that reads or returns a type the consumer may not search (`_include`,
-/// `_revinclude`, `_has`): a grant on one type must not open another through a search parameter.
-fn authorize_related(principal: &Principal, search: &SearchRequest) -> Result<(), AppError> {
-    let c = &principal.0;
-    for (rt, through) in search.related_types() {
-        if !may_access(c.profile, rt) || !c.allows(rt, Interaction::Search) {
-            return Err(AppError::Forbidden(format!(
-                "consumer {} may not search {}, which {through} reads",
-                c.name,
-                rt.as_str()
-            )));
-        }
-    }
-    Ok(())
 }
 
 fn resource_type(name: &str) -> Result<ResourceType, AppError> {
@@ -130,7 +96,7 @@ pub async fn read(
 ) -> Result<HttpResponse, AppError> {
     let (type_name, id) = path.into_inner();
     let rt = resource_type(&type_name)?;
-    let scope = authorize(&principal, rt, Interaction::Read)?;
+    let scope = access::authorize(&principal.0, rt, Interaction::Read)?;
     let pairs = query_pairs(req.query_string())?;
     negotiate::check(&req, format_param(&pairs))?;
     if let Some((k, _)) = pairs.iter().find(|(k, _)| k != "_format") {
@@ -213,18 +179,12 @@ async fn search(
     principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let scope = authorize(&principal, rt, Interaction::Search)?;
+    let scope = access::authorize(&principal.0, rt, Interaction::Search)?;
     negotiate::check(&req, format_param(&pairs))?;
-    if let Some(p) = denied_parameter(principal.0.profile, rt, pairs.iter().map(|(k, _)| k.as_str())) {
-        return Err(AppError::Forbidden(format!(
-            "access profile {} may not search {} by {p}",
-            principal.0.profile.number(),
-            rt.as_str()
-        )));
-    }
+    access::authorize_parameters(&principal.0, rt, pairs.iter().map(|(k, _)| k.as_str()))?;
     let limits = service::limits_for(&principal.0, &state.limits);
     let search = parse::parse(rt, &pairs, lenient(&req), &limits).map_err(AppError::Invalid)?;
-    authorize_related(&principal, &search)?;
+    access::authorize_related(&principal.0, &search)?;
     let binding = service::cursor_binding(&principal.0, rt, &search);
     let after = match &search.cursor {
         None => None,
