@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ror_capacity::auth::mtls::TlsConfig;
 use ror_capacity::auth::policy::Profile;
-use ror_capacity::auth::registry::LiveRegistry;
 use ror_capacity::auth::{AuthMode, ProxyTrust};
 use ror_capacity::config::{AdmissionLimits, DEFAULT_DATABASE_URL, ServerConfig};
 use ror_capacity::db::{self, DbUrl};
@@ -125,7 +124,7 @@ impl LoadLimits {
         use std::time::Duration;
         config.statement_timeout = Duration::from_millis(self.statement_timeout_ms);
         config.pool_wait = Duration::from_millis(self.pool_wait_ms);
-        let mut admission = AdmissionLimits::for_pool(config.pool_size, &config.database_url);
+        let mut admission = AdmissionLimits::for_pool(config.pool_size, config.database.backend);
         if let Some(n) = self.max_in_flight {
             admission.max_in_flight = usize::try_from(n).unwrap_or(usize::MAX);
         }
@@ -197,7 +196,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             log::info!("development PKI and consumer registry written to {}", dir.display());
             Ok(())
         }
-        Command::Serve(args) => serve(&url, &cli.database_url, *args),
+        Command::Serve(args) => serve(url, *args),
     }
 }
 
@@ -244,12 +243,12 @@ fn explain(url: &DbUrl) -> Result<(), AnyError> {
     Ok(())
 }
 
-fn serve(url: &DbUrl, database_url: &str, args: ServeArgs) -> Result<(), AnyError> {
-    startup::migrate(url)?;
+fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
+    startup::migrate(&url)?;
     if args.demo {
-        load_demo(url, args.demo_locations)?;
+        load_demo(&url, args.demo_locations)?;
     }
-    let mut config = ServerConfig::new(args.bind, database_url.to_owned());
+    let mut config = ServerConfig::new(args.bind, url);
     config.pool_size = args.pool_size;
     config.workers = args.workers;
     config.base_url = args.base_url;
@@ -259,7 +258,7 @@ fn serve(url: &DbUrl, database_url: &str, args: ServeArgs) -> Result<(), AnyErro
     let demo_pki = configure_security(&mut config, args.security, args.demo)?;
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) = startup::build(&config)?;
-        print_banner(url, addr, &config, demo_pki.as_deref());
+        print_banner(&config.database, addr, &config, demo_pki.as_deref());
         server.await?;
         Ok::<(), AnyError>(())
     })
@@ -326,10 +325,9 @@ fn configure_security(config: &mut ServerConfig, s: Security, demo: bool) -> Res
         return Err("--client-ca is required with TLS".into());
     }
     config.tls = Some(TlsConfig { cert_chain: cert, key, client_ca, crls: crl });
-    let registry = LiveRegistry::load(&consumers)?;
     let proxy = (!s.trusted_proxy.is_empty())
         .then(|| ProxyTrust { header: s.client_cert_header.to_ascii_lowercase(), addresses: s.trusted_proxy });
-    config.auth = AuthMode::Registry { registry, proxy };
+    config.auth = AuthMode::Registry { consumers, proxy };
     Ok(demo_dir)
 }
 

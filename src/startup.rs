@@ -7,9 +7,10 @@ use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::auth::mtls::{self, TlsError};
-use crate::auth::{AuditCapture, AuthMode};
+use crate::auth::{AuthMode, Authenticator};
 use crate::config::ServerConfig;
 use crate::db::{self, DbError, DbUrl};
+use crate::http::telemetry::AuditCapture;
 use crate::http::{self, AppState};
 
 /// Why the server could not start.
@@ -24,6 +25,9 @@ pub enum StartError {
     /// TLS set-up.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The consumer registry does not load.
+    #[error("consumer registry: {0}")]
+    Registry(String),
     /// A configuration that would expose data.
     #[error("refusing to start: {0}")]
     Unsafe(String),
@@ -85,7 +89,8 @@ fn check_safety(config: &ServerConfig) -> Result<(), StartError> {
 
 /// The state every request reads: the database runner (over a read-only pool), limits, links,
 /// the cursor key and the trusted proxies.
-fn app_state(config: &ServerConfig, url: &DbUrl) -> Result<web::Data<AppState>, StartError> {
+fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
+    let url = &config.database;
     let pool = db::read_only_pool(
         url,
         db::PoolSettings { size: config.pool_size, statement_timeout: config.statement_timeout },
@@ -117,10 +122,10 @@ pub fn build_with_audit(
     config: &ServerConfig,
     audit: Option<AuditCapture>,
 ) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
-    let url = DbUrl::parse(&config.database_url)?;
-    let state = app_state(config, &url)?;
+    let state = app_state(config)?;
     check_safety(config)?;
-    if let AuthMode::Registry { registry, .. } = &config.auth {
+    let authenticator = Authenticator::load(&config.auth).map_err(StartError::Registry)?;
+    if let Authenticator::Registry { registry, .. } = &authenticator {
         registry.watch(std::time::Duration::from_secs(2));
     }
     let tls = match &config.tls {
@@ -131,7 +136,7 @@ pub fn build_with_audit(
         trust.watch(std::time::Duration::from_secs(2));
         web::Data::from(trust.clone())
     });
-    let auth_mode = web::Data::new(config.auth.clone());
+    let auth_mode = web::Data::new(authenticator);
     let audit = audit.map(web::Data::new);
     let ceiling = config.bench_ceiling_bytes;
     if let Some(n) = ceiling {
@@ -159,7 +164,7 @@ pub fn build_with_audit(
             .wrap(from_fn(http::admission::admit))
             .wrap(from_fn(crate::http::authenticate::guard))
             .wrap(ErrorHandlers::new().default_handler(http::error::to_operation_outcome))
-            .wrap(from_fn(http::request_id))
+            .wrap(from_fn(http::telemetry::telemetry))
             .configure(|cfg| {
                 if let Some(n) = ceiling {
                     crate::dev::ceiling::ceiling_route(cfg, n);

@@ -13,7 +13,8 @@ use std::path::Path;
 
 /// Top-level modules of `src/`, lowest first: a module may use those of a lower rank only.
 const LAYERS: &[(&str, u8)] = &[
-    ("base", 0),     // the clock, FHIR instants
+    ("base", 0),     // the clock, FHIR instants, OperationOutcome issues
+    ("error", 1),    // the one error type of a request
     ("fhir", 1),     // FHIR mapping, extraction, rendering
     ("search", 2),   // query decoding, parameter parsing, dates, cursors, limits
     ("auth", 3),     // identity, registry, policy, views, the consumer's scope rules

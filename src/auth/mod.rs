@@ -8,10 +8,11 @@
 //!   files are read only once complete, [`stable_file`]);
 //! - [`policy`]: the access-profile rules as data (pure); [`views`]: when each profile's view of a
 //!   place last changed (pure);
-//! - this module: how consumers are identified ([`AuthMode`]) and where audit lines are copied.
+//! - this module: how consumers are identified, as configured ([`AuthMode`], plain data) and while
+//!   serving ([`Authenticator`], with the live registry).
 //!
-//! The middleware that authenticates each request and writes its audit line is HTTP's
-//! (`http::authenticate`).
+//! The middleware that authenticates each request is HTTP's (`http::authenticate`), and so is the
+//! one that writes its audit line (`http::telemetry`).
 
 pub mod crl;
 pub mod mtls;
@@ -22,19 +23,20 @@ pub mod stable_file;
 pub mod trust;
 pub mod views;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use policy::Profile;
 pub use proxy::ProxyTrust;
 use registry::LiveRegistry;
 
-/// How consumers are identified.
+/// How consumers are identified, as configured.
 #[derive(Debug, Clone)]
 pub enum AuthMode {
     /// Mutual TLS (and optionally trusted proxies): consumers must be in the registry.
     Registry {
-        /// The consumers.
-        registry: Arc<LiveRegistry>,
+        /// The consumer registry file (reloaded while serving when it changes).
+        consumers: PathBuf,
         /// Trusted proxies, if any.
         proxy: Option<ProxyTrust>,
     },
@@ -45,16 +47,31 @@ pub enum AuthMode {
     },
 }
 
-/// Where audit lines go besides the log (tests read them from here).
-#[derive(Debug, Clone, Default)]
-pub struct AuditCapture(pub Arc<std::sync::Mutex<Vec<String>>>);
+/// How consumers are identified while serving: [`AuthMode`] with its registry loaded.
+#[derive(Debug, Clone)]
+pub enum Authenticator {
+    /// Consumers must be in the registry (reloaded when its file changes).
+    Registry {
+        /// The consumers.
+        registry: Arc<LiveRegistry>,
+        /// Trusted proxies, if any.
+        proxy: Option<ProxyTrust>,
+    },
+    /// Development only: every request acts as one fixed consumer.
+    Insecure {
+        /// The profile every request gets.
+        profile: Profile,
+    },
+}
 
-impl AuditCapture {
-    /// The lines captured so far.
-    pub fn lines(&self) -> Vec<String> {
-        match self.0.lock() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+impl Authenticator {
+    /// Loads what `mode` names (the registry must parse at start).
+    pub fn load(mode: &AuthMode) -> Result<Self, String> {
+        Ok(match mode {
+            AuthMode::Registry { consumers, proxy } => {
+                Self::Registry { registry: LiveRegistry::load(consumers)?, proxy: proxy.clone() }
+            }
+            AuthMode::Insecure { profile } => Self::Insecure { profile: *profile },
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! The bottom layer: what every other layer may use, and which uses nothing of the crate (see
-//! `tests/architecture.rs`): the clock and FHIR instants.
+//! `tests/architecture.rs`): the clock, FHIR instants and OperationOutcome issues.
 
 pub mod clock;
 pub mod instant;
+pub mod issue;

@@ -1,7 +1,6 @@
 //! Database access: one code base for SQLite and PostgreSQL through diesel's `MultiConnection`.
 //!
-//! The backend is chosen from the URL scheme (`sqlite://` or `postgres://`), never by trying
-//! each backend in turn. Serving connections are read-only (SQLite `query_only`, PostgreSQL
+//! The backend is chosen from the URL scheme ([`DbUrl`], parsed in `config`). Serving connections are read-only (SQLite `query_only`, PostgreSQL
 //! `default_transaction_read_only`), so no consumer request can change data even through a bug.
 
 pub mod budget;
@@ -15,6 +14,7 @@ pub mod sql;
 mod sqlite_progress;
 pub mod write;
 
+pub use crate::config::database::{Backend, DbUrl};
 pub use pool::{DbPool, PoolConn, PoolSettings, read_only_pool};
 
 use diesel::connection::SimpleConnection;
@@ -30,30 +30,12 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
-/// Which backend a URL designates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// `sqlite://PATH`
-    Sqlite,
-    /// `postgres://…` or `postgresql://…`
-    Postgres,
-}
-
-/// A parsed database URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DbUrl {
-    /// The backend.
-    pub backend: Backend,
-    /// What the driver receives: a file path for SQLite, the URL for PostgreSQL.
-    pub target: String,
-}
-
 /// Errors of this layer.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The URL has no supported scheme.
-    #[error("unsupported database URL (expected sqlite://PATH or postgres://…)")]
-    BadUrl,
+    #[error(transparent)]
+    BadUrl(#[from] crate::config::database::BadDatabaseUrl),
     /// Connecting failed.
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] diesel::ConnectionError),
@@ -72,39 +54,6 @@ pub enum DbError {
     /// The connection to the database was lost (and, where it was retried, lost again).
     #[error("the connection to the database was lost: {0}")]
     Lost(String),
-}
-
-impl DbUrl {
-    /// Parses `sqlite://PATH`, `sqlite:PATH`, `postgres://…` or `postgresql://…`.
-    pub fn parse(url: &str) -> Result<Self, DbError> {
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-            if path.is_empty() {
-                return Err(DbError::BadUrl);
-            }
-            return Ok(Self { backend: Backend::Sqlite, target: path.to_owned() });
-        }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self { backend: Backend::Postgres, target: url.to_owned() });
-        }
-        Err(DbError::BadUrl)
-    }
-
-    /// A URL safe to print: the PostgreSQL password, if any, is replaced by `***`.
-    pub fn redacted(&self) -> String {
-        match self.backend {
-            Backend::Sqlite => format!("sqlite://{}", self.target),
-            Backend::Postgres => redact_password(&self.target),
-        }
-    }
-}
-
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
 }
 
 /// Opens one connection, read-write or read-only, and applies the per-connection settings.
@@ -132,22 +81,4 @@ pub fn connect(url: &DbUrl, read_only: bool) -> Result<DbConn, DbError> {
     };
     conn.batch_execute(init)?;
     Ok(conn)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_choose_the_backend_by_scheme() {
-        let u = DbUrl::parse("sqlite://./x.db").unwrap();
-        assert_eq!(u.backend, Backend::Sqlite);
-        assert_eq!(u.target, "./x.db");
-        let u = DbUrl::parse("postgres://u:secret@h/db").unwrap();
-        assert_eq!(u.backend, Backend::Postgres);
-        assert_eq!(u.redacted(), "postgres://u:***@h/db");
-        assert!(DbUrl::parse("x.db").is_err());
-        assert!(DbUrl::parse("sqlite://").is_err());
-        assert!(DbUrl::parse("mysql://h/db").is_err());
-    }
 }

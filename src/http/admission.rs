@@ -16,8 +16,8 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::error::AppError;
 use crate::config::AdmissionLimits;
+use crate::error::AppError;
 
 /// The shared admission state.
 pub struct Admission {

@@ -1,21 +1,19 @@
 //! The authentication middleware: makes each FHIR request's [`Principal`] from its certificate
 //! (the TLS client certificate, or a trusted proxy's header) and the consumer registry, or refuses
-//! it; writes one audit line per request. Also the extractor handlers take the consumer with.
+//! it (its audit line is `telemetry`'s). Also the extractor handlers take the consumer with.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 
-use super::RequestId;
-use super::error::AppError;
 use crate::auth::mtls::{self, PeerCertificate};
 use crate::auth::registry::{ClientIdentity, Consumer};
 use crate::auth::trust::{self, ClientTrust, Verdict};
-use crate::auth::{AuditCapture, AuthMode, ProxyTrust};
+use crate::auth::{Authenticator, ProxyTrust};
+use crate::error::AppError;
 
 /// The authenticated consumer of a request.
 #[derive(Debug, Clone)]
@@ -35,10 +33,6 @@ impl FromRequest for Principal {
         )
     }
 }
-
-/// Number of resources in a response, for the audit line (set by handlers).
-#[derive(Debug, Clone, Copy)]
-pub struct ResourceCount(pub usize);
 
 fn refused(why: String) -> AppError {
     log::warn!(target: "audit", "refused client certificate: {why}");
@@ -78,10 +72,10 @@ fn presented_identity(
 }
 
 /// Resolves the consumer of a request, or the reason to refuse it.
-fn authenticate(req: &ServiceRequest, mode: &AuthMode) -> Result<Arc<Consumer>, AppError> {
+fn authenticate(req: &ServiceRequest, mode: &Authenticator) -> Result<Arc<Consumer>, AppError> {
     match mode {
-        AuthMode::Insecure { profile } => Ok(Arc::new(Consumer::unauthenticated("insecure-dev", *profile))),
-        AuthMode::Registry { registry, proxy } => {
+        Authenticator::Insecure { profile } => Ok(Arc::new(Consumer::unauthenticated("insecure-dev", *profile))),
+        Authenticator::Registry { registry, proxy } => {
             let trust = req.app_data::<web::Data<ClientTrust>>().map(|t| t.get_ref());
             let identity = presented_identity(req, proxy.as_ref(), trust)?;
             let reg = registry.get();
@@ -96,52 +90,27 @@ fn authenticate(req: &ServiceRequest, mode: &AuthMode) -> Result<Arc<Consumer>, 
     }
 }
 
-/// Middleware: authenticates FHIR requests and writes one audit line per request.
+/// Middleware: authenticates FHIR requests (the [`Principal`] goes in the request's extensions,
+/// where handlers and the audit line find it) or answers the refusal.
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let started = Instant::now();
-    let method = req.method().to_string();
-    let target = match req.query_string() {
-        "" => req.path().to_owned(),
-        q => format!("{}?{q}", req.path()),
-    };
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.to_string()).unwrap_or_default();
-    let exempt = matches!(req.path(), "/health" | "/ready");
-    let mode = req.app_data::<web::Data<AuthMode>>().map(|m| m.get_ref().clone());
-    let consumer = match (&mode, exempt) {
-        (_, true) => None,
-        (None, false) => Some(Err(AppError::Forbidden("authentication is not configured".into()))),
-        (Some(m), false) => Some(authenticate(&req, m)),
-    };
-    let (who, profile) = match &consumer {
-        Some(Ok(c)) => (c.name.clone(), c.profile.number().to_string()),
-        _ => ("-".to_owned(), "-".to_owned()),
-    };
-    let res = match consumer {
-        Some(Err(e)) => {
-            let (http_req, _) = req.into_parts();
-            ServiceResponse::new(http_req, e.error_response()).map_into_right_body()
-        }
-        Some(Ok(c)) => {
-            req.extensions_mut().insert(Principal(c));
-            next.call(req).await?.map_into_left_body()
-        }
-        None => next.call(req).await?.map_into_left_body(),
-    };
-    let count = res.response().extensions().get::<ResourceCount>().map_or(0, |c| c.0);
-    let line = format!(
-        "time={} request_id={request_id} consumer={who} profile={profile} method={method} target={target:?} status={} resources={count} duration_us={}",
-        crate::base::instant::format_instant(crate::base::clock::now_us()),
-        res.status().as_u16(),
-        started.elapsed().as_micros()
-    );
-    if let Some(capture) = res.request().app_data::<web::Data<AuditCapture>>()
-        && let Ok(mut lines) = capture.0.lock()
-    {
-        lines.push(line.clone());
+    if matches!(req.path(), "/health" | "/ready") {
+        return Ok(next.call(req).await?.map_into_left_body());
     }
-    log::info!(target: "audit", "{line}");
-    Ok(res)
+    let consumer = match req.app_data::<web::Data<Authenticator>>() {
+        None => Err(AppError::Forbidden("authentication is not configured".into())),
+        Some(mode) => authenticate(&req, mode),
+    };
+    match consumer {
+        Err(e) => {
+            let (http_req, _) = req.into_parts();
+            Ok(ServiceResponse::new(http_req, e.error_response()).map_into_right_body())
+        }
+        Ok(c) => {
+            req.extensions_mut().insert(Principal(c));
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+    }
 }

@@ -9,7 +9,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 use actix_web::web::{Bytes, Payload};
 
-use super::error::AppError;
+use crate::error::AppError;
 
 /// The body of `req`: at most `limit` bytes (413 past it), all arrived within `deadline` (408).
 pub async fn read(req: &HttpRequest, payload: Payload, limit: usize, deadline: Duration) -> Result<Bytes, AppError> {

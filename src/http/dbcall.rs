@@ -6,11 +6,11 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, web};
 
 use super::AppState;
-use super::error::AppError;
 use super::peer::PeerSocket;
 use crate::db::budget::{Budget, Stop};
 use crate::db::run::Runner;
 use crate::db::{DbConn, DbError};
+use crate::error::AppError;
 
 /// How often a request waiting for the database checks that its client is still there.
 const PEER_CHECK: std::time::Duration = std::time::Duration::from_millis(200);

@@ -3,18 +3,21 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::authenticate::{Principal, ResourceCount};
+use super::authenticate::Principal;
 use super::dbcall::with_conn;
-use super::error::{AppError, FHIR_JSON};
+use super::error::FHIR_JSON;
+use super::telemetry::ResourceCount;
 use super::{AppState, negotiate};
 use crate::auth::crl::Freshness;
 use crate::auth::registry::Interaction;
 use crate::auth::trust::ClientTrust;
-use crate::db::read::{self, SearchResult};
+use crate::db::read;
+use crate::error::AppError;
 use crate::fhir::{ResourceType, is_valid_id};
 use crate::search::cursor;
 use crate::search::parse;
 use crate::service::access;
+use crate::service::query::{self, SearchResult};
 use crate::service::search as service;
 
 /// The CapabilityStatement, served verbatim.
@@ -106,7 +109,7 @@ pub async fn read(
         return Err(AppError::invalid("invalid", format!("{id:?} is not a valid FHIR id")));
     }
     let lookup = id.clone();
-    let row = with_conn(&req, &state, move |c| read::read(c, rt, &lookup, &scope)).await?;
+    let row = with_conn(&req, &state, move |c| query::read(c, rt, &lookup, &scope)).await?;
     match row {
         Some(r) => Ok(counted(
             HttpResponse::Ok()
@@ -194,9 +197,9 @@ async fn search(
         ),
     };
     let max_included = state.limits.max_included;
-    let query = search.clone();
+    let search_req = search.clone();
     let result: SearchResult =
-        with_conn(&req, &state, move |c| read::search(c, &query, &scope, after.as_ref(), max_included)).await?;
+        with_conn(&req, &state, move |c| query::search(c, &search_req, &scope, after.as_ref(), max_included)).await?;
     let base = base_url(&req, &state);
     let n = result.matches.len() + result.included.len();
     Ok(counted(fhir_ok(service::searchset(&search, result, &base, &binding, &state.cursor_secret).to_json(&base)), n))

@@ -3,7 +3,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use super::error::AppError;
+use crate::error::AppError;
 
 fn acceptable_media(m: &str) -> bool {
     let m = m.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();

@@ -12,6 +12,12 @@ use crate::search::SearchRequest;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denied(pub String);
 
+impl From<Denied> for crate::error::AppError {
+    fn from(d: Denied) -> Self {
+        Self::Forbidden(d.0)
+    }
+}
+
 /// Refuses what the consumer's profile and registration do not allow on `rt`; returns the scope
 /// it sees `rt` through.
 pub fn authorize(c: &Consumer, rt: ResourceType, interaction: Interaction) -> Result<Scope, Denied> {

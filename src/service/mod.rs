@@ -1,8 +1,16 @@
-//! The service layer: what a request means once HTTP is set aside. For now what a consumer may do
-//! (`access`: types, interactions, parameters, the types a search reaches), and the rules around a
-//! search's database call (`search`: a consumer's own page size, what a cursor is bound to, and
-//! the searchset Bundle with its links, `_elements` subsets, included resources and warnings). The
-//! import pipeline is `crate::import`.
+//! The service layer: what a request means once HTTP is set aside.
+//!
+//! - [`access`]: what a consumer may do (types, interactions, parameters, the types a search
+//!   reaches), checked before any database work;
+//! - [`query`]: a read and a search as the database is asked them (one snapshot, the page, the
+//!   count when needed, includes within their cap);
+//! - [`visibility`]: what a consumer sees of a place (its figures, its `lastUpdated`);
+//! - [`search`]: the rules around a search (a consumer's own page size, what a cursor is bound to)
+//!   and the searchset Bundle with its links, `_elements` subsets, included resources and warnings.
+//!
+//! The import pipeline is `crate::import`.
 
 pub mod access;
+pub mod query;
 pub mod search;
+pub mod visibility;

@@ -1,8 +1,8 @@
 //! A search around its database call: the limits a consumer is held to, what its paging cursors
 //! are bound to, and the searchset Bundle made from the result. No actix, no diesel.
 
+use super::query::SearchResult;
 use crate::auth::registry::Consumer;
-use crate::db::read::SearchResult;
 use crate::fhir::bundle::{Entry, SearchMode, Searchset};
 use crate::fhir::outcome::{Issue, operation_outcome_with_id};
 use crate::fhir::{ResourceType, elements};

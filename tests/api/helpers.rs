@@ -13,10 +13,10 @@ use std::sync::{Arc, OnceLock};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use ror_capacity::auth::AuditCapture;
 use ror_capacity::config::ServerConfig;
 use ror_capacity::db::{self, DbUrl};
 use ror_capacity::generate::{GenerateOptions, generate};
+use ror_capacity::http::telemetry::AuditCapture;
 use ror_capacity::import;
 use serde_json::Value;
 
@@ -227,7 +227,7 @@ pub fn start_server(config: ServerConfig) -> SocketAddr {
 
 /// [`start_server`], copying the audit lines into `audit`.
 pub fn start_server_with_audit(config: ServerConfig, audit: Option<AuditCapture>) -> SocketAddr {
-    ror_capacity::startup::migrate(&DbUrl::parse(&config.database_url).unwrap()).unwrap();
+    ror_capacity::startup::migrate(&config.database).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -252,7 +252,7 @@ pub fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut ServerConfig)) -> Tes
     let data = dataset().clone();
     let database_url = fresh_database(backend, "app");
     import_files(&database_url, &[&data.path]).unwrap();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database_url.clone());
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db::DbUrl::parse(&database_url).unwrap());
     config.pool_size = 4;
     tweak(&mut config);
     let addr = start_server(config);

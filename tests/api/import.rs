@@ -22,7 +22,8 @@ fn without_last_updated(mut v: Value) -> Value {
 fn ig_example_reads_back_equal(backend: Backend) {
     let url = fresh_database(backend, "ig");
     import_files(&url, &[Path::new(EXAMPLE)]).unwrap();
-    let addr = start_server(ServerConfig::new("127.0.0.1:0".parse().unwrap(), url));
+    let addr =
+        start_server(ServerConfig::new("127.0.0.1:0".parse().unwrap(), ror_capacity::db::DbUrl::parse(&url).unwrap()));
     let served: Value =
         reqwest::blocking::get(format!("http://{addr}/fhir/Location/ror-location-exemple")).unwrap().json().unwrap();
     let original: Value = serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
@@ -65,7 +66,7 @@ fn refused_files_write_nothing(backend: Backend) {
     assert!(import_files(&url, &[&path]).unwrap_err().to_string().contains("line 2"));
     // Nothing of those files was written: the good first line was rolled back too.
     let mut conn = db::connect(&DbUrl::parse(&url).unwrap(), true).unwrap();
-    let none = db::read::read(
+    let none = ror_capacity::service::query::read(
         &mut conn,
         ror_capacity::fhir::ResourceType::Organization,
         "o1",
@@ -101,7 +102,6 @@ fn stored_and_filtered_figures_agree(backend: Backend) {
     use diesel::connection::SimpleConnection;
     use ror_capacity::auth::policy::{Profile, capacity_scope};
     use ror_capacity::config::SearchLimits;
-    use ror_capacity::db::read;
     use ror_capacity::db::sql::Scope;
     use ror_capacity::fhir::ResourceType;
     use ror_capacity::search::parse::parse;
@@ -117,7 +117,7 @@ fn stored_and_filtered_figures_agree(backend: Backend) {
             .iter()
             .map(|&n| {
                 let scope = Scope { regions: None, capacity: capacity_scope(Profile::new(n).unwrap()) };
-                let found = read::search(conn, &req, &scope, None, 1000).unwrap();
+                let found = ror_capacity::service::query::search(conn, &req, &scope, None, 1000).unwrap();
                 found.matches.into_iter().map(|r| (r.id, r.json)).collect()
             })
             .collect()

@@ -76,7 +76,8 @@ fn postgres_restart_under_load_answers_503_then_serves_again() {
     PgConnection::establish(&cluster.url("postgres")).unwrap().batch_execute("CREATE DATABASE ror").unwrap();
     let data = dataset().clone();
     import_files(&cluster.url("ror"), &[&data.path]).unwrap();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), cluster.url("ror"));
+    let mut config =
+        ServerConfig::new("127.0.0.1:0".parse().unwrap(), ror_capacity::db::DbUrl::parse(&cluster.url("ror")).unwrap());
     config.pool_size = 4;
     let base = format!("http://{}/fhir", start_server(config));
     let ids: Vec<String> = data.locations.values().filter_map(|l| Dataset::identifier(l, None)).take(20).collect();

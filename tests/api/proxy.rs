@@ -89,10 +89,13 @@ fn header_ignored_from_other_addresses(backend: Backend) {
 
 #[test]
 fn trusted_proxies_need_tls() {
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), fresh_database(Backend::Sqlite, "proxy"));
+    let mut config = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        ror_capacity::db::DbUrl::parse(&fresh_database(Backend::Sqlite, "proxy")).unwrap(),
+    );
     let setup = Setup::new(Backend::Sqlite);
     config.auth = ror_capacity::auth::AuthMode::Registry {
-        registry: ror_capacity::auth::registry::LiveRegistry::load(&setup.registry).unwrap(),
+        consumers: setup.registry,
         proxy: Some(ProxyTrust { header: HEADER.into(), addresses: vec!["127.0.0.1".parse().unwrap()] }),
     };
     let err = actix_web::rt::System::new().block_on(async move { ror_capacity::startup::build(&config).err() });

@@ -13,7 +13,7 @@ use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use ror_capacity::auth::policy::{Profile, capacity_scope};
 use ror_capacity::config::SearchLimits;
 use ror_capacity::db::sql::Scope;
-use ror_capacity::db::{self, DbConn, DbUrl, read};
+use ror_capacity::db::{self, DbConn, DbUrl};
 use ror_capacity::fhir::ResourceType;
 use ror_capacity::search::cursor::CursorKey;
 use ror_capacity::search::parse::parse;
@@ -418,7 +418,7 @@ fn check(conn: &mut DbConn, input: &Input, reached: &mut Reached) -> Result<(), 
     reached.searches += 1;
     reached.combined += u32::from(req.conditions.len() >= 2);
     for v in variants(&req) {
-        read::search(conn, &v, &scope, after.as_ref(), 2000)
+        ror_capacity::service::query::search(conn, &v, &scope, after.as_ref(), 2000)
             .map_err(|e| fail(format!("the database refused the SQL of {v:?}: {e}")))?;
     }
     Ok(())

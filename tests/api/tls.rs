@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use ror_capacity::auth::mtls::TlsConfig;
-use ror_capacity::auth::registry::LiveRegistry;
-use ror_capacity::auth::{AuditCapture, AuthMode, ProxyTrust};
+use ror_capacity::auth::{AuthMode, ProxyTrust};
 use ror_capacity::config::ServerConfig;
+use ror_capacity::http::telemetry::AuditCapture;
 use serde_json::Value;
 
 use crate::helpers::{
@@ -52,11 +52,12 @@ impl Setup {
         let mut files: Vec<&std::path::Path> = vec![&data.path];
         files.extend(self.extra.iter().map(PathBuf::as_path));
         import_files(&url, &files).unwrap();
-        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), url);
+        let mut config =
+            ServerConfig::new("127.0.0.1:0".parse().unwrap(), ror_capacity::db::DbUrl::parse(&url).unwrap());
         config.pool_size = 4;
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         config.tls = self.tls;
-        config.auth = AuthMode::Registry { registry: LiveRegistry::load(&self.registry).unwrap(), proxy: self.proxy };
+        config.auth = AuthMode::Registry { consumers: self.registry, proxy: self.proxy };
         let audit = AuditCapture::default();
         let addr = start_server_with_audit(config, Some(audit.clone()));
         TlsApp { base: format!("{scheme}://{addr}/fhir"), data, audit, region: region_of_first(dataset()) }

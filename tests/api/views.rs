@@ -69,7 +69,8 @@ impl Views {
         let servers = PROFILES
             .iter()
             .map(|&p| {
-                let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), url.clone());
+                let mut config =
+                    ServerConfig::new("127.0.0.1:0".parse().unwrap(), ror_capacity::db::DbUrl::parse(&url).unwrap());
                 config.pool_size = 2;
                 config.auth = AuthMode::Insecure { profile: Profile::new(p).unwrap() };
                 let addr = start_server(config);

@@ -1,5 +1,8 @@
-//! Typed server configuration, built once in `main` (or by tests) and passed to the server.
-//! No global state: tests start servers with different configurations in one process.
+//! Typed server configuration: plain data, parsed and checked once in `main` (or built by tests)
+//! and passed to the server, which makes its live objects (pools, the consumer registry, TLS) from
+//! it. No global state: tests start servers with different configurations in one process.
+
+pub mod database;
 
 use std::net::SocketAddr;
 
@@ -7,6 +10,7 @@ use crate::auth::AuthMode;
 use crate::auth::mtls::TlsConfig;
 use crate::auth::policy::Profile;
 pub use crate::search::limits::SearchLimits;
+use database::{Backend, DbUrl};
 
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ror-capacity.db";
@@ -28,8 +32,11 @@ impl AdmissionLimits {
     /// sent: SQLite's work is the server's own CPU) or four on PostgreSQL (its requests wait on
     /// round trips, and the workers need more of them ready: two per connection cost S2 at 16
     /// connections 15% of its throughput, four cost SQLite's overload peak RSS 36%; BENCHMARKS.md).
-    pub fn for_pool(pool_size: u32, database_url: &str) -> Self {
-        let per_connection = if database_url.starts_with("postgres") { 4 } else { 2 };
+    pub fn for_pool(pool_size: u32, backend: Backend) -> Self {
+        let per_connection = match backend {
+            Backend::Postgres => 4,
+            Backend::Sqlite => 2,
+        };
         Self {
             max_in_flight: usize::try_from(pool_size).unwrap_or(8).saturating_mul(per_connection).max(1),
             max_queue: 512,
@@ -43,8 +50,8 @@ impl AdmissionLimits {
 pub struct ServerConfig {
     /// Address to listen on (port 0 picks a free port).
     pub bind: SocketAddr,
-    /// `sqlite://PATH` or `postgres://…`.
-    pub database_url: String,
+    /// The database (`sqlite://PATH` or `postgres://…`).
+    pub database: DbUrl,
     /// Connections in the read-only serving pool.
     pub pool_size: u32,
     /// HTTP worker threads.
@@ -74,14 +81,13 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// A configuration for `database_url` with every other setting at its default: plain HTTP
+    /// A configuration for `database` with every other setting at its default: plain HTTP
     /// and every request treated as a profile-1 consumer, which `startup` accepts on loopback only.
-    pub fn new(bind: SocketAddr, database_url: impl Into<String>) -> Self {
-        let database_url = database_url.into();
+    pub fn new(bind: SocketAddr, database: DbUrl) -> Self {
         Self {
             bind,
-            admission: AdmissionLimits::for_pool(8, &database_url),
-            database_url,
+            admission: AdmissionLimits::for_pool(8, database.backend),
+            database,
             pool_size: 8,
             workers: 2,
             statement_timeout: std::time::Duration::from_secs(5),
@@ -100,12 +106,13 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::AdmissionLimits;
+    use super::database::Backend;
 
     #[test]
     fn requests_in_flight_follow_the_backend() {
-        assert_eq!(AdmissionLimits::for_pool(8, "sqlite://./x.db").max_in_flight, 16);
-        assert_eq!(AdmissionLimits::for_pool(8, "postgres://u@h/db").max_in_flight, 32);
-        assert_eq!(AdmissionLimits::for_pool(4, "postgresql://u@h/db").max_in_flight, 16);
-        assert_eq!(AdmissionLimits::for_pool(0, "sqlite://./x.db").max_in_flight, 1);
+        assert_eq!(AdmissionLimits::for_pool(8, Backend::Sqlite).max_in_flight, 16);
+        assert_eq!(AdmissionLimits::for_pool(8, Backend::Postgres).max_in_flight, 32);
+        assert_eq!(AdmissionLimits::for_pool(4, Backend::Postgres).max_in_flight, 16);
+        assert_eq!(AdmissionLimits::for_pool(0, Backend::Sqlite).max_in_flight, 1);
     }
 }

@@ -1,0 +1,102 @@
+//! A read and a search as the database is asked them: in one snapshot, the page (one row more than
+//! asked, to know whether more follow), the count only when it is needed, the included resources
+//! cut at the server's cap, and the places completed with what the consumer may see of them.
+
+use super::visibility::compose_locations;
+use crate::db::rows::ResourceRow;
+use crate::db::sql::Scope;
+use crate::db::{DbConn, DbError, read};
+use crate::fhir::ResourceType;
+use crate::search::cursor::CursorKey;
+use crate::search::{Condition, SearchRequest};
+
+/// What a search found.
+#[derive(Debug, Default)]
+pub struct SearchResult {
+    /// Number of matches, when asked for.
+    pub total: Option<u64>,
+    /// This page's matches.
+    pub matches: Vec<ResourceRow>,
+    /// Whether more matches follow this page.
+    pub has_more: bool,
+    /// Resources added by `_include` / `_revinclude`.
+    pub included: Vec<(ResourceType, ResourceRow)>,
+    /// Whether the include cap cut the included resources.
+    pub included_truncated: bool,
+}
+
+/// One resource by id, within `scope` (outside it, `None`: existence does not leak).
+pub fn read(conn: &mut DbConn, rt: ResourceType, id: &str, scope: &Scope) -> Result<Option<ResourceRow>, DbError> {
+    let mut rows = read::resource(conn, rt, id, scope)?;
+    if rt == ResourceType::Location {
+        compose_locations(conn, &mut rows, scope)?;
+    }
+    Ok(rows.into_iter().next())
+}
+
+/// Runs a search in one read transaction, so that `total`, the page and its includes come from
+/// the same snapshot.
+pub fn search(
+    conn: &mut DbConn,
+    req: &SearchRequest,
+    scope: &Scope,
+    after: Option<&CursorKey>,
+    max_included: usize,
+) -> Result<SearchResult, DbError> {
+    let ranges = req.conditions.iter().any(Condition::is_range);
+    read::in_snapshot(conn, ranges, |c| {
+        let mut out = SearchResult::default();
+        if req.summary_count || req.count == 0 {
+            if req.total || req.summary_count {
+                out.total = Some(read::count(c, req, scope)?);
+            }
+            return Ok(out);
+        }
+        let mut rows = read::page(c, req, scope, after, req.count + 1)?;
+        out.has_more = rows.len() > req.count;
+        rows.truncate(req.count);
+        if req.total {
+            // A first page that holds every match is its own count; later pages carry the count made
+            // when the search started (in their cursor). Only a first page with more to come counts.
+            out.total = match after {
+                None if !out.has_more => Some(rows.len() as u64),
+                Some(key) if key.total.is_some() => key.total,
+                _ => Some(read::count(c, req, scope)?),
+            };
+        }
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        if !ids.is_empty() {
+            includes(c, req, scope, &ids, max_included, &mut out)?;
+        }
+        if req.resource == ResourceType::Location {
+            compose_locations(c, &mut rows, scope)?;
+        }
+        out.matches = rows;
+        Ok(out)
+    })
+}
+
+/// The resources `_revinclude` and `_include` add to a page of matches `ids`, at most
+/// `max_included` of each (one more is read to know whether the cap cut them).
+fn includes(
+    c: &mut DbConn,
+    req: &SearchRequest,
+    scope: &Scope,
+    ids: &[String],
+    max_included: usize,
+    out: &mut SearchResult,
+) -> Result<(), DbError> {
+    if req.revinclude_services {
+        let inc = read::services_of_locations(c, ids, scope, max_included + 1)?;
+        out.included_truncated |= inc.len() > max_included;
+        out.included.extend(inc.into_iter().take(max_included).map(|r| (ResourceType::HealthcareService, r)));
+    }
+    if req.include_locations {
+        let mut inc = read::locations_of_services(c, ids, scope, max_included + 1)?;
+        out.included_truncated |= inc.len() > max_included;
+        inc.truncate(max_included);
+        compose_locations(c, &mut inc, scope)?;
+        out.included.extend(inc.into_iter().map(|r| (ResourceType::Location, r)));
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! What a consumer sees of a place: its `meta.lastUpdated` as of the consumer's view (the instant
+//! the figures it may see last changed), and the capacity figures its profile admits (none on a
+//! place linked to a sensitive unit for the profiles that hide them), composed into the place's
+//! stored JSON.
+
+use std::collections::HashMap;
+
+use crate::auth::views;
+use crate::db::rows::ResourceRow;
+use crate::db::sql::Scope;
+use crate::db::{DbConn, DbError, read};
+use crate::fhir::render;
+use crate::search::date::format_instant;
+
+/// A comma-separated code list of a row (empty when absent).
+fn codes(list: Option<&str>) -> impl Iterator<Item = &str> + Clone {
+    list.unwrap_or_default().split(',').filter(|c| !c.is_empty())
+}
+
+/// Where the figures a consumer sees of one place come from.
+enum Figures {
+    /// None is visible (no capacity for this consumer, or a place linked to a sensitive unit).
+    Hidden,
+    /// All are visible: the place's stored piece ('' when it has none).
+    Stored(String),
+    /// Some may be hidden: filtered by the database.
+    Filtered,
+}
+
+/// Completes the JSON of Locations with the capacity figures the consumer may see, and their
+/// `meta.lastUpdated` with the consumer's view of them.
+///
+/// A place whose figures are all visible to the consumer is completed with its stored figures in
+/// one piece; only the others have their figures filtered, in one statement for the page.
+pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let cap = &scope.capacity;
+    let view = cap.view_key();
+    for row in rows.iter_mut() {
+        if let Some(instants) = row.views.take() {
+            row.last_updated = views::instant_of(&instants, &view).unwrap_or(row.last_updated);
+        }
+    }
+    let sources: Vec<Figures> = rows
+        .iter_mut()
+        .map(|r| match r.figures.take() {
+            _ if cap.none || (cap.hide_sensitive && r.sensitive) => Figures::Hidden,
+            Some(piece) if cap.admits_all(codes(r.statuses.as_deref()), codes(r.assignments.as_deref())) => {
+                Figures::Stored(piece)
+            }
+            _ => Figures::Filtered,
+        })
+        .collect();
+    let filtered: Vec<String> =
+        rows.iter().zip(&sources).filter(|(_, s)| matches!(s, Figures::Filtered)).map(|(r, _)| r.id.clone()).collect();
+    let figures = if filtered.is_empty() { Vec::new() } else { read::visible_figures(conn, &filtered, scope)? };
+    let mut by_place: HashMap<&str, Vec<&str>> = HashMap::new();
+    for f in &figures {
+        by_place.entry(f.location_id.as_str()).or_default().push(f.json.as_str());
+    }
+    for (row, source) in rows.iter_mut().zip(&sources) {
+        let visible: Vec<&str> = match source {
+            Figures::Hidden => Vec::new(),
+            Figures::Stored(piece) => std::iter::once(piece.as_str()).filter(|p| !p.is_empty()).collect(),
+            Figures::Filtered => by_place.get(row.id.as_str()).cloned().unwrap_or_default(),
+        };
+        let parts = render::StoredParts {
+            head: &row.json,
+            tail: &row.tail,
+            empty_head_len: usize::try_from(row.cut_head).unwrap_or(0),
+            empty_tail_skip: usize::try_from(row.cut_tail).unwrap_or(0),
+            last_updated_at: row.lu_at.and_then(|a| usize::try_from(a).ok()),
+        };
+        // The row's instant is the consumer's view of the place (see `sql::select_list`).
+        row.json = render::compose_location(&parts, &format_instant(row.last_updated), visible);
+        row.tail = String::new();
+    }
+    Ok(())
+}
