@@ -4,6 +4,7 @@
 //! `default_transaction_read_only`), so no consumer request can change data even through a bug.
 
 pub mod budget;
+pub mod ident;
 pub mod migrate;
 mod pool;
 pub mod read;

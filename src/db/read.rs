@@ -19,8 +19,9 @@ use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
 
 /// A [`SqlPlan`] as a diesel query. Its statement is prepared once per connection and kept in
-/// diesel's statement cache (keyed by its text) when [`cacheable`] allows; `?` placeholders become
-/// the backend's own (`$n` on PostgreSQL) as the binds are pushed.
+/// diesel's statement cache (keyed by its text) when [`cacheable`] allows; its text is sent piece
+/// by piece, each value bound where the plan put it (the backend writes its own placeholder:
+/// `?` on SQLite, `$n` on PostgreSQL).
 struct PlanQuery<'a> {
     plan: &'a SqlPlan,
     cache: bool,
@@ -48,17 +49,14 @@ where
         if !self.cache {
             out.unsafe_to_cache_prepared();
         }
-        let mut binds = self.plan.binds.iter();
-        for (i, piece) in self.plan.sql.split('?').enumerate() {
-            if i > 0 {
-                match binds.next() {
-                    Some(Bind::Text(s)) => out.push_bind_param::<Text, String>(s)?,
-                    Some(Bind::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
-                    Some(Bind::Null) => out.push_bind_param::<Nullable<Text>, Option<String>>(&None)?,
-                    None => return Err(diesel::result::Error::QueryBuilderError("a placeholder has no value".into())),
-                }
+        for (text, bind) in self.plan.pieces() {
+            out.push_sql(text);
+            match bind {
+                Some(Bind::Text(s)) => out.push_bind_param::<Text, String>(s)?,
+                Some(Bind::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
+                Some(Bind::Null) => out.push_bind_param::<Nullable<Text>, Option<String>>(&None)?,
+                None => {}
             }
-            out.push_sql(piece);
         }
         Ok(())
     }
@@ -94,7 +92,7 @@ pub fn load<T>(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<T>, DbError>
 where
     T: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
 {
-    let query = PlanQuery { plan, cache: cacheable(&plan.sql) };
+    let query = PlanQuery { plan, cache: cacheable(plan.sql()) };
     match conn {
         DbConn::Sqlite(c) => query.load::<T>(c).map_err(DbError::from),
         DbConn::Postgresql(c) => query.load::<T>(c).map_err(DbError::from),
@@ -104,7 +102,7 @@ where
 /// Runs a statement that returns no rows (the import's multi-row inserts); the number of rows
 /// it changed.
 pub fn execute(conn: &mut DbConn, plan: &SqlPlan) -> Result<usize, DbError> {
-    let query = PlanQuery { plan, cache: cacheable(&plan.sql) };
+    let query = PlanQuery { plan, cache: cacheable(plan.sql()) };
     match conn {
         DbConn::Sqlite(c) => query.execute(c).map_err(DbError::from),
         DbConn::Postgresql(c) => query.execute(c).map_err(DbError::from),
@@ -189,11 +187,7 @@ pub fn in_snapshot<T>(
 
 /// Whether the database answers (for `/ready`).
 pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
-    load::<CountRow>(
-        conn,
-        &SqlPlan { sql: "SELECT COUNT(*) AS n FROM organizations WHERE 1 = 0".into(), binds: vec![] },
-    )
-    .map(|_| ())
+    load::<CountRow>(conn, &SqlPlan::new("SELECT COUNT(*) AS n FROM organizations WHERE 1 = 0")).map(|_| ())
 }
 
 /// A single text value.
@@ -207,28 +201,20 @@ pub struct TextRow {
 /// A few functional ids of places and identifiers of offers, for example URLs.
 pub fn sample_identifiers(conn: &mut DbConn, n: usize) -> Result<(Vec<String>, Vec<String>), DbError> {
     let limit = i64::try_from(n).unwrap_or(1);
-    let places = load::<TextRow>(
-        conn,
-        &SqlPlan {
-            sql: "SELECT functional_id AS v FROM locations WHERE functional_id IS NOT NULL ORDER BY id LIMIT ?".into(),
-            binds: vec![Bind::BigInt(limit)],
-        },
-    )?;
-    let offers = load::<TextRow>(
-        conn,
-        &SqlPlan {
-            sql: "SELECT identifier_value AS v FROM healthcare_services WHERE identifier_value IS NOT NULL ORDER BY id LIMIT ?"
-                .into(),
-            binds: vec![Bind::BigInt(limit)],
-        },
-    )?;
+    let mut places =
+        SqlPlan::new("SELECT functional_id AS v FROM locations WHERE functional_id IS NOT NULL ORDER BY id LIMIT ");
+    places.int(limit);
+    let mut offers = SqlPlan::new(
+        "SELECT identifier_value AS v FROM healthcare_services WHERE identifier_value IS NOT NULL ORDER BY id LIMIT ",
+    );
+    offers.int(limit);
+    let places = load::<TextRow>(conn, &places)?;
+    let offers = load::<TextRow>(conn, &offers)?;
     Ok((places.into_iter().map(|r| r.v).collect(), offers.into_iter().map(|r| r.v).collect()))
 }
 
 /// Number of stored Locations.
 pub fn location_count(conn: &mut DbConn) -> Result<u64, DbError> {
-    let n = load::<CountRow>(conn, &SqlPlan { sql: "SELECT COUNT(*) AS n FROM locations".into(), binds: vec![] })?
-        .first()
-        .map_or(0, |r| r.n);
+    let n = load::<CountRow>(conn, &SqlPlan::new("SELECT COUNT(*) AS n FROM locations"))?.first().map_or(0, |r| r.n);
     Ok(u64::try_from(n).unwrap_or(0))
 }

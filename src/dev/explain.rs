@@ -6,7 +6,7 @@ use diesel::sql_types::Text;
 
 use crate::auth::policy::Profile;
 use crate::db::read::load;
-use crate::db::sql::{self, Bind, Scope, SqlPlan};
+use crate::db::sql::{self, Scope, SqlPlan};
 use crate::db::{DbConn, DbError};
 use crate::fhir::ResourceType;
 use crate::search::limits::SearchLimits;
@@ -27,10 +27,7 @@ struct SqlitePlanRow {
 /// The plan of `plan`, one line per step.
 pub fn explain(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<String>, DbError> {
     let is_pg = matches!(conn, DbConn::Postgresql(_));
-    let wrapped = SqlPlan {
-        sql: if is_pg { format!("EXPLAIN {}", plan.sql) } else { format!("EXPLAIN QUERY PLAN {}", plan.sql) },
-        binds: plan.binds.clone(),
-    };
+    let wrapped = plan.prefixed(if is_pg { "EXPLAIN " } else { "EXPLAIN QUERY PLAN " });
     Ok(if is_pg {
         load::<PgPlanRow>(conn, &wrapped)?.into_iter().map(|r| r.line).collect()
     } else {
@@ -79,12 +76,9 @@ pub fn scenario_plans(place_ids: &[String], offer_ids: &[String], since: &str) -
     let ids: Vec<String> = (0..200).map(|i| format!("{}", 1_000_001 + i)).collect();
     out.push(("_revinclude of a page".to_owned(), sql::services_of_locations(&ids, &scope, 2001)));
     out.push(("figures of narrowed places".to_owned(), sql::visible_figures(&ids, &narrowed)));
-    out.push((
-        "Observation by subject".to_owned(),
-        SqlPlan {
-            sql: "SELECT r.observation_id AS id FROM capacities r WHERE r.location_id IN (?)".to_owned(),
-            binds: vec![Bind::Text(ids[0].clone())],
-        },
-    ));
+    let mut by_subject = SqlPlan::new("SELECT r.observation_id AS id FROM capacities r WHERE r.location_id IN (");
+    by_subject.text(ids[0].clone());
+    by_subject.push(")");
+    out.push(("Observation by subject".to_owned(), by_subject));
     out
 }

@@ -3,7 +3,8 @@
 
 use super::plan::{SqlPlan, any_of};
 use super::scope::{Scope, capacity_visible, visible_offers};
-use super::{Drive, table};
+use super::{Col, Drive, table};
+use crate::db::ident::{capacities as c, location_views as lv, locations as l};
 use crate::fhir::ResourceType;
 use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 use crate::search::date::DateCondition;
@@ -17,39 +18,43 @@ pub(super) fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
         let system = v.system.clone().unwrap_or_default();
         match &v.code {
             Some(code) => {
-                p.sql.push_str("(t.code = ");
+                p.push("(t.code = ");
                 p.text(code.as_str());
-                p.sql.push_str(" AND t.system = ");
+                p.push(" AND t.system = ");
                 p.text(system);
-                p.sql.push(')');
+                p.push(")");
             }
             None => {
-                p.sql.push_str("t.system = ");
+                p.push("t.system = ");
                 p.text(system);
             }
         }
     };
-    p.sql.push('(');
+    p.push("(");
     match (plain.is_empty(), with_system.is_empty()) {
         (false, true) => {
-            p.sql.push_str("t.code IN ");
+            p.push("t.code IN ");
             p.text_list(plain);
         }
         (true, _) => any_of(p, &with_system, &system_term),
         (false, false) => {
-            p.sql.push_str("t.code IN ");
+            p.push("t.code IN ");
             p.text_list(plain);
-            p.sql.push_str(" OR ");
+            p.push(" OR ");
             any_of(p, &with_system, &system_term);
         }
     }
-    p.sql.push(')');
+    p.push(")");
 }
 
-pub(super) fn token_subquery(p: &mut SqlPlan, resource_type: &str, param: &str, values: &[TokenValue]) {
-    p.sql.push_str(&format!(
-        "SELECT t.resource_id FROM search_tokens t WHERE t.resource_type = '{resource_type}' AND t.param = '{param}' AND "
-    ));
+/// The ids of the resources of `resource_type` with a token of `param` among `values` (both names
+/// are written as literals: the planner sees them, and they come from the code).
+pub(super) fn token_subquery(p: &mut SqlPlan, resource_type: &'static str, param: &'static str, values: &[TokenValue]) {
+    p.push("SELECT t.resource_id FROM search_tokens t WHERE t.resource_type = ");
+    p.literal(resource_type);
+    p.push(" AND t.param = ");
+    p.literal(param);
+    p.push(" AND ");
     token_match(p, values);
 }
 
@@ -64,35 +69,44 @@ pub(super) fn escape_like(s: &str) -> String {
     out
 }
 
-pub(super) fn date_condition(p: &mut SqlPlan, col: &str, c: &DateCondition) {
+pub(super) fn date_condition(p: &mut SqlPlan, col: Col, c: &DateCondition) {
     match *c {
         DateCondition::Within { lower, upper } => {
-            p.sql.push('(');
+            p.push("(");
             match (lower, upper) {
                 (Some(lo), Some(hi)) => {
-                    p.sql.push_str(&format!("{col} >= "));
+                    p.column(col);
+                    p.push(" >= ");
                     p.int(lo);
-                    p.sql.push_str(&format!(" AND {col} < "));
+                    p.push(" AND ");
+                    p.column(col);
+                    p.push(" < ");
                     p.int(hi);
                 }
                 (Some(lo), None) => {
-                    p.sql.push_str(&format!("{col} >= "));
+                    p.column(col);
+                    p.push(" >= ");
                     p.int(lo);
                 }
                 (None, Some(hi)) => {
-                    p.sql.push_str(&format!("{col} < "));
+                    p.column(col);
+                    p.push(" < ");
                     p.int(hi);
                 }
-                (None, None) => p.sql.push_str("1 = 1"),
+                (None, None) => p.push("1 = 1"),
             }
-            p.sql.push(')');
+            p.push(")");
         }
         DateCondition::Outside { start, end } => {
-            p.sql.push_str(&format!("({col} < "));
+            p.push("(");
+            p.column(col);
+            p.push(" < ");
             p.int(start);
-            p.sql.push_str(&format!(" OR {col} >= "));
+            p.push(" OR ");
+            p.column(col);
+            p.push(" >= ");
             p.int(end);
-            p.sql.push(')');
+            p.push(")");
         }
     }
 }
@@ -102,26 +116,26 @@ pub(super) fn observation_code(p: &mut SqlPlan, values: &[TokenValue]) {
     let st = CapacityCode::Status.system();
     let term = |p: &mut SqlPlan, v: &TokenValue| match (v.system.as_deref(), &v.code) {
         (None, Some(code)) => {
-            p.sql.push_str("(r.capacity_type = ");
+            p.push("(r.capacity_type = ");
             p.text(code.as_str());
-            p.sql.push_str(" OR r.capacity_status = ");
+            p.push(" OR r.capacity_status = ");
             p.text(code.as_str());
-            p.sql.push(')');
+            p.push(")");
         }
         (Some(s), Some(code)) if s == ty => {
-            p.sql.push_str("r.capacity_type = ");
+            p.push("r.capacity_type = ");
             p.text(code.as_str());
         }
         (Some(s), Some(code)) if s == st => {
-            p.sql.push_str("r.capacity_status = ");
+            p.push("r.capacity_status = ");
             p.text(code.as_str());
         }
-        (Some(s), None) if s == ty || s == st => p.sql.push_str("1 = 1"),
-        _ => p.sql.push_str("1 = 0"),
+        (Some(s), None) if s == ty || s == st => p.push("1 = 1"),
+        _ => p.push("1 = 0"),
     };
-    p.sql.push('(');
+    p.push("(");
     any_of(p, values, &term);
-    p.sql.push(')');
+    p.push(")");
 }
 
 /// The codes of the token values that can match a code of `system` (no system given, or that one).
@@ -132,71 +146,75 @@ pub(super) fn codes_in(values: &[TokenValue], system: &str) -> Vec<String> {
 /// One condition; a semi-join on the id is written `id IN (<its subquery>)` (see [`subquery`]).
 pub(super) fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope, drive: Drive) {
     let t = table(rt);
-    let id = format!("r.{}", t.id);
     if let Some(sub) = subquery(rt, c, scope, drive) {
-        p.sql.push_str(&format!("{id} IN ("));
+        p.col("r", t.id);
+        p.push(" IN (");
         p.append(sub);
-        p.sql.push(')');
+        p.push(")");
         return;
     }
     match c {
         Condition::Ids(ids) => {
-            p.sql.push_str(&format!("{id} IN "));
+            p.col("r", t.id);
+            p.push(" IN ");
             p.text_list(ids);
         }
         Condition::LocationStatus(values) => {
             let codes = codes_in(values, LOCATION_STATUS_SYSTEM);
             if codes.is_empty() {
-                p.sql.push_str("1 = 0");
+                p.push("1 = 0");
             } else {
-                p.sql.push_str("r.status IN ");
+                p.push("r.status IN ");
                 p.text_list(&codes);
             }
         }
         Condition::Strings { field, mode, values } => {
             let col = match (field, mode) {
-                (StringField::LocationName, StringMode::Exact) => "r.name",
-                (StringField::LocationName, _) => "r.name_norm",
-                (StringField::PostalCode, _) => "r.postal_code",
+                (StringField::LocationName, StringMode::Exact) => l::NAME,
+                (StringField::LocationName, _) => l::NAME_NORM,
+                (StringField::PostalCode, _) => l::POSTAL_CODE,
             };
             let term = |p: &mut SqlPlan, v: &String| match mode {
                 StringMode::Exact => {
-                    p.sql.push_str(&format!("{col} = "));
+                    p.col("r", col);
+                    p.push(" = ");
                     p.text(v.as_str());
                 }
                 StringMode::StartsWith => {
-                    p.sql.push_str(&format!("{col} LIKE "));
+                    p.col("r", col);
+                    p.push(" LIKE ");
                     p.text(format!("{}%", escape_like(v)));
-                    p.sql.push_str(" ESCAPE '\\'");
+                    p.push(" ESCAPE '\\'");
                 }
                 StringMode::Contains => {
-                    p.sql.push_str(&format!("{col} LIKE "));
+                    p.col("r", col);
+                    p.push(" LIKE ");
                     p.text(format!("%{}%", escape_like(v)));
-                    p.sql.push_str(" ESCAPE '\\'");
+                    p.push(" ESCAPE '\\'");
                 }
             };
-            p.sql.push('(');
+            p.push("(");
             any_of(p, values, &term);
-            p.sql.push(')');
+            p.push(")");
         }
         Condition::LastUpdated(conds) => {
             // Places walked in the order of their view's instant (`Drive::View`): a range of that
             // index (otherwise a subquery).
-            p.sql.push('(');
-            any_of(p, conds, &|p, d| date_condition(p, "lv.last_updated", d));
-            p.sql.push(')');
+            p.push("(");
+            any_of(p, conds, &|p, d| date_condition(p, Col("lv", lv::LAST_UPDATED), d));
+            p.push(")");
         }
         Condition::ServiceOrganization(ids) => {
-            p.sql.push_str("r.provided_by_id IN ");
+            p.push("r.provided_by_id IN ");
             p.text_list(ids);
         }
         Condition::ObservationSubject(ids) => {
-            p.sql.push_str("r.location_id IN ");
+            p.push("r.location_id IN ");
             p.text_list(ids);
         }
         Condition::ObservationCode(values) => observation_code(p, values),
         // No code of the parameter's system: nothing matches (otherwise a subquery).
-        Condition::Capacity { .. } => p.sql.push_str("1 = 0"),
+        Condition::Capacity { .. } => p.push("1 = 0"),
         Condition::Tokens { .. }
         | Condition::HasServiceIdentifier(_)
         | Condition::HasServiceId(_)
@@ -217,43 +235,49 @@ pub(super) fn subquery(rt: ResourceType, c: &Condition, scope: &Scope, drive: Dr
             // order of the whole table to avoid sorting a handful of recent rows. A place is matched
             // on the consumer's view of it.
             if rt == ResourceType::Location {
-                p.sql.push_str("SELECT lu.location_id FROM location_views lu WHERE lu.view = ");
+                p.push("SELECT lu.location_id FROM location_views lu WHERE lu.view = ");
                 p.text(scope.capacity.view_key());
-                p.sql.push_str(" AND ");
+                p.push(" AND ");
             } else {
-                p.sql.push_str(&format!("SELECT lu.{} FROM {} lu WHERE ", t.id, t.name));
+                p.push("SELECT ");
+                p.col("lu", t.id);
+                p.push(" FROM ");
+                p.ident(t.name);
+                p.push(" lu WHERE ");
             }
-            any_of(&mut p, conds, &|p, d| date_condition(p, "lu.last_updated", d));
+            any_of(&mut p, conds, &|p, d| date_condition(p, Col("lu", t.last_updated), d));
         }
         Condition::HasServiceIdentifier(values) => {
-            p.sql.push_str("SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN (");
+            p.push("SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN (");
             token_subquery(&mut p, "HealthcareService", "identifier", values);
-            p.sql.push(')');
+            p.push(")");
             visible_offers(&mut p, scope);
         }
         Condition::HasServiceId(ids) => {
-            p.sql.push_str("SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN ");
+            p.push("SELECT hl.location_id FROM healthcare_service_locations hl WHERE hl.service_id IN ");
             p.text_list(ids);
             visible_offers(&mut p, scope);
         }
         Condition::ServiceLocation(ids) => {
-            p.sql.push_str("SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN ");
+            p.push("SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN ");
             p.text_list(ids);
         }
         Condition::Capacity { field, values } => {
             // Only the figures the consumer may see can make a place match.
             let (col, system) = match field {
-                CapacityField::Status => ("capacity_status", CapacityCode::Status.system()),
-                CapacityField::Type => ("capacity_type", CapacityCode::Type.system()),
-                CapacityField::Temporality => ("temporality", CapacityCode::Temporality.system()),
+                CapacityField::Status => (c::CAPACITY_STATUS, CapacityCode::Status.system()),
+                CapacityField::Type => (c::CAPACITY_TYPE, CapacityCode::Type.system()),
+                CapacityField::Temporality => (c::TEMPORALITY, CapacityCode::Temporality.system()),
             };
             let codes = codes_in(values, system);
             if codes.is_empty() {
                 return None;
             }
-            p.sql.push_str(&format!("SELECT c.location_id FROM capacities c WHERE c.{col} IN "));
+            p.push("SELECT c.location_id FROM capacities c WHERE ");
+            p.col("c", col);
+            p.push(" IN ");
             p.text_list(&codes);
-            p.sql.push_str(" AND ");
+            p.push(" AND ");
             capacity_visible(&mut p, "c", &scope.capacity);
         }
         _ => return None,

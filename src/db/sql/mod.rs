@@ -1,7 +1,8 @@
-//! Translation of a [`SearchRequest`] into SQL text with `?` placeholders and a list of binds.
+//! Translation of a [`SearchRequest`] into statements made of typed pieces ([`SqlPlan`]: static
+//! text, identifiers of `db::ident`, bound values).
 //!
-//! Pure: the database layer renumbers placeholders for PostgreSQL and binds the values. Every
-//! user value is a bind, never SQL text. Plans are index-driven: id lists and token lists become
+//! Pure: the database layer sends the text and binds the values. Every user value is a bind,
+//! never SQL text (the pieces' types allow nothing else). Plans are index-driven: id lists and token lists become
 //! `IN (…)`, `_has` a semi-join on the offer↔place link table, paging a keyset on (sort key, id).
 
 use crate::fhir::ResourceType;
@@ -13,6 +14,8 @@ mod plan;
 mod scope;
 
 pub use plan::{Bind, SqlPlan, limit_bucket, list_bucket};
+
+use crate::db::ident::Ident;
 pub use scope::Scope;
 
 use conditions::{condition, subquery};
@@ -26,20 +29,41 @@ mod tests;
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
     /// Table name.
-    pub name: &'static str,
+    pub name: Ident,
     /// Id column.
-    pub id: &'static str,
+    pub id: Ident,
     /// JSON column.
-    pub json: &'static str,
+    pub json: Ident,
+    /// The column of the row's `meta.lastUpdated`.
+    pub last_updated: Ident,
 }
 
 /// The table behind a resource type.
 pub fn table(rt: ResourceType) -> Table {
+    use crate::db::ident::{capacities as c, healthcare_services as hs, locations as l, organizations as o};
     match rt {
-        ResourceType::Location => Table { name: "locations", id: "id", json: "json_head" },
-        ResourceType::HealthcareService => Table { name: "healthcare_services", id: "id", json: "resource_json" },
-        ResourceType::Organization => Table { name: "organizations", id: "id", json: "resource_json" },
-        ResourceType::Observation => Table { name: "capacities", id: "observation_id", json: "observation_json" },
+        ResourceType::Location => {
+            Table { name: l::TABLE, id: l::ID, json: l::JSON_HEAD, last_updated: l::LAST_UPDATED }
+        }
+        ResourceType::HealthcareService => {
+            Table { name: hs::TABLE, id: hs::ID, json: hs::RESOURCE_JSON, last_updated: hs::LAST_UPDATED }
+        }
+        ResourceType::Organization => {
+            Table { name: o::TABLE, id: o::ID, json: o::RESOURCE_JSON, last_updated: o::LAST_UPDATED }
+        }
+        ResourceType::Observation => {
+            Table { name: c::TABLE, id: c::OBSERVATION_ID, json: c::OBSERVATION_JSON, last_updated: c::LAST_UPDATED }
+        }
+    }
+}
+
+/// A column of a table under an alias of the statement (`r.id`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Col(&'static str, Ident);
+
+impl SqlPlan {
+    fn column(&mut self, c: Col) {
+        self.col(c.0, c.1);
     }
 }
 
@@ -64,10 +88,11 @@ impl Drive {
     }
 
     /// The instant and id columns paging follows.
-    fn columns(self, rt: ResourceType) -> (&'static str, String) {
+    fn columns(self, rt: ResourceType) -> (Col, Col) {
+        use crate::db::ident::location_views as lv;
         match self {
-            Self::View => ("lv.last_updated", "lv.location_id".to_owned()),
-            Self::Table => ("r.last_updated", format!("r.{}", table(rt).id)),
+            Self::View => (Col("lv", lv::LAST_UPDATED), Col("lv", lv::LOCATION_ID)),
+            Self::Table => (Col("r", table(rt).last_updated), Col("r", table(rt).id)),
         }
     }
 }
@@ -80,32 +105,39 @@ impl Drive {
 fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
     let t = table(rt);
     if rt != ResourceType::Location {
-        p.sql.push_str(&format!(
-            "SELECT r.{} AS id, r.last_updated AS last_updated, r.{} AS json, '' AS tail, \
+        p.push("SELECT ");
+        p.col("r", t.id);
+        p.push(" AS id, ");
+        p.col("r", t.last_updated);
+        p.push(" AS last_updated, ");
+        p.col("r", t.json);
+        p.push(
+            " AS json, '' AS tail, \
              CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
              CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at, \
              CAST(NULL AS TEXT) AS views, FALSE AS sensitive \
-             FROM {} r",
-            t.id, t.json, t.name
-        ));
+             FROM ",
+        );
+        p.ident(t.name);
+        p.push(" r");
         return;
     }
-    p.sql.push_str(if drive == Drive::View {
+    p.push(if drive == Drive::View {
         "SELECT r.id AS id, lv.last_updated AS last_updated, CAST(NULL AS TEXT) AS views, "
     } else {
         "SELECT r.id AS id, r.last_updated AS last_updated, r.view_instants AS views, "
     });
-    p.sql.push_str(
+    p.push(
         "r.json_head AS json, r.json_tail AS tail, \
          r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
          r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at, \
          r.sensitive AS sensitive",
     );
     if drive == Drive::View {
-        p.sql.push_str(" FROM location_views lv JOIN locations r ON r.id = lv.location_id AND lv.view = ");
+        p.push(" FROM location_views lv JOIN locations r ON r.id = lv.location_id AND lv.view = ");
         p.text(scope.capacity.view_key());
     } else {
-        p.sql.push_str(" FROM locations r");
+        p.push(" FROM locations r");
     }
 }
 
@@ -114,7 +146,9 @@ pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
     let t = table(rt);
     let mut p = SqlPlan::default();
     select_list(&mut p, rt, scope, Drive::Table);
-    p.sql.push_str(&format!(" WHERE r.{} = ", t.id));
+    p.push(" WHERE ");
+    p.col("r", t.id);
+    p.push(" = ");
     p.text(id);
     region_filter(&mut p, rt, scope);
     observation_filter(&mut p, rt, scope);
@@ -123,30 +157,29 @@ pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
 
 /// The visible capacity extensions of Locations, in document order.
 pub fn visible_figures(ids: &[String], scope: &Scope) -> SqlPlan {
-    let mut p = SqlPlan {
-        sql: "SELECT c.location_id AS location_id, c.extension_json AS json FROM capacities c WHERE c.location_id IN "
-            .to_owned(),
-        binds: Vec::new(),
-    };
+    let mut p = SqlPlan::new(
+        "SELECT c.location_id AS location_id, c.extension_json AS json FROM capacities c WHERE c.location_id IN ",
+    );
     p.text_list(ids);
-    p.sql.push_str(" AND ");
+    p.push(" AND ");
     capacity_visible(&mut p, "c", &scope.capacity);
-    p.sql.push_str(" ORDER BY c.location_id, c.seq");
+    p.push(" ORDER BY c.location_id, c.seq");
     p
 }
 
 /// Every place linked to a sensitive unit (few: the import keeps them in memory).
 pub fn all_sensitive_places() -> SqlPlan {
-    SqlPlan { sql: format!("SELECT DISTINCT shl.location_id AS v FROM {SENSITIVE_LINKS}"), binds: Vec::new() }
+    let mut p = SqlPlan::new("SELECT DISTINCT shl.location_id AS v FROM ");
+    p.push(SENSITIVE_LINKS);
+    p
 }
 
 /// Which of the places `ids` are linked to a sensitive unit (their figures are hidden from
 /// consumers whose scope hides sensitive units).
 pub fn sensitive_places(ids: &[String]) -> SqlPlan {
-    let mut p = SqlPlan {
-        sql: format!("SELECT DISTINCT shl.location_id AS v FROM {SENSITIVE_LINKS} AND shl.location_id IN "),
-        binds: Vec::new(),
-    };
+    let mut p = SqlPlan::new("SELECT DISTINCT shl.location_id AS v FROM ");
+    p.push(SENSITIVE_LINKS);
+    p.push(" AND shl.location_id IN ");
     p.text_list(ids);
     p
 }
@@ -173,7 +206,7 @@ enum Term<'a> {
 /// explodes with their number (100 repeated `_lastUpdated` took a minute to plan, 100 `location`
 /// 8 s; intersected, 20 ms).
 fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Drive) {
-    p.sql.push_str(" WHERE ");
+    p.push(" WHERE ");
     let rt = req.resource;
     let mut subqueries = Vec::new();
     let mut others = Vec::new();
@@ -189,18 +222,19 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Driv
         others.into_iter().chain(subqueries.chunks(MAX_INTERSECTED).map(Term::Intersect)).collect()
     };
     let terms: Vec<&Term<'_>> = terms.iter().collect();
-    let id = format!("r.{}", table(rt).id);
+    let id = table(rt).id;
     balanced(p, &terms, Junction::And, &|p, term| match term {
         Term::One(c) => condition(p, rt, c, scope, drive),
         Term::Intersect(subs) => {
-            p.sql.push_str(&format!("{id} IN ("));
+            p.col("r", id);
+            p.push(" IN (");
             for (i, s) in subs.iter().enumerate() {
                 if i > 0 {
-                    p.sql.push_str(" INTERSECT ");
+                    p.push(" INTERSECT ");
                 }
                 p.append(s.clone());
             }
-            p.sql.push(')');
+            p.push(")");
         }
     });
     region_filter(p, rt, scope);
@@ -210,7 +244,9 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Driv
 /// `SELECT COUNT(*) AS n` of the matches.
 pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
     let t = table(req.resource);
-    let mut p = SqlPlan { sql: format!("SELECT COUNT(*) AS n FROM {} r", t.name), binds: Vec::new() };
+    let mut p = SqlPlan::new("SELECT COUNT(*) AS n FROM ");
+    p.ident(t.name);
+    p.push(" r");
     where_clause(&mut p, req, scope, Drive::Table);
     p
 }
@@ -222,28 +258,40 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
     let mut p = SqlPlan::default();
     select_list(&mut p, req.resource, scope, drive);
     where_clause(&mut p, req, scope, drive);
-    let (cmp, dir) = if req.sort.descending { ("<", "DESC") } else { (">", "ASC") };
+    let (cmp, dir) = if req.sort.descending { (" < ", " DESC") } else { (" > ", " ASC") };
     if let Some(after) = after {
         match (req.sort.key, after.last_updated) {
             (SortKey::LastUpdated, Some(lu)) => {
-                p.sql.push_str(&format!(" AND ({lu_col} {cmp} "));
+                p.push(" AND (");
+                p.column(lu_col);
+                p.push(cmp);
                 p.int(lu);
-                p.sql.push_str(&format!(" OR ({lu_col} = "));
+                p.push(" OR (");
+                p.column(lu_col);
+                p.push(" = ");
                 p.int(lu);
-                p.sql.push_str(&format!(" AND {id} {cmp} "));
+                p.push(" AND ");
+                p.column(id);
+                p.push(cmp);
                 p.text(after.id.as_str());
-                p.sql.push_str("))");
+                p.push("))");
             }
             _ => {
-                p.sql.push_str(&format!(" AND {id} {cmp} "));
+                p.push(" AND ");
+                p.column(id);
+                p.push(cmp);
                 p.text(after.id.as_str());
             }
         }
     }
-    match req.sort.key {
-        SortKey::LastUpdated => p.sql.push_str(&format!(" ORDER BY {lu_col} {dir}, {id} {dir}")),
-        SortKey::Id => p.sql.push_str(&format!(" ORDER BY {id} {dir}")),
+    p.push(" ORDER BY ");
+    if req.sort.key == SortKey::LastUpdated {
+        p.column(lu_col);
+        p.push(dir);
+        p.push(", ");
     }
+    p.column(id);
+    p.push(dir);
     limit_clause(&mut p, limit);
     p
 }
@@ -251,19 +299,22 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
 /// The resources of `target` linked through HealthcareService.location to any of `ids` (the other
 /// side of the link): offers of places for `_revinclude`, places of offers for `_include`.
 fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    use crate::db::ident::healthcare_service_locations as hl;
     let (wanted, given) = match target {
-        ResourceType::Location => ("location_id", "service_id"),
-        _ => ("service_id", "location_id"),
+        ResourceType::Location => (hl::LOCATION_ID, hl::SERVICE_ID),
+        _ => (hl::SERVICE_ID, hl::LOCATION_ID),
     };
     let mut p = SqlPlan::default();
     select_list(&mut p, target, scope, Drive::Table);
-    p.sql.push_str(&format!(
-        " WHERE r.id IN (SELECT hl.{wanted} FROM healthcare_service_locations hl WHERE hl.{given} IN "
-    ));
+    p.push(" WHERE r.id IN (SELECT ");
+    p.col("hl", wanted);
+    p.push(" FROM healthcare_service_locations hl WHERE ");
+    p.col("hl", given);
+    p.push(" IN ");
     p.text_list(ids);
-    p.sql.push(')');
+    p.push(")");
     region_filter(&mut p, target, scope);
-    p.sql.push_str(" ORDER BY r.id");
+    p.push(" ORDER BY r.id");
     limit_clause(&mut p, limit);
     p
 }

@@ -1,5 +1,7 @@
-//! Statement text with `?` placeholders and its binds, and the helpers that keep texts to few
-//! shapes (padded value lists, balanced AND/OR trees, bucketed LIMITs).
+//! Statements as typed pieces ([`SqlPlan`]), and the helpers that keep their texts to few shapes
+//! (padded value lists, balanced AND/OR trees, bucketed LIMITs).
+
+use crate::db::ident::Ident;
 
 /// A bound value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,35 +14,119 @@ pub enum Bind {
     Null,
 }
 
-/// SQL with `?` placeholders and their values, in order.
+/// A statement made of typed pieces: static text written in the code, identifiers of
+/// `schema.rs` ([`Ident`]), numbers the server computed, and bound values. Nothing else can be
+/// added, so no value from a request ever becomes statement text.
+///
+/// Each bound value stands at a known offset of the text (shown as `?` where the text is printed
+/// or used as the statement's cache key); `db::read` sends the text between them and binds the
+/// values, as the backend writes its placeholders.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SqlPlan {
-    /// The statement.
-    pub sql: String,
-    /// The values.
-    pub binds: Vec<Bind>,
+    sql: String,
+    holes: Vec<usize>,
+    binds: Vec<Bind>,
 }
 
 impl SqlPlan {
-    pub(super) fn text(&mut self, v: impl Into<String>) {
+    /// A statement starting with `text`.
+    pub fn new(text: &'static str) -> Self {
+        Self { sql: text.to_owned(), holes: Vec::new(), binds: Vec::new() }
+    }
+
+    /// The statement's text, `?` for each value (for printing, and its cache key).
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The bound values, in order.
+    pub fn binds(&self) -> &[Bind] {
+        &self.binds
+    }
+
+    /// The text before each value, with that value; then the text after the last one.
+    pub fn pieces(&self) -> impl Iterator<Item = (&str, Option<&Bind>)> {
+        let mut start = 0;
+        let ends = self.holes.iter().map(Some).chain(std::iter::once(None));
+        ends.zip(self.binds.iter().map(Some).chain(std::iter::once(None))).map(move |(hole, bind)| {
+            let end = hole.copied().unwrap_or(self.sql.len());
+            let piece = self.sql.get(start..end).unwrap_or_default();
+            start = end + 1;
+            (piece, bind)
+        })
+    }
+
+    /// `prefix` then this statement (`EXPLAIN …`).
+    pub fn prefixed(&self, prefix: &'static str) -> Self {
+        let mut p = Self::new(prefix);
+        p.append(self.clone());
+        p
+    }
+
+    /// Appends static text.
+    pub fn push(&mut self, text: &'static str) {
+        self.sql.push_str(text);
+    }
+
+    /// Appends a table or column name.
+    pub fn ident(&mut self, name: Ident) {
+        self.sql.push_str(name.as_str());
+    }
+
+    /// Appends `alias.column`.
+    pub fn col(&mut self, alias: &'static str, column: Ident) {
+        self.sql.push_str(alias);
+        self.sql.push('.');
+        self.sql.push_str(column.as_str());
+    }
+
+    /// Appends a string literal written in the code (a name the planner should see); one holding
+    /// a quote is written as an empty literal, which matches nothing.
+    pub fn literal(&mut self, text: &'static str) {
+        self.sql.push('\'');
+        if !text.contains('\'') {
+            self.sql.push_str(text);
+        }
+        self.sql.push('\'');
+    }
+
+    /// Appends a number the server computed, as text (a `LIMIT`).
+    pub fn number(&mut self, n: usize) {
+        self.sql.push_str(&n.to_string());
+    }
+
+    fn bind(&mut self, value: Bind) {
+        self.holes.push(self.sql.len());
         self.sql.push('?');
-        self.binds.push(Bind::Text(v.into()));
+        self.binds.push(value);
+    }
+
+    /// Binds a text value.
+    pub fn text(&mut self, v: impl Into<String>) {
+        self.bind(Bind::Text(v.into()));
+    }
+
+    /// Binds a number.
+    pub fn int(&mut self, v: i64) {
+        self.bind(Bind::BigInt(v));
+    }
+
+    /// Binds a value as it is.
+    pub fn value(&mut self, v: Bind) {
+        self.bind(v);
     }
 
     /// Appends `other` (its text and, in order, its values).
-    pub(super) fn append(&mut self, other: SqlPlan) {
+    pub fn append(&mut self, other: SqlPlan) {
+        let offset = self.sql.len();
         self.sql.push_str(&other.sql);
+        self.holes.extend(other.holes.into_iter().map(|h| h + offset));
         self.binds.extend(other.binds);
-    }
-
-    pub(super) fn int(&mut self, v: i64) {
-        self.sql.push('?');
-        self.binds.push(Bind::BigInt(v));
     }
 
     /// `(?, ?, …)` of `vals`, padded by repeating the last value to the next size of
     /// [`list_bucket`], so that the statement text takes few shapes and can be prepared once.
-    pub(super) fn text_list<'a>(&mut self, vals: impl IntoIterator<Item = &'a String>) {
+    pub(crate) fn text_list<'a>(&mut self, vals: impl IntoIterator<Item = &'a String>) {
         let vals: Vec<&String> = vals.into_iter().collect();
         self.sql.push('(');
         let Some(last) = vals.last() else {
@@ -76,15 +162,15 @@ pub(super) fn padded<T>(items: &[T]) -> Vec<&T> {
 /// expression-depth limit (1,000). An empty list is the neutral element of `op`.
 pub(super) fn balanced<T>(p: &mut SqlPlan, items: &[&T], op: Junction, term: &dyn Fn(&mut SqlPlan, &T)) {
     match items {
-        [] => p.sql.push_str(op.neutral()),
+        [] => p.push(op.neutral()),
         [one] => term(p, one),
         _ => {
             let (left, right) = items.split_at(items.len() / 2);
-            p.sql.push('(');
+            p.push("(");
             balanced(p, left, op, term);
-            p.sql.push_str(op.sql());
+            p.push(op.sql());
             balanced(p, right, op, term);
-            p.sql.push(')');
+            p.push(")");
         }
     }
 }
@@ -129,5 +215,6 @@ pub fn limit_bucket(wanted: usize) -> usize {
 /// SQLite re-prepares a statement whenever a bound LIMIT changes value, which would defeat the
 /// statement cache. `n` is rounded up to [`limit_bucket`].
 pub(super) fn limit_clause(p: &mut SqlPlan, limit: usize) {
-    p.sql.push_str(&format!(" LIMIT {}", limit_bucket(limit)));
+    p.push(" LIMIT ");
+    p.number(limit_bucket(limit));
 }

@@ -2,6 +2,7 @@
 
 use super::plan::SqlPlan;
 use crate::auth::policy::{CapacityScope, Profile, capacity_scope};
+use crate::db::ident::capacities as c;
 use crate::fhir::ResourceType;
 
 /// What a consumer may see: every query is narrowed by it, in SQL.
@@ -36,41 +37,49 @@ pub(super) const SENSITIVE_LINKS: &str = "healthcare_service_locations shl JOIN 
      WHERE sh.sensitive_unit = TRUE";
 
 /// The predicate "figure `alias` is visible" (a parenthesised boolean expression).
-pub(super) fn capacity_visible(p: &mut SqlPlan, alias: &str, cap: &CapacityScope) {
+pub(super) fn capacity_visible(p: &mut SqlPlan, alias: &'static str, cap: &CapacityScope) {
     if cap.none {
-        p.sql.push_str("(1 = 0)");
+        p.push("(1 = 0)");
         return;
     }
-    p.sql.push_str("(1 = 1");
+    p.push("(1 = 1");
     if let Some(only) = &cap.only_statuses {
-        p.sql.push_str(&format!(" AND {alias}.capacity_status IN "));
+        p.push(" AND ");
+        p.col(alias, c::CAPACITY_STATUS);
+        p.push(" IN ");
         p.text_list(&owned(only));
     }
     if !cap.hidden_statuses.is_empty() {
-        p.sql.push_str(&format!(" AND {alias}.capacity_status NOT IN "));
+        p.push(" AND ");
+        p.col(alias, c::CAPACITY_STATUS);
+        p.push(" NOT IN ");
         p.text_list(&owned(&cap.hidden_statuses));
     }
     if let Some(only) = &cap.only_assignments {
-        p.sql.push_str(&format!(" AND {alias}.temporary_assignment IN "));
+        p.push(" AND ");
+        p.col(alias, c::TEMPORARY_ASSIGNMENT);
+        p.push(" IN ");
         p.text_list(&owned(only));
     }
     if cap.hide_sensitive {
-        p.sql.push_str(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM {SENSITIVE_LINKS} AND shl.location_id = {alias}.location_id)"
-        ));
+        p.push(" AND NOT EXISTS (SELECT 1 FROM ");
+        p.push(SENSITIVE_LINKS);
+        p.push(" AND shl.location_id = ");
+        p.col(alias, c::LOCATION_ID);
+        p.push(")");
     }
-    p.sql.push(')');
+    p.push(")");
 }
 
 /// `AND <region restriction>` for the rows of `rt` aliased `r`.
 pub(super) fn region_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     let Some(regions) = &scope.regions else { return };
     if rt == ResourceType::Observation {
-        p.sql.push_str(" AND r.location_id IN (SELECT rl.id FROM locations rl WHERE rl.region IN ");
+        p.push(" AND r.location_id IN (SELECT rl.id FROM locations rl WHERE rl.region IN ");
         p.text_list(regions);
-        p.sql.push(')');
+        p.push(")");
     } else {
-        p.sql.push_str(" AND r.region IN ");
+        p.push(" AND r.region IN ");
         p.text_list(regions);
     }
 }
@@ -79,15 +88,15 @@ pub(super) fn region_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
 /// outside them must not make a place match.
 pub(super) fn visible_offers(p: &mut SqlPlan, scope: &Scope) {
     let Some(regions) = &scope.regions else { return };
-    p.sql.push_str(" AND hl.service_id IN (SELECT vo.id FROM healthcare_services vo WHERE vo.region IN ");
+    p.push(" AND hl.service_id IN (SELECT vo.id FROM healthcare_services vo WHERE vo.region IN ");
     p.text_list(regions);
-    p.sql.push(')');
+    p.push(")");
 }
 
 /// `AND <visible>` for Observations (their rows are the figures themselves).
 pub(super) fn observation_filter(p: &mut SqlPlan, rt: ResourceType, scope: &Scope) {
     if rt == ResourceType::Observation && !scope.capacity.is_everything() {
-        p.sql.push_str(" AND ");
+        p.push(" AND ");
         capacity_visible(p, "r", &scope.capacity);
     }
 }

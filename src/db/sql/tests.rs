@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use super::*;
 use crate::search::limits::SearchLimits;
 use crate::search::parse::parse;
@@ -12,12 +14,12 @@ fn in_lists_take_few_shapes() {
     assert_eq!((0..=9).map(list_bucket).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4, 8, 8, 8, 8, 16]);
     let ids: Vec<String> = (0..5).map(|i| format!("l{i}")).collect();
     let plan = visible_figures(&ids, &Scope::everything());
-    assert_eq!(plan.binds.len(), 8);
-    assert_eq!(plan.binds[7], Bind::Text("l4".into()));
+    assert_eq!(plan.binds().len(), 8);
+    assert_eq!(plan.binds()[7], Bind::Text("l4".into()));
     let plan = visible_figures(&ids[..4], &Scope::everything());
-    assert_eq!(plan.binds.len(), 4);
+    assert_eq!(plan.binds().len(), 4);
     let empty = visible_figures(&[], &Scope::everything());
-    assert!(empty.sql.contains("IN (SELECT NULL WHERE 1 = 0)"), "{}", empty.sql);
+    assert!(empty.sql().contains("IN (SELECT NULL WHERE 1 = 0)"), "{}", empty.sql());
 }
 
 #[test]
@@ -26,14 +28,14 @@ fn statement_texts_do_not_multiply_with_values() {
     let mut texts = std::collections::HashSet::new();
     for n in 1..=200 {
         let r = req(ResourceType::Location, &format!("_count={n}"));
-        texts.insert(page(&r, &Scope::everything(), None, r.count + 1).sql);
+        texts.insert(page(&r, &Scope::everything(), None, r.count + 1).sql().to_owned());
     }
     assert!(texts.len() <= 12, "{} shapes for _count", texts.len());
     texts.clear();
     for n in 1..=1000 {
         let ids = (0..n).map(|i| format!("27/{i}")).collect::<Vec<_>>().join(",");
         let r = req(ResourceType::Location, &format!("identifier={ids}"));
-        texts.insert(page(&r, &Scope::everything(), None, r.count + 1).sql);
+        texts.insert(page(&r, &Scope::everything(), None, r.count + 1).sql().to_owned());
     }
     assert!(texts.len() <= 14, "{} shapes for 1..1000 identifiers", texts.len());
 }
@@ -42,23 +44,23 @@ fn statement_texts_do_not_multiply_with_values() {
 fn values_are_always_bound() {
     let r = req(ResourceType::Location, "identifier=x'; DROP TABLE locations;--&name=O'Brien%");
     let plan = page(&r, &Scope::everything(), None, 10);
-    assert!(!plan.sql.contains("DROP"));
-    assert!(!plan.sql.contains("O'Brien"));
-    assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
+    assert!(!plan.sql().contains("DROP"));
+    assert!(!plan.sql().contains("O'Brien"));
+    assert_eq!(plan.sql().matches('?').count(), plan.binds().len());
 }
 
 #[test]
 fn repeated_semi_joins_are_one_intersection() {
     let one = req(ResourceType::Location, "_lastUpdated=ge2020&name=a&_has:HealthcareService:location:_id=x");
     let plan = count(&one, &Scope::everything());
-    assert!(!plan.sql.contains("INTERSECT"), "{}", plan.sql);
+    assert!(!plan.sql().contains("INTERSECT"), "{}", plan.sql());
     let q: Vec<String> = (0..90).map(|i| format!("_lastUpdated=ge20{:02}", i % 30)).collect();
     let many = req(ResourceType::Location, &format!("{}&identifier=x&name=a&_id=b", q.join("&")));
     let plan = page(&many, &Scope::everything(), None, 10);
     // 91 subqueries: two groups (64 + 27), so 89 INTERSECTs and two `IN`s.
-    assert_eq!(plan.sql.matches(" INTERSECT ").count(), 89, "{}", plan.sql);
-    assert_eq!(plan.sql.matches("r.id IN (SELECT").count(), 2, "{}", plan.sql);
-    assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
+    assert_eq!(plan.sql().matches(" INTERSECT ").count(), 89, "{}", plan.sql());
+    assert_eq!(plan.sql().matches("r.id IN (SELECT").count(), 2, "{}", plan.sql());
+    assert_eq!(plan.sql().matches('?').count(), plan.binds().len());
 }
 
 #[test]
@@ -66,8 +68,79 @@ fn has_is_a_semi_join_and_keyset_follows_the_sort() {
     let r = req(ResourceType::Location, "_has:HealthcareService:location:identifier=11/1,11/2&_sort=-_lastUpdated");
     let after = CursorKey { last_updated: Some(5), id: "9".into(), total: None };
     let plan = page(&r, &Scope::everything(), Some(&after), 3);
-    assert!(plan.sql.contains("IN (SELECT hl.location_id FROM healthcare_service_locations"), "{}", plan.sql);
-    assert!(plan.sql.contains("lv.last_updated < ?"), "{}", plan.sql);
-    assert!(plan.sql.ends_with("ORDER BY lv.last_updated DESC, lv.location_id DESC LIMIT 3"), "{}", plan.sql);
-    assert_eq!(plan.sql.matches('?').count(), plan.binds.len());
+    assert!(plan.sql().contains("IN (SELECT hl.location_id FROM healthcare_service_locations"), "{}", plan.sql());
+    assert!(plan.sql().contains("lv.last_updated < ?"), "{}", plan.sql());
+    assert!(plan.sql().ends_with("ORDER BY lv.last_updated DESC, lv.location_id DESC LIMIT 3"), "{}", plan.sql());
+    assert_eq!(plan.sql().matches('?').count(), plan.binds().len());
+}
+
+/// Tables and their columns as `schema.rs` declares them.
+fn schema_names() -> (HashSet<String>, HashSet<String>) {
+    let text = include_str!("../schema.rs");
+    let (mut tables, mut columns) = (HashSet::new(), HashSet::new());
+    for line in text.lines().map(str::trim) {
+        if let Some((name, _)) = line.split_once(" (").filter(|(n, _)| !n.contains(' ') && !n.is_empty()) {
+            tables.insert(name.to_owned());
+        } else if let Some((name, _)) = line.split_once(" -> ") {
+            columns.insert(name.to_owned());
+        }
+    }
+    (tables, columns)
+}
+
+#[test]
+fn statements_name_only_tables_and_columns_of_the_schema() {
+    let (tables, columns) = schema_names();
+    assert!(tables.contains("locations") && columns.contains("capacity_status"), "{tables:?}");
+    let queries: [(ResourceType, &str); 14] = [
+        (ResourceType::Location, "identifier=a,b&_revinclude=HealthcareService:location&_total=accurate"),
+        (ResourceType::Location, "_lastUpdated=ge2026-01-01&_sort=-_lastUpdated"),
+        (ResourceType::Location, "_lastUpdated=lt2026-01-01&_lastUpdated=ne2025"),
+        (ResourceType::Location, "_has:HealthcareService:location:identifier=x&_has:HealthcareService:location:_id=y"),
+        (ResourceType::Location, "capacity-status=02&capacity-type=01&temporality-capacity=1&status=active"),
+        (ResourceType::Location, "name:contains=a&name=b&address-postalcode:exact=75&_tag=11&type=x"),
+        (ResourceType::Location, "identifier=1&identifier=2&identifier=3&identifier=4&identifier=5&identifier=6"),
+        (ResourceType::HealthcareService, "organization=1&location=2&_include=HealthcareService:location"),
+        (ResourceType::HealthcareService, "_lastUpdated=ge2026&identifier=x"),
+        (ResourceType::Organization, "_id=1&_lastUpdated=ge2026&identifier=x"),
+        (ResourceType::Observation, "subject=Location/1&code=01,02&_lastUpdated=ge2026"),
+        (ResourceType::Observation, "_sort=_lastUpdated"),
+        (ResourceType::Location, "_summary=count"),
+        (ResourceType::Location, "_id=a"),
+    ];
+    let after = CursorKey { id: "x".into(), last_updated: Some(1), total: None };
+    let mut plans = Vec::new();
+    for (rt, q) in queries {
+        let r = req(rt, q);
+        for n in 0..=5 {
+            let mut scope = Scope::of_profile(crate::auth::policy::Profile::new(n).unwrap());
+            plans.push(page(&r, &scope, None, 10));
+            scope.regions = Some(vec!["11".into()]);
+            plans.push(page(&r, &scope, Some(&after), 10));
+            plans.push(count(&r, &scope));
+            plans.push(read(rt, "x", &scope));
+            plans.push(visible_figures(&["a".into()], &scope));
+            plans.push(services_of_locations(&["a".into()], &scope, 5));
+            plans.push(locations_of_services(&["a".into()], &scope, 5));
+        }
+    }
+    plans.push(all_sensitive_places());
+    plans.push(sensitive_places(&["a".into()]));
+    for plan in &plans {
+        let sql = plan.sql();
+        let words: Vec<&str> = sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).collect();
+        for pair in words.windows(2) {
+            if matches!(pair[0], "FROM" | "JOIN") && !pair[1].is_empty() {
+                assert!(tables.contains(pair[1]), "table {:?} is not in schema.rs: {sql}", pair[1]);
+            }
+        }
+        for w in &words {
+            if let Some((alias, column)) = w.split_once('.')
+                && alias.chars().all(|c| c.is_ascii_lowercase())
+                && !alias.is_empty()
+            {
+                assert!(columns.contains(column), "column {column:?} is not in schema.rs: {sql}");
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! few statements instead of one per row. Row counts are split into power-of-two chunks so the
 //! statement texts take few shapes (and stay prepared), whatever the counts.
 
+use crate::db::ident::Ident;
 use crate::db::read;
 use crate::db::sql::{Bind, SqlPlan};
 use crate::db::{DbConn, DbError};
@@ -11,14 +12,14 @@ const MAX_CHUNK: usize = 32;
 
 /// Rows of `N` columns for one table.
 pub(super) struct Rows<const N: usize> {
-    table: &'static str,
-    columns: [&'static str; N],
+    table: Ident,
+    columns: [Ident; N],
     rows: usize,
     binds: Vec<Bind>,
 }
 
 impl<const N: usize> Rows<N> {
-    pub(super) fn new(table: &'static str, columns: [&'static str; N]) -> Self {
+    pub(super) fn new(table: Ident, columns: [Ident; N]) -> Self {
         Self { table, columns, rows: 0, binds: Vec::new() }
     }
 
@@ -30,16 +31,29 @@ impl<const N: usize> Rows<N> {
 
     /// Inserts every row pushed.
     pub(super) fn insert(self, conn: &mut DbConn) -> Result<(), DbError> {
-        let prefix = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
-        let row = format!("({})", ["?"; N].join(", "));
         let mut left = self.rows;
         let mut binds = self.binds.into_iter();
         while left > 0 {
             let chunk = chunk_size(left);
-            let plan = SqlPlan {
-                sql: format!("{prefix}{}", vec![row.as_str(); chunk].join(", ")),
-                binds: binds.by_ref().take(chunk * N).collect(),
-            };
+            let mut plan = SqlPlan::new("INSERT INTO ");
+            plan.ident(self.table);
+            plan.push(" (");
+            for (i, c) in self.columns.iter().enumerate() {
+                if i > 0 {
+                    plan.push(", ");
+                }
+                plan.ident(*c);
+            }
+            plan.push(") VALUES ");
+            for (i, value) in binds.by_ref().take(chunk * N).enumerate() {
+                plan.push(match (i % N, i) {
+                    (_, 0) => "(",
+                    (0, _) => "), (",
+                    _ => ", ",
+                });
+                plan.value(value);
+            }
+            plan.push(")");
             read::execute(conn, &plan)?;
             left -= chunk;
         }

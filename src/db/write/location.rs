@@ -17,6 +17,7 @@ use super::batch::{Rows, opt_text, text};
 use super::{Session, WriteOutcome, delete_tokens, distinct_joined, insert_tokens};
 use crate::auth::policy;
 use crate::auth::views::{self, Figure, PlaceState, next_last_updated};
+use crate::db::ident::{Ident, capacities as c, location_views as lv};
 use crate::db::read::{self, TextRow};
 use crate::db::rows::{NewLocation, NewLocationView};
 use crate::db::schema::{capacities, location_views, locations};
@@ -88,26 +89,26 @@ fn figures_of(stored: &[StoredFigure]) -> Vec<Figure<'_>> {
 }
 
 /// The columns of `capacities`, in the order [`insert`] gives their values.
-const CAPACITY_COLUMNS: [&str; 19] = [
-    "location_id",
-    "seq",
-    "observation_id",
-    "capacity_type",
-    "capacity_status",
-    "temporality",
-    "nb_capacity",
-    "source_type",
-    "gender",
-    "update_date",
-    "update_date_us",
-    "closing_type",
-    "additional_bed_type",
-    "crisis_type",
-    "temporary_assignment",
-    "comment",
-    "last_updated",
-    "extension_json",
-    "observation_json",
+const CAPACITY_COLUMNS: [Ident; 19] = [
+    c::LOCATION_ID,
+    c::SEQ,
+    c::OBSERVATION_ID,
+    c::CAPACITY_TYPE,
+    c::CAPACITY_STATUS,
+    c::TEMPORALITY,
+    c::NB_CAPACITY,
+    c::SOURCE_TYPE,
+    c::GENDER,
+    c::UPDATE_DATE,
+    c::UPDATE_DATE_US,
+    c::CLOSING_TYPE,
+    c::ADDITIONAL_BED_TYPE,
+    c::CRISIS_TYPE,
+    c::TEMPORARY_ASSIGNMENT,
+    c::COMMENT,
+    c::LAST_UPDATED,
+    c::EXTENSION_JSON,
+    c::OBSERVATION_JSON,
 ];
 
 /// Everything a place's rows are written from.
@@ -258,7 +259,7 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             sensitive: plan.sensitive,
         })
         .execute(conn)?;
-    let mut figures = Rows::new("capacities", CAPACITY_COLUMNS);
+    let mut figures = Rows::new(c::TABLE, CAPACITY_COLUMNS);
     for (seq, ((cap, obs_id), lu)) in
         l.capacities.iter().zip(&plan.observation_ids).zip(&plan.figure_last_updated).enumerate()
     {
@@ -287,7 +288,7 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
     }
     figures.insert(conn)?;
     insert_tokens(conn, "Location", &l.common)?;
-    let mut views = Rows::new("location_views", ["location_id", "view", "last_updated"]);
+    let mut views = Rows::new(lv::TABLE, [lv::LOCATION_ID, lv::VIEW, lv::LAST_UPDATED]);
     for (view, lu) in &plan.views {
         views.push([text(id), text(view), Bind::BigInt(*lu)]);
     }
@@ -366,12 +367,12 @@ pub fn upgrade_legacy_locations(conn: &mut DbConn) -> Result<usize, DbError> {
 fn missing_views(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     let mut ids = std::collections::BTreeSet::new();
     for scope in policy::views() {
-        let plan = sql::SqlPlan {
-            sql: "SELECT l.id AS v FROM locations l WHERE l.lu_at IS NOT NULL AND NOT EXISTS \
-                  (SELECT 1 FROM location_views lv WHERE lv.location_id = l.id AND lv.view = ?)"
-                .to_owned(),
-            binds: vec![sql::Bind::Text(scope.view_key())],
-        };
+        let mut plan = sql::SqlPlan::new(
+            "SELECT l.id AS v FROM locations l WHERE l.lu_at IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM location_views lv WHERE lv.location_id = l.id AND lv.view = ",
+        );
+        plan.text(scope.view_key());
+        plan.push(")");
         ids.extend(read::load::<TextRow>(conn, &plan)?.into_iter().map(|r| r.v));
     }
     Ok(ids.into_iter().collect())

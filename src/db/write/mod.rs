@@ -21,6 +21,7 @@ use super::rows::{NewHealthcareService, NewOrganization};
 use super::schema::{healthcare_service_locations, healthcare_services, organizations, search_tokens};
 use super::{DbConn, DbError};
 use crate::auth::views::next_last_updated;
+use crate::db::ident::{healthcare_service_locations as hl, search_tokens as st};
 use crate::fhir::extract::{Common, HealthcareServiceRecord, OrganizationRecord, Record};
 use crate::fhir::render;
 
@@ -37,7 +38,7 @@ pub enum WriteOutcome {
 
 fn insert_tokens(conn: &mut DbConn, resource_type: &str, common: &Common) -> Result<(), DbError> {
     let mut seen = std::collections::HashSet::new();
-    let mut rows = Rows::new("search_tokens", ["resource_type", "param", "code", "system", "resource_id"]);
+    let mut rows = Rows::new(st::TABLE, [st::RESOURCE_TYPE, st::PARAM, st::CODE, st::SYSTEM, st::RESOURCE_ID]);
     for t in &common.tokens {
         if !seen.insert((t.param, t.system.as_str(), t.code.as_str())) {
             continue;
@@ -181,7 +182,7 @@ fn upsert_service(
             resource_json: &json,
         })
         .execute(conn)?;
-    let mut links = Rows::new("healthcare_service_locations", ["service_id", "location_id"]);
+    let mut links = Rows::new(hl::TABLE, [hl::SERVICE_ID, hl::LOCATION_ID]);
     for location_id in &h.location_ids {
         links.push([batch::text(id), batch::text(location_id)]);
     }
