@@ -59,6 +59,10 @@ pub struct SearchParam {
     pub documentation: &'static str,
     /// Whether it matches capacity figures.
     pub capacity: bool,
+    /// The modifiers it accepts (`name:modifier`); its reader refuses the others.
+    pub modifiers: &'static [&'static str],
+    /// The prefixes its values accept (date parameters), `eq` being the default.
+    pub prefixes: &'static [&'static str],
     /// How its value is read; `None` for `_has`, whose chain is in its name.
     pub(crate) condition: Option<ConditionFn>,
 }
@@ -77,6 +81,8 @@ const DOC_TAG: &str =
     "Source region of the data: code from JDV_J237-RegionOM-ROR (for example 52), as code or system|code.";
 const DOC_IDENTIFIER: &str = "Business identifier: value, system|value or |value; comma-separated values are ORed.";
 
+const STRING_MODIFIERS: &[&str] = &["exact", "contains"];
+
 const RESOURCE_ID: &str = "http://hl7.org/fhir/SearchParameter/Resource-id";
 const RESOURCE_LAST_UPDATED: &str = "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated";
 const RESOURCE_TAG: &str = "http://hl7.org/fhir/SearchParameter/Resource-tag";
@@ -84,7 +90,10 @@ const RESOURCE_TAG: &str = "http://hl7.org/fhir/SearchParameter/Resource-tag";
 use ParamType::{Date, Reference, String as Str, Token};
 use ResourceType::{HealthcareService as H, Location as L, Observation as OBS, Organization as O};
 
-/// A parameter that does not match capacity figures.
+/// The prefixes of date parameters (`ap` is not supported).
+const DATE_PREFIXES: &[&str] = &["eq", "ne", "gt", "ge", "lt", "le", "sa", "eb"];
+
+/// A parameter that does not match capacity figures, without modifiers.
 const fn param(
     resource: ResourceType,
     name: &'static str,
@@ -100,7 +109,16 @@ const fn param(
         definition: Some(definition),
         documentation,
         capacity: false,
+        modifiers: &[],
+        prefixes: if matches!(kind, Date) { DATE_PREFIXES } else { &[] },
         condition: Some(condition),
+    }
+}
+
+impl SearchParam {
+    /// The same parameter, accepting `modifiers`.
+    const fn accepting(self, modifiers: &'static [&'static str]) -> Self {
+        Self { modifiers, ..self }
     }
 }
 
@@ -118,6 +136,8 @@ const fn capacity(
         definition: Some(definition),
         documentation,
         capacity: true,
+        modifiers: &[],
+        prefixes: &[],
         condition: Some(condition),
     }
 }
@@ -134,6 +154,8 @@ pub static PARAMETERS: &[SearchParam] = &[
         definition: None,
         documentation: "_has:HealthcareService:location:identifier and _has:HealthcareService:location:_id only",
         capacity: false,
+        modifiers: &[],
+        prefixes: &[],
         condition: None,
     },
     param(
@@ -151,7 +173,8 @@ pub static PARAMETERS: &[SearchParam] = &[
         "http://hl7.org/fhir/SearchParameter/Location-name",
         "Name of the location (FHIR string search: case-insensitive, starts with).",
         c::string,
-    ),
+    )
+    .accepting(STRING_MODIFIERS),
     param(
         L,
         "address-postalcode",
@@ -159,7 +182,8 @@ pub static PARAMETERS: &[SearchParam] = &[
         "http://hl7.org/fhir/SearchParameter/Location-address-postalcode",
         "Postal code of the location address (FHIR string search: starts with).",
         c::string,
-    ),
+    )
+    .accepting(STRING_MODIFIERS),
     param(
         L,
         "status",
@@ -215,7 +239,8 @@ pub static PARAMETERS: &[SearchParam] = &[
         "http://hl7.org/fhir/SearchParameter/HealthcareService-location",
         "Location where the service is provided, as id or Location/id.",
         c::service_location,
-    ),
+    )
+    .accepting(&["Location"]),
     param(
         H,
         "organization",
@@ -223,7 +248,8 @@ pub static PARAMETERS: &[SearchParam] = &[
         "http://hl7.org/fhir/SearchParameter/HealthcareService-organization",
         "Organization providing the service, as id or Organization/id.",
         c::service_organization,
-    ),
+    )
+    .accepting(&["Organization"]),
     param(O, "_id", Token, RESOURCE_ID, DOC_ID, c::ids),
     param(O, "_lastUpdated", Date, RESOURCE_LAST_UPDATED, DOC_LAST_UPDATED, c::last_updated),
     param(O, "_tag", Token, RESOURCE_TAG, DOC_TAG, c::tag),
@@ -244,7 +270,8 @@ pub static PARAMETERS: &[SearchParam] = &[
         "http://hl7.org/fhir/SearchParameter/Observation-subject",
         "The Location whose capacity is reported, as id or Location/id.",
         c::observation_subject,
-    ),
+    )
+    .accepting(&["Location"]),
     param(
         OBS,
         "code",
@@ -291,6 +318,59 @@ mod tests {
         for (i, p) in PARAMETERS.iter().enumerate() {
             assert!(!PARAMETERS[..i].iter().any(|q| q.resource == p.resource && q.name == p.name), "{p:?} twice");
             assert_eq!(p.condition.is_none(), p.kind == ParamType::Special, "{p:?}");
+        }
+    }
+
+    /// Every modifier of FHIR R4 searches and the reference types served: the readers must accept
+    /// exactly those their entry declares.
+    const ALL_MODIFIERS: &[&str] = &[
+        "missing",
+        "exact",
+        "contains",
+        "text",
+        "not",
+        "in",
+        "not-in",
+        "below",
+        "above",
+        "of-type",
+        "identifier",
+        "iterate",
+        "Location",
+        "Organization",
+        "HealthcareService",
+        "Observation",
+    ];
+
+    fn parses(rt: ResourceType, name: &str, value: &str) -> bool {
+        let pairs = vec![(name.to_owned(), value.to_owned())];
+        crate::search::parse::parse(rt, &pairs, false, &crate::search::limits::SearchLimits::default()).is_ok()
+    }
+
+    fn sample_value(p: &SearchParam) -> &'static str {
+        match p.kind {
+            Date => "2026-01-01",
+            Reference => "1",
+            _ => "01",
+        }
+    }
+
+    #[test]
+    fn readers_accept_exactly_the_declared_modifiers_and_prefixes() {
+        for p in PARAMETERS.iter().filter(|p| p.kind != ParamType::Special) {
+            let value = sample_value(p);
+            assert!(parses(p.resource, p.name, value), "{p:?}={value}");
+            for m in ALL_MODIFIERS {
+                let accepted = parses(p.resource, &format!("{}:{m}", p.name), value);
+                assert_eq!(accepted, p.modifiers.contains(m), "{p:?}:{m}");
+            }
+            if p.kind != Date {
+                continue; // a token, string or reference value may start with anything
+            }
+            for prefix in ["eq", "ne", "gt", "ge", "lt", "le", "sa", "eb", "ap"] {
+                let accepted = parses(p.resource, p.name, &format!("{prefix}{value}"));
+                assert_eq!(accepted, p.prefixes.contains(&prefix), "{p:?}={prefix}{value}");
+            }
         }
     }
 
