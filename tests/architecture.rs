@@ -202,3 +202,65 @@ fn the_reference_scanner_reads_paths_not_words() {
     let found = crate_references(text);
     assert_eq!(found, ["db", "auth", "search", "http"].map(str::to_owned));
 }
+
+/// Longest function, in lines from its `fn` line to its closing brace.
+const MAX_FUNCTION_LINES: usize = 80;
+/// Longest source file, in lines.
+const MAX_FILE_LINES: usize = 600;
+
+/// The functions of `text` (as rustfmt lays them out) longer than `max` lines: (name, lines).
+fn long_functions(text: &str, max: usize) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let signature =
+            ["fn ", "pub fn ", "pub(crate) fn ", "pub(super) fn ", "async fn ", "pub async fn ", "const fn "]
+                .iter()
+                .find_map(|p| trimmed.strip_prefix(p));
+        let Some(rest) = signature else { continue };
+        if line.trim_end().ends_with(';') {
+            continue;
+        }
+        let close = " ".repeat(indent) + "}";
+        let end = lines[i + 1..].iter().position(|l| *l == close).map_or(lines.len() - i, |n| n + 2);
+        if end > max {
+            out.push((ident(rest), end));
+        }
+    }
+    out
+}
+
+#[test]
+fn functions_and_files_stay_small() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "crates"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let mut problems = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("source files are UTF-8");
+        let name = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        let n = text.lines().count();
+        if n > MAX_FILE_LINES {
+            problems.push(format!("{name}: {n} lines (split it by concern)"));
+        }
+        for (f, len) in long_functions(&text, MAX_FUNCTION_LINES) {
+            problems.push(format!("{name}: fn {f} is {len} lines"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "over {MAX_FUNCTION_LINES} lines per function or {MAX_FILE_LINES} per file:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_size_check_measures_functions() {
+    let text = "fn short() {\n    1\n}\n\nimpl X {\n    pub fn long() {\n        a();\n        b();\n    }\n}\n";
+    assert_eq!(long_functions(text, 3), vec![("long".to_owned(), 4)]);
+    assert!(long_functions(text, 4).is_empty());
+}
