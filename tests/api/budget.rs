@@ -11,23 +11,26 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use ror_capacity::db::budget::{Budget, Stop};
 use ror_capacity::db::run::Runner;
-use ror_capacity::db::{self, DbError, DbUrl, PoolSettings};
+use ror_capacity::db::{self, DbError, PoolSettings};
 
-use crate::helpers::{Backend, TestApp, enc, issue_codes, scratch_dir, spawn_app};
+use crate::helpers::{Backend, TestApp, TestDb, enc, issue_codes};
 
 /// Many million steps on SQLite (minutes if nothing stops it).
 const SQLITE_SLOW: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) \
                            SELECT count(*) FROM c";
 const PG_SLOW: &str = "SELECT pg_sleep(30)";
 
-fn runner(backend: Backend, statement_timeout: Duration) -> (Runner, &'static str) {
-    let (url, slow) = match backend {
-        Backend::Sqlite => (format!("sqlite://{}", scratch_dir("budget").join("b.db").display()), SQLITE_SLOW),
-        Backend::Postgres => (crate::helpers::pg_admin_url(), PG_SLOW),
+/// A new database of `backend` (dropped with its guard at the end of the test), a runner of one
+/// connection on it, and a statement that runs for long there.
+fn runner(backend: Backend, statement_timeout: Duration) -> (TestDb, Runner, &'static str) {
+    let test_db = TestDb::new(backend);
+    let slow = match backend {
+        Backend::Sqlite => SQLITE_SLOW,
+        Backend::Postgres => PG_SLOW,
     };
-    let url = DbUrl::parse(&url).unwrap();
+    let url = test_db.db_url();
     let pool = db::read_only_pool(&url, PoolSettings { size: 1, statement_timeout }).unwrap();
-    (Runner::new(pool, &url, Duration::from_secs(5)), slow)
+    (test_db, Runner::new(pool, &url, Duration::from_secs(5)), slow)
 }
 
 fn run_sql(runner: &Runner, budget: &Arc<Budget>, sql: &'static str) -> Result<(), DbError> {
@@ -35,7 +38,7 @@ fn run_sql(runner: &Runner, budget: &Arc<Budget>, sql: &'static str) -> Result<(
 }
 
 fn a_statement_stops_at_its_deadline(backend: Backend) {
-    let (runner, slow) = runner(backend, Duration::from_millis(300));
+    let (_db, runner, slow) = runner(backend, Duration::from_millis(300));
     let started = Instant::now();
     let out = run_sql(&runner, &Budget::new(Duration::from_millis(300)), slow);
     assert!(matches!(out, Err(DbError::Stopped(Stop::Deadline))), "{out:?} after {:?}", started.elapsed());
@@ -44,7 +47,7 @@ fn a_statement_stops_at_its_deadline(backend: Backend) {
 }
 
 fn a_cancelled_statement_stops(backend: Backend) {
-    let (runner, slow) = runner(backend, Duration::from_secs(60));
+    let (_db, runner, slow) = runner(backend, Duration::from_secs(60));
     let runner = Arc::new(runner);
     let budget = Budget::new(Duration::from_secs(60));
     let (r, b) = (runner.clone(), budget.clone());
@@ -67,9 +70,9 @@ struct TableLock(PgConnection, PgConnection);
 
 impl TableLock {
     fn take(app: &TestApp) -> Self {
-        let mut c = PgConnection::establish(&app.database_url).unwrap();
+        let mut c = PgConnection::establish(app.database_url()).unwrap();
         c.batch_execute("BEGIN; LOCK TABLE locations IN ACCESS EXCLUSIVE MODE").unwrap();
-        Self(c, PgConnection::establish(&app.database_url).unwrap())
+        Self(c, PgConnection::establish(app.database_url()).unwrap())
     }
 
     /// Statements of other sessions waiting for a lock in this database.
@@ -115,7 +118,7 @@ fn postgres_a_search_past_its_budget_is_too_costly() {
     )) {
         return;
     }
-    let app = spawn_app(Backend::Postgres, |c| c.statement_timeout = Duration::from_millis(300));
+    let app = TestApp::builder(Backend::Postgres).config(|c| c.statement_timeout = Duration::from_millis(300)).start();
     let lock = TableLock::take(&app);
     let r = app.get("Location?_count=5");
     assert_eq!(r.status, 400, "{}", r.body);
@@ -130,7 +133,7 @@ fn sqlite_a_search_past_its_budget_is_too_costly() {
     // Hundreds of :contains values: every row is compared with each of them.
     let values: Vec<String> = (0..600).map(|i| format!("zz{i}q")).collect();
     let query = format!("Location?name:contains={}&_total=accurate", enc(&values.join(",")));
-    let tight = spawn_app(Backend::Sqlite, |c| c.statement_timeout = Duration::from_millis(1));
+    let tight = TestApp::builder(Backend::Sqlite).config(|c| c.statement_timeout = Duration::from_millis(1)).start();
     let r = tight.get(&query);
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(issue_codes(&r.body), ["too-costly"], "{}", r.body);
@@ -148,7 +151,7 @@ fn postgres_a_client_that_leaves_stops_its_statement() {
     )) {
         return;
     }
-    let app = spawn_app(Backend::Postgres, |c| c.statement_timeout = Duration::from_secs(120));
+    let app = TestApp::builder(Backend::Postgres).config(|c| c.statement_timeout = Duration::from_secs(120)).start();
     let mut lock = TableLock::take(&app);
     let impatient = reqwest::blocking::Client::builder().timeout(Duration::from_millis(700)).build().unwrap();
     let url = format!("{}/Location?_count=5", app.base);
@@ -166,10 +169,11 @@ fn postgres_requests_past_the_queue_are_shed() {
     if crate::helpers::skip_without_postgres(concat!(module_path!(), "::postgres_requests_past_the_queue_are_shed")) {
         return;
     }
-    let app = Arc::new(spawn_app(Backend::Postgres, |c| {
+    let app = TestApp::builder(Backend::Postgres).config(|c| {
         c.admission.max_in_flight = 1;
         c.admission.max_queue = 0;
-    }));
+    });
+    let app = Arc::new(app.start());
     let mut lock = TableLock::take(&app);
     let first = {
         let app = app.clone();

@@ -10,30 +10,25 @@ use ror_capacity::auth::mtls::TlsConfig;
 use ror_capacity::dev::pki::Validity;
 use serde_json::Value;
 
-use crate::helpers::{Backend, issue_codes, scratch_dir};
+use crate::helpers::{Backend, TestApp, issue_codes, scratch_dir};
 use crate::pki::{ClientCert, https_client, pki};
-use crate::tls::{Setup, TlsApp, get};
 
 fn write_crl(path: &PathBuf, crl: &X509Crl) {
     std::fs::write(path, crl.to_pem().unwrap()).unwrap();
 }
 
 /// A server whose CRL file is its own (the tests rewrite it).
-fn with_own_crl(backend: Backend, first: &X509Crl) -> (TlsApp, PathBuf) {
+fn with_own_crl(backend: Backend, first: &X509Crl) -> (TestApp, PathBuf) {
     let path = scratch_dir("crl").join("intermediate.crl");
     write_crl(&path, first);
-    let mut setup = Setup::new(backend);
-    setup.tls = Some(TlsConfig { crls: vec![path.clone()], ..pki().tls.clone() });
-    (setup.start(), path)
+    let crls = vec![path.clone()];
+    let app = TestApp::builder(backend).tls().config(|c| c.tls = Some(TlsConfig { crls, ..pki().tls.clone() })).start();
+    (app, path)
 }
 
 /// A request on a new connection: its status, or the TLS error that ended the handshake.
-fn fresh(app: &TlsApp, cert: &ClientCert, path: &str) -> Result<u16, String> {
-    let url = if path.starts_with('/') {
-        format!("{}{path}", app.base.trim_end_matches("/fhir"))
-    } else {
-        format!("{}/{path}", app.base)
-    };
+fn fresh(app: &TestApp, cert: &ClientCert, path: &str) -> Result<u16, String> {
+    let url = if path.starts_with('/') { format!("{}{path}", app.root()) } else { format!("{}/{path}", app.base) };
     match https_client(pki(), Some(cert)).get(url).send() {
         Ok(r) => Ok(r.status().as_u16()),
         Err(e) => {
@@ -99,9 +94,8 @@ fn revocation_takes_effect_without_restart(backend: Backend) {
     assert!(fresh(&app, &p.revoked, "metadata").is_err());
 }
 
-fn ready(app: &TlsApp) -> (u16, Value) {
-    let root = app.base.trim_end_matches("/fhir");
-    get(app, &pki().profiles[1], &format!("{root}/ready"))
+fn ready(app: &TestApp) -> (u16, Value) {
+    app.get_as(&pki().profiles[1], &format!("{}/ready", app.root()))
 }
 
 #[test]
@@ -124,7 +118,7 @@ fn an_out_of_date_crl_is_reported_and_serves_nothing() {
     let diag = body["issue"][0]["diagnostics"].as_str().unwrap();
     assert!(diag.contains("expired at") && diag.contains("Test IGC Intermediate"), "{diag}");
     // Consumers get a 503 that says why, and no data; the certificate it lists is still refused.
-    let (status, body) = get(&app, &p.profiles[1], "Location?_count=1");
+    let (status, body) = app.get_as(&p.profiles[1], "Location?_count=1");
     assert_eq!(status, 503, "{body}");
     assert_eq!(issue_codes(&body), ["transient"]);
     assert!(body["issue"][0]["diagnostics"].as_str().unwrap().contains("revocation list"), "{body}");
@@ -137,7 +131,7 @@ fn an_out_of_date_crl_is_reported_and_serves_nothing() {
     write_crl(&path, &p.inter.crl(&[&p.revoked_cert]).unwrap());
     wait_for("/ready to recover", || ready(&app).0 == 200);
     assert_eq!(ready(&app).1["warnings"], serde_json::json!([]));
-    assert_eq!(get(&app, &p.profiles[1], "Location?_count=1").0, 200);
+    assert_eq!(app.get_as(&p.profiles[1], "Location?_count=1").0, 200);
 }
 
 crate::each_backend!(revocation_takes_effect_without_restart);

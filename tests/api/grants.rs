@@ -5,9 +5,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, Dataset, dataset, enc, entry_ids, issue_codes, next_link, scratch_dir};
+use crate::helpers::{Backend, Dataset, TestApp, dataset, enc, entry_ids, issue_codes, next_link, scratch_dir};
 use crate::pki::{entry, pki, registry_text};
-use crate::tls::{Setup, TlsApp, get, region_of_first, registry_file};
 
 /// An offer outside the regional consumer's region that points to a place inside it.
 const OUTSIDE_OFFER: &str = "extra-outside-offer";
@@ -30,23 +29,23 @@ fn outside_offer(d: &Dataset, region: &str) -> (std::path::PathBuf, String) {
     (path, place_id.clone())
 }
 
-fn grants_app(backend: Backend) -> &'static TlsApp {
-    static SQLITE: OnceLock<TlsApp> = OnceLock::new();
-    static POSTGRES: OnceLock<TlsApp> = OnceLock::new();
-    let make = || {
-        let (extra, _) = outside_offer(dataset(), &region_of_first(dataset()));
-        let mut setup = Setup::new(backend);
-        setup.extra = vec![extra];
-        setup.start()
+/// The shared TLS server of these tests: the standard registry, and the outside offer imported
+/// after the dataset. Never dropped: its database is one of the leftovers the next run drops.
+fn grants_app(backend: Backend) -> &'static TestApp {
+    static SQLITE: OnceLock<TestApp> = OnceLock::new();
+    static POSTGRES: OnceLock<TestApp> = OnceLock::new();
+    let cell = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
     };
-    match backend {
-        Backend::Sqlite => SQLITE.get_or_init(make),
-        Backend::Postgres => POSTGRES.get_or_init(make),
-    }
+    cell.get_or_init(|| {
+        let (extra, _) = outside_offer(dataset(), &dataset().first_region());
+        TestApp::builder(backend).tls().import(extra).start()
+    })
 }
 
-fn forbidden_naming(app: &TlsApp, who: &crate::pki::ClientCert, q: &str, ty: &str) {
-    let (status, body) = get(app, who, q);
+fn forbidden_naming(app: &TestApp, who: &crate::pki::ClientCert, q: &str, ty: &str) {
+    let (status, body) = app.get_as(who, q);
     assert_eq!(status, 403, "{q}: {body}");
     assert_eq!(issue_codes(&body), ["forbidden"]);
     let diag = body["issue"][0]["diagnostics"].as_str().unwrap();
@@ -54,72 +53,70 @@ fn forbidden_naming(app: &TlsApp, who: &crate::pki::ClientCert, q: &str, ty: &st
 }
 
 /// Item 3: a grant on one type does not open another through `_include`, `_revinclude`, `_has`.
-fn includes_need_a_grant_on_their_type(app: &TlsApp) {
+fn includes_need_a_grant_on_their_type(app: &TestApp) {
     let p = pki();
     let offer_id = Dataset::identifier(app.data.services.values().next().unwrap(), None).unwrap();
     let include = "HealthcareService?_include=HealthcareService:location&_count=5";
     let revinclude = "Location?_revinclude=HealthcareService:location&_count=5";
     let has = format!("Location?_has:HealthcareService:location:identifier={}", enc(&offer_id));
     forbidden_naming(app, &p.services_only, include, "Location");
-    assert_eq!(get(app, &p.services_only, "HealthcareService?_count=5").0, 200, "its own type still works");
+    assert_eq!(app.get_as(&p.services_only, "HealthcareService?_count=5").0, 200, "its own type still works");
     forbidden_naming(app, &p.locations_only, revinclude, "HealthcareService");
     forbidden_naming(app, &p.locations_only, &has, "HealthcareService");
-    assert_eq!(get(app, &p.locations_only, "Location?_count=5").0, 200);
+    assert_eq!(app.get_as(&p.locations_only, "Location?_count=5").0, 200);
     // With both grants, the same searches answer, includes included.
     for q in [include, revinclude, has.as_str()] {
-        let (status, body) = get(app, &p.both_types, q);
+        let (status, body) = app.get_as(&p.both_types, q);
         assert_eq!(status, 200, "{q}: {body}");
     }
-    let (_, body) = get(app, &p.both_types, include);
+    let (_, body) = app.get_as(&p.both_types, include);
     assert!(!entry_ids(&body, "include").is_empty(), "{body}");
-    let (_, body) = get(app, &p.both_types, &has);
+    let (_, body) = app.get_as(&p.both_types, &has);
     assert!(body["total"].as_u64().unwrap() >= 1, "{body}");
 }
 
 /// Item 6: `_has` is narrowed to the consumer's regions on the offer side as well.
-fn has_ignores_offers_outside_the_regions(app: &TlsApp) {
+fn has_ignores_offers_outside_the_regions(app: &TestApp) {
     let p = pki();
-    let (_, place) = outside_offer(&app.data, &app.region);
+    let (_, place) = outside_offer(&app.data, &app.data.first_region());
     for q in [
         format!("Location?_has:HealthcareService:location:_id={OUTSIDE_OFFER}&_summary=count"),
         format!("Location?_has:HealthcareService:location:identifier={}&_summary=count", enc(OUTSIDE_OFFER_IDENTIFIER)),
     ] {
         // The control: a consumer of every region finds the place through the outside offer.
-        let (status, body) = get(app, &p.profiles[1], &q);
+        let (status, body) = app.get_as(&p.profiles[1], &q);
         assert_eq!((status, body["total"].as_u64()), (200, Some(1)), "{q}: {body}");
-        let (status, body) = get(app, &p.regional, &q);
+        let (status, body) = app.get_as(&p.regional, &q);
         assert_eq!((status, body["total"].as_u64()), (200, Some(0)), "regional {q}: {body}");
     }
     // The place itself is in the consumer's region.
-    let (status, _) = get(app, &p.regional, &format!("Location/{place}"));
+    let (status, _) = app.get_as(&p.regional, &format!("Location/{place}"));
     assert_eq!(status, 200);
 }
 
 /// Item 7: a cursor stops working once the registry narrows its consumer.
 fn cursors_end_when_the_consumer_is_narrowed(backend: Backend) {
     let p = pki();
-    let region = region_of_first(dataset());
+    let region = dataset().first_region();
     let text = registry_text(p, &region);
-    let path = registry_file(&text);
-    let mut setup = Setup::new(backend);
-    setup.registry = path.clone();
-    let app = setup.start();
+    let app = TestApp::builder(backend).tls().registry(text.clone()).start();
+    let path = app.registry.clone().unwrap();
     let who = &p.profiles[4];
-    let (status, first) = get(&app, who, "Location?_count=5");
+    let (status, first) = app.get_as(who, "Location?_count=5");
     assert_eq!(status, 200);
     let next = next_link(&first).unwrap();
-    assert_eq!(get(&app, who, &next).0, 200, "the cursor works before the change");
+    assert_eq!(app.get_as(who, &next).0, 200, "the cursor works before the change");
     let narrowed = text
         .replace(&entry("consumer-4", who, 4, ""), &entry("consumer-4", who, 4, &format!("regions = [\"{region}\"]")));
     assert_ne!(narrowed, text);
     std::fs::write(&path, narrowed).unwrap();
     let in_region = app.data.locations.values().filter(|l| l["meta"]["tag"][0]["code"] == region.as_str()).count();
     let started = std::time::Instant::now();
-    while get(&app, who, "Location?_summary=count").1["total"] != in_region {
+    while app.get_as(who, "Location?_summary=count").1["total"] != in_region {
         assert!(started.elapsed() < std::time::Duration::from_secs(20), "the registry was not reloaded");
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
-    let (status, body): (u16, Value) = get(&app, who, &next);
+    let (status, body): (u16, Value) = app.get_as(who, &next);
     assert_eq!(status, 400, "{body}");
     assert_eq!(issue_codes(&body), ["invalid"]);
 }

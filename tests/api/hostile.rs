@@ -1,7 +1,7 @@
 //! Hostile and unusual input inside the caps: long value lists, repeated parameters, forged
 //! forwarding headers, unservable stored dates. Every answer is a Bundle or a 4xx OperationOutcome.
 
-use crate::helpers::{Backend, TestApp, enc, fresh_database, import_files, issue_codes, next_link, scratch_dir};
+use crate::helpers::{Backend, TestApp, TestDb, enc, issue_codes, next_link, scratch_dir};
 
 fn post_search(app: &TestApp, rt: &str, form: &str) -> crate::helpers::Resp {
     app.request("POST", &format!("{rt}/_search"), Some(("application/x-www-form-urlencoded", form)))
@@ -106,7 +106,7 @@ const FAR_DATE: &str = "9999-12-31T23:59:59-14:00";
 /// A capacity date (or `meta.lastUpdated`) that has no FHIR instant form in UTC is refused at
 /// import, with its path; nothing of the file is written, and the place stays servable.
 fn unservable_dates_are_refused(backend: Backend) {
-    let url = fresh_database(backend, "far-date");
+    let test_db = TestDb::new(backend);
     let dir = scratch_dir("far-date");
     let mut loc = crate::helpers::dataset()
         .locations
@@ -118,12 +118,12 @@ fn unservable_dates_are_refused(backend: Backend) {
     let far = with_dates(&text, FAR_DATE);
     let file = dir.join("far.json");
     std::fs::write(&file, &far).unwrap();
-    let err = import_files(&url, &[&file]).unwrap_err().to_string();
+    let err = test_db.import(&[&file]).unwrap_err().to_string();
     assert!(err.contains("capacityUpdateDate") && err.contains("0001-9999"), "{err}");
     loc["meta"] = serde_json::json!({ "lastUpdated": FAR_DATE });
     let file = dir.join("far-meta.json");
     std::fs::write(&file, loc.to_string()).unwrap();
-    let err = import_files(&url, &[&file]).unwrap_err().to_string();
+    let err = test_db.import(&[&file]).unwrap_err().to_string();
     assert!(err.contains("meta.lastUpdated"), "{err}");
 }
 

@@ -1,14 +1,11 @@
 //! Import: what is accepted reads back equal; what the FHIR model would drop is refused with file,
 //! line and element, and nothing of that file is written.
 
-use std::path::Path;
-
-use ror_capacity::config::ServerConfig;
-use ror_capacity::db::{self, DbUrl};
+use ror_capacity::db;
 use ror_capacity::import::{ImportError, import_file};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, fresh_database, import_files, scratch_dir, start_server};
+use crate::helpers::{Backend, TestApp, TestDb, scratch_dir};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/Location-ror-location-exemple.json");
 
@@ -20,12 +17,8 @@ fn without_last_updated(mut v: Value) -> Value {
 }
 
 fn ig_example_reads_back_equal(backend: Backend) {
-    let url = fresh_database(backend, "ig");
-    import_files(&url, &[Path::new(EXAMPLE)]).unwrap();
-    let addr =
-        start_server(ServerConfig::new("127.0.0.1:0".parse().unwrap(), ror_capacity::db::DbUrl::parse(&url).unwrap()));
-    let served: Value =
-        reqwest::blocking::get(format!("http://{addr}/fhir/Location/ror-location-exemple")).unwrap().json().unwrap();
+    let app = TestApp::builder(backend).empty().import(EXAMPLE).start();
+    let served = app.get("Location/ror-location-exemple").body;
     let original: Value = serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
     assert_eq!(without_last_updated(served.clone()), without_last_updated(original));
     // The source's lastUpdated (2023-12-20T10:00:00+01:00) is kept, normalised to UTC.
@@ -33,7 +26,7 @@ fn ig_example_reads_back_equal(backend: Backend) {
 }
 
 fn refused_files_write_nothing(backend: Backend) {
-    let url = fresh_database(backend, "refused");
+    let test_db = TestDb::new(backend);
     let dir = scratch_dir("refused");
     let good = json!({"resourceType": "Organization", "id": "o1", "name": "CH"});
     let cases: Vec<(Value, &str)> = vec![
@@ -55,7 +48,7 @@ fn refused_files_write_nothing(backend: Backend) {
     for (i, (bad, element)) in cases.into_iter().enumerate() {
         let path = dir.join(format!("bad{i}.ndjson"));
         std::fs::write(&path, format!("{good}\n{bad}\n")).unwrap();
-        let e = import_files(&url, &[&path]).unwrap_err();
+        let e = test_db.import(&[&path]).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, ImportError::Refused { .. }), "{msg}");
         assert!(msg.contains(&format!("bad{i}.ndjson:line 2")), "{msg}");
@@ -63,9 +56,9 @@ fn refused_files_write_nothing(backend: Backend) {
     }
     let path = dir.join("notjson.ndjson");
     std::fs::write(&path, format!("{good}\n{{not json\n")).unwrap();
-    assert!(import_files(&url, &[&path]).unwrap_err().to_string().contains("line 2"));
+    assert!(test_db.import(&[&path]).unwrap_err().to_string().contains("line 2"));
     // Nothing of those files was written: the good first line was rolled back too.
-    let mut conn = db::connect(&DbUrl::parse(&url).unwrap(), true).unwrap();
+    let mut conn = db::connect(&test_db.db_url(), true).unwrap();
     let none = ror_capacity::service::query::read(
         &mut conn,
         ror_capacity::fhir::ResourceType::Organization,
@@ -77,7 +70,7 @@ fn refused_files_write_nothing(backend: Backend) {
 }
 
 fn bundles_and_reimports(backend: Backend) {
-    let url = fresh_database(backend, "bundle");
+    let test_db = TestDb::new(backend);
     let dir = scratch_dir("bundle");
     let example: Value = serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
     let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
@@ -86,7 +79,7 @@ fn bundles_and_reimports(backend: Backend) {
     ]});
     let path = dir.join("bundle.json");
     std::fs::write(&path, serde_json::to_string_pretty(&bundle).unwrap()).unwrap();
-    let parsed = DbUrl::parse(&url).unwrap();
+    let parsed = test_db.db_url();
     ror_capacity::startup::migrate(&parsed).unwrap();
     let mut conn = db::connect(&parsed, false).unwrap();
     let first = import_file(&mut conn, &path, false).unwrap();
@@ -107,9 +100,9 @@ fn stored_and_filtered_figures_agree(backend: Backend) {
     use ror_capacity::search::parse::parse;
 
     let data = crate::helpers::dataset().clone();
-    let url = fresh_database(backend, "figures");
-    import_files(&url, &[&data.path]).unwrap();
-    let mut conn = db::connect(&DbUrl::parse(&url).unwrap(), false).unwrap();
+    let test_db = TestDb::new(backend);
+    test_db.import(&[&data.path]).unwrap();
+    let mut conn = db::connect(&test_db.db_url(), false).unwrap();
     let pairs = vec![("_count".to_owned(), "200".to_owned())];
     let req = parse(ResourceType::Location, &pairs, false, &SearchLimits::default()).unwrap();
     let pages = |conn: &mut db::DbConn| -> Vec<Vec<(String, String)>> {

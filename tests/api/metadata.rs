@@ -62,17 +62,15 @@ fn health(app: &TestApp) {
 crate::both_backends!(capability_statement, health);
 
 fn bench_ceiling_route(backend: crate::helpers::Backend) {
-    let app = crate::helpers::spawn_app(backend, |c| c.bench_ceiling_bytes = Some(5000));
-    let root = app.base.trim_end_matches("/fhir");
-    let r = reqwest::blocking::get(format!("{root}/bench/ceiling")).unwrap();
+    let app = TestApp::builder(backend).config(|c| c.bench_ceiling_bytes = Some(5000)).start();
+    let r = reqwest::blocking::get(format!("{}/bench/ceiling", app.root())).unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let body = r.text().unwrap();
     assert_eq!(body.len(), 5000);
     assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok());
     // Off by default.
     let shared = crate::helpers::app(backend);
-    let root = shared.base.trim_end_matches("/fhir");
-    assert_eq!(reqwest::blocking::get(format!("{root}/bench/ceiling")).unwrap().status().as_u16(), 404);
+    assert_eq!(reqwest::blocking::get(format!("{}/bench/ceiling", shared.root())).unwrap().status().as_u16(), 404);
 }
 
 crate::each_backend!(bench_ceiling_route);

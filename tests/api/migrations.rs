@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use ror_capacity::db::{self, DbConn, DbUrl};
+use ror_capacity::db::{self, DbConn};
 
-use crate::helpers::{Backend, fresh_database};
+use crate::helpers::{Backend, TestDb};
 
 fn names(dir: &str) -> BTreeSet<String> {
     std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
@@ -52,8 +52,8 @@ fn schema(conn: &mut DbConn) -> Vec<String> {
 }
 
 fn up_down_up(backend: Backend) {
-    let url = DbUrl::parse(&fresh_database(backend, "migrations")).unwrap();
-    let mut conn = db::connect(&url, false).unwrap();
+    let test_db = TestDb::new(backend);
+    let mut conn = db::connect(&test_db.db_url(), false).unwrap();
     let applied = db::migrate::run_pending(&mut conn).unwrap();
     assert!(!applied.is_empty());
     let first = schema(&mut conn);

@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use crate::helpers::{Backend, import_files, next_link, scratch_dir, spawn_app};
+use crate::helpers::{Backend, TestApp, next_link, scratch_dir};
 
 fn walk_with_updates_between_pages(backend: Backend) {
-    let app = spawn_app(backend, |_| {});
+    let app = TestApp::builder(backend).start();
     let all: BTreeSet<String> = app.data.locations.keys().cloned().collect();
     let mut seen = Vec::new();
     let mut url = "Location?_count=50".to_owned();
@@ -38,7 +38,7 @@ fn walk_with_updates_between_pages(backend: Backend) {
                 writeln!(f, "{loc}").unwrap();
             }
             drop(f);
-            import_files(&app.database_url, &[&path]).unwrap();
+            app.db.import(&[&path]).unwrap();
         }
         match next_link(&r.body) {
             Some(n) => url = n,

@@ -10,11 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
-use ror_capacity::config::ServerConfig;
-
-use crate::helpers::{Dataset, dataset, import_files, start_server};
+use crate::helpers::{Backend, Dataset, TestApp, TestDb};
 
 struct Cluster {
     version: String,
@@ -73,13 +69,10 @@ struct Answer {
 #[test]
 fn postgres_restart_under_load_answers_503_then_serves_again() {
     let cluster = Cluster::create();
-    PgConnection::establish(&cluster.url("postgres")).unwrap().batch_execute("CREATE DATABASE ror").unwrap();
-    let data = dataset().clone();
-    import_files(&cluster.url("ror"), &[&data.path]).unwrap();
-    let mut config =
-        ServerConfig::new("127.0.0.1:0".parse().unwrap(), ror_capacity::db::DbUrl::parse(&cluster.url("ror")).unwrap());
-    config.pool_size = 4;
-    let base = format!("http://{}/fhir", start_server(config));
+    // Declared after the cluster: the server stops and its database is dropped while it still runs.
+    let app =
+        TestApp::builder(Backend::Postgres).database(TestDb::postgres_on(&cluster.url("postgres")).into()).start();
+    let (data, base) = (app.data.clone(), app.base.clone());
     let ids: Vec<String> = data.locations.values().filter_map(|l| Dataset::identifier(l, None)).take(20).collect();
 
     let stop = Arc::new(AtomicBool::new(false));

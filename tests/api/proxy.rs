@@ -2,23 +2,20 @@
 //! the same checks as a TLS client certificate, over a real mTLS connection from the proxy.
 
 use ror_capacity::auth::ProxyTrust;
-use ror_capacity::config::ServerConfig;
 use serde_json::Value;
 
-use crate::helpers::{Backend, enc, fresh_database, issue_codes};
+use crate::helpers::{Backend, TestApp, enc, issue_codes};
 use crate::pki::{ClientCert, https_client, pki};
-use crate::tls::{Setup, TlsApp};
 
 const HEADER: &str = "x-ssl-client-cert";
 
-fn behind_proxy(backend: Backend, proxy_address: &str) -> TlsApp {
-    let mut setup = Setup::new(backend);
-    setup.proxy = Some(ProxyTrust { header: HEADER.into(), addresses: vec![proxy_address.parse().unwrap()] });
-    setup.start()
+fn behind_proxy(backend: Backend, proxy_address: &str) -> TestApp {
+    let trust = ProxyTrust { header: HEADER.into(), addresses: vec![proxy_address.parse().unwrap()] };
+    TestApp::builder(backend).tls().proxy(trust).start()
 }
 
 /// A request from the proxy (its own TLS certificate) with these header values.
-fn through_proxy(app: &TlsApp, values: &[&str]) -> (u16, Value) {
+fn through_proxy(app: &TestApp, values: &[&str]) -> (u16, Value) {
     let mut rb = https_client(pki(), Some(&pki().proxy)).get(format!("{}/Location?_count=1", app.base));
     for v in values {
         rb = rb.header(HEADER, *v);
@@ -31,7 +28,7 @@ fn forwarded(c: &ClientCert) -> String {
     enc(&c.leaf_pem())
 }
 
-fn refused(app: &TlsApp, what: &str, values: &[&str], expect: &str) {
+fn refused(app: &TestApp, what: &str, values: &[&str], expect: &str) {
     let (status, body) = through_proxy(app, values);
     assert_eq!(status, 403, "{what}: {body}");
     assert_eq!(issue_codes(&body), ["forbidden"], "{what}");
@@ -89,17 +86,9 @@ fn header_ignored_from_other_addresses(backend: Backend) {
 
 #[test]
 fn trusted_proxies_need_tls() {
-    let mut config = ServerConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        ror_capacity::db::DbUrl::parse(&fresh_database(Backend::Sqlite, "proxy")).unwrap(),
-    );
-    let setup = Setup::new(Backend::Sqlite);
-    config.auth = ror_capacity::auth::AuthMode::Registry {
-        consumers: setup.registry,
-        proxy: Some(ProxyTrust { header: HEADER.into(), addresses: vec!["127.0.0.1".parse().unwrap()] }),
-    };
-    let err = actix_web::rt::System::new().block_on(async move { ror_capacity::startup::build(&config).err() });
-    let err = err.expect("a trusted proxy without client CAs must not start").to_string();
+    let trust = ProxyTrust { header: HEADER.into(), addresses: vec!["127.0.0.1".parse().unwrap()] };
+    let started = TestApp::builder(Backend::Sqlite).empty().proxy(trust).try_start();
+    let err = started.err().expect("a trusted proxy without client CAs must not start").to_string();
     assert!(err.contains("trusted proxies need TLS"), "{err}");
 }
 

@@ -13,7 +13,7 @@ use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use ror_capacity::auth::policy::{Profile, capacity_scope};
 use ror_capacity::config::SearchLimits;
 use ror_capacity::db::sql::Scope;
-use ror_capacity::db::{self, DbConn, DbUrl};
+use ror_capacity::db::{self, DbConn};
 use ror_capacity::fhir::ResourceType;
 use ror_capacity::search::cursor::CursorKey;
 use ror_capacity::search::parse::parse;
@@ -441,7 +441,7 @@ fn config(cases: u32, seed: u64) -> Config {
 }
 
 fn parser_and_sql_builder_hold(backend: Backend) {
-    let url = DbUrl::parse(&app(backend).database_url).unwrap();
+    let url = app(backend).db.db_url();
     let conn = RefCell::new(db::connect(&url, true).unwrap());
     let mut runner = TestRunner::new(config(CASES, 9));
     let reached = RefCell::new(Reached::default());

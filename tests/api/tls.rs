@@ -2,101 +2,23 @@
 //! registered consumer of each profile may see, trusted proxies, the audit line, registry reload.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use ror_capacity::auth::mtls::TlsConfig;
-use ror_capacity::auth::{AuthMode, ProxyTrust};
-use ror_capacity::config::ServerConfig;
-use ror_capacity::http::telemetry::AuditCapture;
 use serde_json::Value;
 
-use crate::helpers::{
-    Backend, Dataset, dataset, enc, fresh_database, import_files, scratch_dir, start_server_with_audit,
-};
+use crate::helpers::{Backend, Dataset, TestApp, dataset, enc};
 use crate::pki::{ClientCert, TestPki, entry, https_client, pki, registry_text};
 
-pub struct TlsApp {
-    pub base: String,
-    pub data: Arc<Dataset>,
-    pub audit: AuditCapture,
-    pub region: String,
-}
-
-/// How a test server is set up.
-pub struct Setup {
-    pub backend: Backend,
-    pub registry: PathBuf,
-    pub proxy: Option<ProxyTrust>,
-    /// TLS files (`None`: plain HTTP).
-    pub tls: Option<TlsConfig>,
-    /// Files imported after the shared dataset.
-    pub extra: Vec<PathBuf>,
-}
-
-impl Setup {
-    /// TLS with the test PKI, the standard registry, no proxy.
-    pub fn new(backend: Backend) -> Self {
-        Setup {
-            backend,
-            registry: registry_file(&registry_text(pki(), &region_of_first(dataset()))),
-            proxy: None,
-            tls: Some(pki().tls.clone()),
-            extra: Vec::new(),
-        }
-    }
-
-    pub fn start(self) -> TlsApp {
-        let data = dataset().clone();
-        let url = fresh_database(self.backend, "tls");
-        let mut files: Vec<&std::path::Path> = vec![&data.path];
-        files.extend(self.extra.iter().map(PathBuf::as_path));
-        import_files(&url, &files).unwrap();
-        let mut config =
-            ServerConfig::new("127.0.0.1:0".parse().unwrap(), ror_capacity::db::DbUrl::parse(&url).unwrap());
-        config.pool_size = 4;
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        config.tls = self.tls;
-        config.auth = AuthMode::Registry { consumers: self.registry, proxy: self.proxy };
-        let audit = AuditCapture::default();
-        let addr = start_server_with_audit(config, Some(audit.clone()));
-        TlsApp { base: format!("{scheme}://{addr}/fhir"), data, audit, region: region_of_first(dataset()) }
-    }
-}
-
-fn spawn(backend: Backend, registry_file: PathBuf, proxy: Option<ProxyTrust>, tls: bool) -> TlsApp {
-    let tls = tls.then(|| pki().tls.clone());
-    Setup { backend, registry: registry_file, proxy, tls, extra: Vec::new() }.start()
-}
-
-pub fn region_of_first(d: &Dataset) -> String {
-    d.locations.values().next().unwrap()["meta"]["tag"][0]["code"].as_str().unwrap().to_owned()
-}
-
-pub fn registry_file(text: &str) -> PathBuf {
-    let path = scratch_dir("registry").join("consumers.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn tls_app(backend: Backend) -> &'static TlsApp {
-    static SQLITE: OnceLock<TlsApp> = OnceLock::new();
-    static POSTGRES: OnceLock<TlsApp> = OnceLock::new();
-    let make = || {
-        let region = region_of_first(dataset());
-        spawn(backend, registry_file(&registry_text(pki(), &region)), None, true)
+/// The shared TLS server of `backend` (the test PKI, the standard registry). Never dropped: its
+/// database is one of the leftovers the next run drops.
+fn tls_app(backend: Backend) -> &'static TestApp {
+    static SQLITE: OnceLock<TestApp> = OnceLock::new();
+    static POSTGRES: OnceLock<TestApp> = OnceLock::new();
+    let cell = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
     };
-    match backend {
-        Backend::Sqlite => SQLITE.get_or_init(make),
-        Backend::Postgres => POSTGRES.get_or_init(make),
-    }
-}
-
-pub fn get(app: &TlsApp, cert: &ClientCert, path: &str) -> (u16, Value) {
-    let url = if path.starts_with("http") { path.to_owned() } else { format!("{}/{path}", app.base) };
-    let r = https_client(pki(), Some(cert)).get(url).send().unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().unwrap_or(Value::Null))
+    cell.get_or_init(|| TestApp::builder(backend).tls().start())
 }
 
 fn handshake_rejections(backend: Backend) {
@@ -146,7 +68,7 @@ fn handshake_rejections(backend: Backend) {
 
 fn unregistered_is_forbidden(backend: Backend) {
     let app = tls_app(backend);
-    let (status, body) = get(app, &pki().unregistered, "Location?_count=1");
+    let (status, body) = app.get_as(&pki().unregistered, "Location?_count=1");
     assert_eq!(status, 403);
     assert_eq!(body["issue"][0]["code"], "forbidden");
     let lines = app.audit.lines();
@@ -238,7 +160,7 @@ fn profile_matrix(backend: Backend) {
         let mut url = "Location?_revinclude=HealthcareService:location&_count=70".to_owned();
         let mut seen = 0;
         loop {
-            let (status, body) = get(app, cert, &url);
+            let (status, body) = app.get_as(cert, &url);
             assert_eq!(status, 200, "profile {p}: {body}");
             assert_eq!(body["total"], d.locations.len(), "profile {p}");
             check_locations(p, d, &sensitive, &body);
@@ -250,20 +172,20 @@ fn profile_matrix(backend: Backend) {
         }
         assert_eq!(seen, d.locations.len());
         for q in &queries {
-            let (status, body) = get(app, cert, q);
+            let (status, body) = app.get_as(cert, q);
             assert_eq!(status, 200, "profile {p} {q}: {body}");
             check_locations(p, d, &sensitive, &body);
         }
-        let (_, body) = get(app, cert, &format!("Location/{first_id}"));
+        let (_, body) = app.get_as(cert, &format!("Location/{first_id}"));
         check_locations(p, d, &sensitive, &serde_json::json!({"entry": [{"resource": body}]}));
         // Observations: one per visible figure, totals narrowed in SQL.
         let visible: usize = d.locations.iter().map(|(id, l)| expected_figures(p, id, l, &sensitive).len()).sum();
-        let (status, body) = get(app, cert, "Observation?_summary=count");
+        let (status, body) = app.get_as(cert, "Observation?_summary=count");
         if p == 5 {
             assert_eq!(status, 403, "profile 5 sees no Observation");
-            let (status, _) = get(app, cert, "Location?capacity-status=01");
+            let (status, _) = app.get_as(cert, "Location?capacity-status=01");
             assert_eq!(status, 403, "profile 5 may not search by capacity");
-            let (status, _) = get(app, cert, &format!("Observation/{first_id}-cap-1"));
+            let (status, _) = app.get_as(cert, &format!("Observation/{first_id}-cap-1"));
             assert_eq!(status, 403);
             continue;
         }
@@ -273,7 +195,7 @@ fn profile_matrix(backend: Backend) {
             let mut ids = Vec::new();
             let mut url = "Observation?_count=200".to_owned();
             loop {
-                let (_, b) = get(app, cert, &url);
+                let (_, b) = app.get_as(cert, &url);
                 ids.extend(crate::helpers::match_ids(&b));
                 match crate::helpers::next_link(&b) {
                     Some(n) => url = n,
@@ -292,7 +214,7 @@ fn profile_matrix(backend: Backend) {
             })
             .map(|(id, _)| id.clone())
             .collect();
-        let (_, body) = get(app, cert, "Location?capacity-status=06&_count=200");
+        let (_, body) = app.get_as(cert, "Location?capacity-status=06&_count=200");
         assert_eq!(crate::helpers::match_ids(&body), expected, "profile {p}: capacity-status=06");
         assert_eq!(body["total"], expected.len());
     }
@@ -302,36 +224,37 @@ fn regions_and_own_count(backend: Backend) {
     let app = tls_app(backend);
     let d = &app.data;
     let cert = &pki().regional;
+    let region = d.first_region();
     let in_region: BTreeMap<&String, &Value> =
-        d.locations.iter().filter(|(_, l)| l["meta"]["tag"][0]["code"] == app.region.as_str()).collect();
-    let (status, body) = get(app, cert, "Location?_count=50&_revinclude=HealthcareService:location");
+        d.locations.iter().filter(|(_, l)| l["meta"]["tag"][0]["code"] == region.as_str()).collect();
+    let (status, body) = app.get_as(cert, "Location?_count=50&_revinclude=HealthcareService:location");
     assert_eq!(status, 200);
     assert_eq!(body["total"], in_region.len());
     assert_eq!(crate::helpers::match_ids(&body).len(), 5.min(in_region.len()), "own max _count is 5");
     for e in body["entry"].as_array().unwrap() {
         if let Some(tag) = e["resource"]["meta"]["tag"].as_array() {
-            assert_eq!(tag[0]["code"], app.region.as_str());
+            assert_eq!(tag[0]["code"], region.as_str());
         }
     }
-    let outside = d.locations.iter().find(|(_, l)| l["meta"]["tag"][0]["code"] != app.region.as_str()).unwrap().0;
-    let (status, body) = get(app, cert, &format!("Location/{outside}"));
+    let outside = d.locations.iter().find(|(_, l)| l["meta"]["tag"][0]["code"] != region.as_str()).unwrap().0;
+    let (status, body) = app.get_as(cert, &format!("Location/{outside}"));
     assert_eq!(status, 404, "{body}");
-    let (status, body) = get(app, cert, &format!("Observation?subject=Location/{outside}"));
+    let (status, body) = app.get_as(cert, &format!("Observation?subject=Location/{outside}"));
     assert_eq!((status, body["total"].as_u64()), (200, Some(0)));
 }
 
 fn registry_reloads(backend: Backend) {
     let p = pki();
-    let region = region_of_first(dataset());
-    let path = registry_file(&registry_text(p, &region));
-    let app = spawn(backend, path.clone(), None, true);
-    assert_eq!(get(&app, &p.unregistered, "metadata").0, 403);
+    let region = dataset().first_region();
+    let app = TestApp::builder(backend).tls().start();
+    let path = app.registry.clone().unwrap();
+    assert_eq!(app.get_as(&p.unregistered, "metadata").0, 403);
     let mut text = registry_text(p, &region);
     text.push_str(&entry("late", &p.unregistered, 4, ""));
     std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::write(&path, &text).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while get(&app, &p.unregistered, "metadata").0 != 200 {
+    while app.get_as(&p.unregistered, "metadata").0 != 200 {
         assert!(std::time::Instant::now() < deadline, "the registry was not reloaded");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
@@ -339,8 +262,8 @@ fn registry_reloads(backend: Backend) {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::write(&path, "[[consumer]]\nname = broken").unwrap();
     std::thread::sleep(std::time::Duration::from_secs(5));
-    assert_eq!(get(&app, &p.unregistered, "metadata").0, 200);
-    assert_eq!(get(&app, &p.profiles[0], "metadata").0, 200);
+    assert_eq!(app.get_as(&p.unregistered, "metadata").0, 200);
+    assert_eq!(app.get_as(&p.profiles[0], "metadata").0, 200);
 }
 
 crate::each_backend!(

@@ -3,13 +3,11 @@
 //! nothing of the figures a profile may not see, and stay put while a figure does not change.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use ror_capacity::auth::AuthMode;
-use ror_capacity::auth::policy::Profile;
-use ror_capacity::config::ServerConfig;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, dataset, enc, fresh_database, import_files, scratch_dir, start_server};
+use crate::helpers::{Backend, TestApp, TestDb, dataset, enc, scratch_dir};
 
 const CAPACITY: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location-supported-capacity";
 const PROFILES: [u8; 4] = [0, 1, 2, 5];
@@ -44,9 +42,10 @@ fn place(base: &Value, figures: &[Value], name: &str) -> Value {
     p
 }
 
+/// One server per profile of [`PROFILES`], all over one database (the servers stop before it goes).
 struct Views {
     servers: BTreeMap<u8, TestApp>,
-    url: String,
+    db: Arc<TestDb>,
     id: String,
     base: Value,
     template: Value,
@@ -56,8 +55,8 @@ struct Views {
 impl Views {
     fn new(backend: Backend) -> Self {
         let data = dataset().clone();
-        let url = fresh_database(backend, "views");
-        import_files(&url, &[&data.path]).unwrap();
+        let db = Arc::new(TestDb::new(backend));
+        db.import(&[&data.path]).unwrap();
         let sensitive = data.sensitive_locations();
         let (id, base) = data
             .locations
@@ -69,21 +68,16 @@ impl Views {
         let servers = PROFILES
             .iter()
             .map(|&p| {
-                let mut config =
-                    ServerConfig::new("127.0.0.1:0".parse().unwrap(), ror_capacity::db::DbUrl::parse(&url).unwrap());
-                config.pool_size = 2;
-                config.auth = AuthMode::Insecure { profile: Profile::new(p).unwrap() };
-                let addr = start_server(config);
-                let app = TestApp {
-                    base: format!("http://{addr}/fhir"),
-                    database_url: url.clone(),
-                    data: data.clone(),
-                    client: reqwest::blocking::Client::builder().no_proxy().build().unwrap(),
-                };
+                let app = TestApp::builder(backend)
+                    .database(db.clone())
+                    .empty()
+                    .insecure_profile(p)
+                    .config(|c| c.pool_size = 2)
+                    .start();
                 (p, app)
             })
             .collect();
-        Self { servers, url, id, base, template, n: 0 }
+        Self { servers, db, id, base, template, n: 0 }
     }
 
     fn import(&mut self, resources: &[Value]) {
@@ -91,7 +85,7 @@ impl Views {
         let path = scratch_dir("views-import").join(format!("step{}.ndjson", self.n));
         let text: Vec<String> = resources.iter().map(Value::to_string).collect();
         std::fs::write(&path, text.join("\n")).unwrap();
-        import_files(&self.url, &[&path]).unwrap();
+        self.db.import(&[&path]).unwrap();
     }
 
     fn import_place(&mut self, figures: &[Value], name: &str) {
@@ -237,7 +231,7 @@ fn earlier_rows_are_upgraded(backend: Backend) {
     let before = app.get(&format!("Location/{}", v.id)).body;
     let ids = v.seen()[&1].2.clone();
     // Put the place back in the earlier form, as the previous version wrote it.
-    let url = ror_capacity::db::DbUrl::parse(&v.url).unwrap();
+    let url = v.db.db_url();
     let mut conn = ror_capacity::db::connect(&url, false).unwrap();
     let lu = before["meta"]["lastUpdated"].as_str().unwrap();
     let id = &v.id;
