@@ -150,7 +150,13 @@ fn other_types(app: &TestApp) {
     let finess = Dataset::identifier(o, None).unwrap();
     assert_eq!(match_ids(&app.get(&format!("Organization?identifier={finess}")).body), BTreeSet::from([oid.clone()]));
     assert_eq!(app.get(&format!("Organization/{oid}")).body["id"], oid.as_str());
-    // Observation: one per capacity figure, subject = the Location.
+    observations_of_place(app, loc_id);
+    observations_by_code(app, &sensitive);
+}
+
+/// The Observations of place `loc_id`: one per capacity figure, subject = the Location.
+fn observations_of_place(app: &TestApp, loc_id: &str) {
+    let d = &app.data;
     let loc = &d.locations[loc_id];
     let figures: Vec<&serde_json::Value> = loc["extension"]
         .as_array()
@@ -191,7 +197,11 @@ fn other_types(app: &TestApp) {
     assert_eq!(obs["subject"]["reference"], format!("Location/{loc_id}"));
     let obs_id = obs["id"].as_str().unwrap();
     assert_eq!(app.get(&format!("Observation/{obs_id}")).body["id"], obs_id);
-    // code: TRE_R330 status "01" (installé) across the dataset.
+}
+
+/// Observations by `code`: TRE_R330 status "01" (installé) across the places whose figures show.
+fn observations_by_code(app: &TestApp, sensitive: &BTreeSet<String>) {
+    let d = &app.data;
     let installed: usize = d
         .locations
         .iter()

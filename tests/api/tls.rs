@@ -156,21 +156,7 @@ fn profile_matrix(backend: Backend) {
     ];
     for p in 0u8..=5 {
         let cert = &pki().profiles[usize::from(p)];
-        // Scenario 1, every page: no figure the profile must not see, totals unchanged.
-        let mut url = "Location?_revinclude=HealthcareService:location&_count=70".to_owned();
-        let mut seen = 0;
-        loop {
-            let (status, body) = app.get_as(cert, &url);
-            assert_eq!(status, 200, "profile {p}: {body}");
-            assert_eq!(body["total"], d.locations.len(), "profile {p}");
-            check_locations(p, d, &sensitive, &body);
-            seen += crate::helpers::match_ids(&body).len();
-            match crate::helpers::next_link(&body) {
-                Some(n) => url = n,
-                None => break,
-            }
-        }
-        assert_eq!(seen, d.locations.len());
+        walk_all_places(app, p, &sensitive);
         for q in &queries {
             let (status, body) = app.get_as(cert, q);
             assert_eq!(status, 200, "profile {p} {q}: {body}");
@@ -191,20 +177,7 @@ fn profile_matrix(backend: Backend) {
         }
         assert_eq!(status, 200);
         assert_eq!(body["total"], visible, "profile {p}: Observation total");
-        let w = {
-            let mut ids = Vec::new();
-            let mut url = "Observation?_count=200".to_owned();
-            loop {
-                let (_, b) = app.get_as(cert, &url);
-                ids.extend(crate::helpers::match_ids(&b));
-                match crate::helpers::next_link(&b) {
-                    Some(n) => url = n,
-                    None => break,
-                }
-            }
-            ids
-        };
-        assert_eq!(w.len(), visible);
+        assert_eq!(observation_ids(app, cert).len(), visible);
         // A search by capacity only matches on figures the profile sees.
         let expected: BTreeSet<String> = d
             .locations
@@ -218,6 +191,40 @@ fn profile_matrix(backend: Backend) {
         assert_eq!(crate::helpers::match_ids(&body), expected, "profile {p}: capacity-status=06");
         assert_eq!(body["total"], expected.len());
     }
+}
+
+/// Scenario 1 as profile `p`, every page: no figure the profile must not see, totals unchanged.
+fn walk_all_places(app: &TestApp, p: u8, sensitive: &BTreeSet<String>) {
+    let (d, cert) = (&app.data, &pki().profiles[usize::from(p)]);
+    let mut url = "Location?_revinclude=HealthcareService:location&_count=70".to_owned();
+    let mut seen = 0;
+    loop {
+        let (status, body) = app.get_as(cert, &url);
+        assert_eq!(status, 200, "profile {p}: {body}");
+        assert_eq!(body["total"], d.locations.len(), "profile {p}");
+        check_locations(p, d, sensitive, &body);
+        seen += crate::helpers::match_ids(&body).len();
+        match crate::helpers::next_link(&body) {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen, d.locations.len());
+}
+
+/// The ids of every Observation `cert` sees, page after page.
+fn observation_ids(app: &TestApp, cert: &ClientCert) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut url = "Observation?_count=200".to_owned();
+    loop {
+        let (_, b) = app.get_as(cert, &url);
+        ids.extend(crate::helpers::match_ids(&b));
+        match crate::helpers::next_link(&b) {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    ids
 }
 
 fn regions_and_own_count(backend: Backend) {
