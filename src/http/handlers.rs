@@ -80,7 +80,7 @@ fn format_param(pairs: &[(String, String)]) -> Option<&str> {
 }
 
 fn query_pairs(q: &str) -> Result<Vec<(String, String)>, AppError> {
-    crate::search::query::decode_pairs(q).map_err(|issue| AppError::Invalid(vec![issue]))
+    Ok(crate::search::query::decode_pairs(q)?)
 }
 
 /// `GET /fhir/metadata`.
@@ -186,7 +186,7 @@ async fn search(
     negotiate::check(&req, format_param(&pairs))?;
     access::authorize_parameters(&principal.0, rt, pairs.iter().map(|(k, _)| k.as_str()))?;
     let limits = service::limits_for(&principal.0, &state.limits);
-    let search = parse::parse(rt, &pairs, lenient(&req), &limits).map_err(AppError::Invalid)?;
+    let search = parse::parse(rt, &pairs, lenient(&req), &limits)?;
     access::authorize_related(&principal.0, &search)?;
     let binding = service::cursor_binding(&principal.0, rt, &search);
     let after = match &search.cursor {

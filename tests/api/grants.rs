@@ -1,11 +1,9 @@
 //! Regression tests of the access model over real mTLS on both backends (issue 9, items 3, 6, 7),
 //! with consumers limited by type and by region.
 
-use std::sync::OnceLock;
-
 use serde_json::Value;
 
-use crate::helpers::{Backend, Dataset, TestApp, dataset, enc, entry_ids, issue_codes, next_link, scratch_dir};
+use crate::helpers::{Backend, Dataset, Shared, TestApp, dataset, enc, entry_ids, issue_codes, next_link, scratch_dir};
 use crate::pki::{entry, pki, registry_text};
 
 /// An offer outside the regional consumer's region that points to a place inside it.
@@ -32,13 +30,8 @@ fn outside_offer(d: &Dataset, region: &str) -> (std::path::PathBuf, String) {
 /// The shared TLS server of these tests: the standard registry, and the outside offer imported
 /// after the dataset. Never dropped: its database is one of the leftovers the next run drops.
 fn grants_app(backend: Backend) -> &'static TestApp {
-    static SQLITE: OnceLock<TestApp> = OnceLock::new();
-    static POSTGRES: OnceLock<TestApp> = OnceLock::new();
-    let cell = match backend {
-        Backend::Sqlite => &SQLITE,
-        Backend::Postgres => &POSTGRES,
-    };
-    cell.get_or_init(|| {
+    static APPS: Shared = Shared::new();
+    APPS.get(backend, || {
         let (extra, _) = outside_offer(dataset(), &dataset().first_region());
         TestApp::builder(backend).tls().import(extra).start()
     })

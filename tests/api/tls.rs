@@ -2,23 +2,17 @@
 //! registered consumer of each profile may see, trusted proxies, the audit line, registry reload.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, Dataset, TestApp, dataset, enc};
+use crate::helpers::{Backend, Dataset, Shared, TestApp, dataset, enc};
 use crate::pki::{ClientCert, TestPki, entry, https_client, pki, registry_text};
 
 /// The shared TLS server of `backend` (the test PKI, the standard registry). Never dropped: its
 /// database is one of the leftovers the next run drops.
 fn tls_app(backend: Backend) -> &'static TestApp {
-    static SQLITE: OnceLock<TestApp> = OnceLock::new();
-    static POSTGRES: OnceLock<TestApp> = OnceLock::new();
-    let cell = match backend {
-        Backend::Sqlite => &SQLITE,
-        Backend::Postgres => &POSTGRES,
-    };
-    cell.get_or_init(|| TestApp::builder(backend).tls().start())
+    static APPS: Shared = Shared::new();
+    APPS.get(backend, || TestApp::builder(backend).tls().start())
 }
 
 fn handshake_rejections(backend: Backend) {

@@ -201,16 +201,30 @@ impl Drop for TestApp {
     }
 }
 
-/// The shared read-only server of `backend` (plain HTTP, profile 1, the dataset). Never dropped:
-/// its database is one of the leftovers the next run drops.
+/// Servers shared by the tests of a file, one per backend, started on first use. Never dropped:
+/// their databases are among the leftovers the next run drops.
+pub struct Shared([OnceLock<TestApp>; 2]);
+
+impl Shared {
+    /// None started yet.
+    pub const fn new() -> Self {
+        Self([OnceLock::new(), OnceLock::new()])
+    }
+
+    /// The server of `backend`, started by `make` the first time.
+    pub fn get(&'static self, backend: Backend, make: impl FnOnce() -> TestApp) -> &'static TestApp {
+        let cell = match backend {
+            Backend::Sqlite => &self.0[0],
+            Backend::Postgres => &self.0[1],
+        };
+        cell.get_or_init(make)
+    }
+}
+
+/// The shared read-only server of `backend` (plain HTTP, profile 1, the dataset).
 pub fn app(backend: Backend) -> &'static TestApp {
-    static SQLITE: OnceLock<TestApp> = OnceLock::new();
-    static POSTGRES: OnceLock<TestApp> = OnceLock::new();
-    let cell = match backend {
-        Backend::Sqlite => &SQLITE,
-        Backend::Postgres => &POSTGRES,
-    };
-    cell.get_or_init(|| TestApp::builder(backend).start())
+    static APPS: Shared = Shared::new();
+    APPS.get(backend, || TestApp::builder(backend).start())
 }
 
 impl TestApp {

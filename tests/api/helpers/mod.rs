@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
-pub use app::{TestApp, app};
+pub use app::{Shared, TestApp, app};
 pub use dataset::{Dataset, dataset};
 pub use db::{Backend, TestDb, skip_without_postgres};
 
