@@ -4,13 +4,16 @@
 pub mod cursor;
 pub mod date;
 pub mod limits;
+pub mod number;
 pub mod parse;
 pub mod query;
 pub mod registry;
 
 use crate::fhir::ResourceType;
+use crate::fhir::codes::CapacityCode;
 use crate::fhir::outcome::Issue;
 use date::DateCondition;
+use number::NumberCondition;
 
 /// One value of a token parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +44,8 @@ pub enum StringField {
     PostalCode,
 }
 
-/// A capacity sub-extension searchable on Location (ROR custom search parameters).
+/// A coded sub-extension of the capacity figures searchable on Location (ROR custom search
+/// parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapacityField {
     /// `capacity-status` (TRE_R330).
@@ -50,6 +54,60 @@ pub enum CapacityField {
     Type,
     /// `temporality-capacity` (TRE_R331).
     Temporality,
+    /// `gender-capacity-available` (TRE_R332).
+    Gender,
+    /// `capacity-closing-type` (TRE_R333).
+    ClosingType,
+    /// `additional-bed-type` (TRE_R334).
+    AdditionalBedType,
+    /// `crisis-type` (TRE_R336).
+    CrisisType,
+    /// `temporary-assignement` (TRE_R337).
+    TemporaryAssignment,
+}
+
+impl CapacityField {
+    /// Its code system.
+    pub fn code(self) -> CapacityCode {
+        match self {
+            Self::Status => CapacityCode::Status,
+            Self::Type => CapacityCode::Type,
+            Self::Temporality => CapacityCode::Temporality,
+            Self::Gender => CapacityCode::Gender,
+            Self::ClosingType => CapacityCode::ClosingType,
+            Self::AdditionalBedType => CapacityCode::AdditionalBedType,
+            Self::CrisisType => CapacityCode::CrisisType,
+            Self::TemporaryAssignment => CapacityCode::TemporaryAssignment,
+        }
+    }
+}
+
+/// One test on a capacity figure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FigureTest {
+    /// A coded sub-extension has one of `values` (`negated`, `:not`: has none of them, or is absent).
+    Code {
+        /// Sub-extension.
+        field: CapacityField,
+        /// Values, ORed.
+        values: Vec<TokenValue>,
+        /// `:not`.
+        negated: bool,
+    },
+    /// `nb-capacity`: the count meets one of the conditions.
+    Count(Vec<NumberCondition>),
+    /// `capacity-update-date`: the update instant meets one of the conditions.
+    Updated(Vec<DateCondition>),
+}
+
+impl FigureTest {
+    fn value_count(&self) -> usize {
+        match self {
+            Self::Code { values, .. } => values.len(),
+            Self::Count(v) => v.len(),
+            Self::Updated(v) => v.len(),
+        }
+    }
 }
 
 /// One parameter occurrence; conditions are ANDed, the values inside one are ORed.
@@ -89,13 +147,9 @@ pub enum Condition {
     ObservationSubject(Vec<String>),
     /// Observation `code`.
     ObservationCode(Vec<TokenValue>),
-    /// Location `capacity-status`, `capacity-type`, `temporality-capacity`: a visible figure matches.
-    Capacity {
-        /// Sub-extension.
-        field: CapacityField,
-        /// Values.
-        values: Vec<TokenValue>,
-    },
+    /// The capacity parameters of Location, all of them: one figure the consumer may see passes
+    /// every test.
+    Figure(Vec<FigureTest>),
 }
 
 impl Condition {
@@ -109,7 +163,7 @@ impl Condition {
             | Self::ObservationSubject(v) => v.len(),
             Self::Tokens { values, .. } => values.len(),
             Self::LocationStatus(v) | Self::HasServiceIdentifier(v) | Self::ObservationCode(v) => v.len(),
-            Self::Capacity { values, .. } => values.len(),
+            Self::Figure(tests) => tests.iter().map(FigureTest::value_count).sum(),
             Self::Strings { values, .. } => values.len(),
             Self::LastUpdated(v) => v.len(),
         }
@@ -118,7 +172,11 @@ impl Condition {
     /// Whether how many rows match depends on the values so much that a plan made without them
     /// can be far off: a range (`_lastUpdated=ge…` matches a hundred places or all of them).
     pub fn is_range(&self) -> bool {
-        matches!(self, Self::LastUpdated(_))
+        match self {
+            Self::LastUpdated(_) => true,
+            Self::Figure(tests) => tests.iter().any(|t| !matches!(t, FigureTest::Code { .. })),
+            _ => false,
+        }
     }
 }
 

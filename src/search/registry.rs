@@ -22,6 +22,8 @@ pub enum ParamType {
     String,
     /// `date`.
     Date,
+    /// `number`.
+    Number,
     /// `reference`.
     Reference,
     /// `special` (`_has`).
@@ -35,6 +37,7 @@ impl ParamType {
             Self::Token => "token",
             Self::String => "string",
             Self::Date => "date",
+            Self::Number => "number",
             Self::Reference => "reference",
             Self::Special => "special",
         }
@@ -122,7 +125,21 @@ impl SearchParam {
     }
 }
 
-/// A ROR capacity parameter of Location (a token, matched on the figures the consumer may see).
+/// What every capacity parameter's documentation ends with: the within-one-figure rule.
+macro_rules! figure_doc {
+    ($what:literal) => {
+        concat!(
+            $what,
+            " Only the capacity figures the consumer may see (its access profile, sensitive units) are searched. All the \
+             capacity parameters of one request (capacity-*, nb-capacity, temporality-capacity, gender-capacity-available, \
+             additional-bed-type, crisis-type, temporary-assignement, repeated or not) describe one and the same figure: \
+             a place matches when one of its figures passes all of them (capacity-type=01&capacity-status=02&nb-capacity=gt0: \
+             a figure of beds, available, at least one)."
+        )
+    };
+}
+
+/// A ROR capacity token parameter of Location (`:not` accepted).
 const fn capacity(
     name: &'static str,
     definition: &'static str,
@@ -136,11 +153,14 @@ const fn capacity(
         definition: Some(definition),
         documentation,
         capacity: true,
-        modifiers: &[],
+        modifiers: &["not"],
         prefixes: &[],
         condition: Some(condition),
     }
 }
+
+/// The prefixes of number parameters.
+const NUMBER_PREFIXES: &[&str] = &["eq", "ne", "gt", "ge", "lt", "le"];
 
 /// Every supported search parameter, in the order the CapabilityStatement declares them.
 pub static PARAMETERS: &[SearchParam] = &[
@@ -203,24 +223,82 @@ pub static PARAMETERS: &[SearchParam] = &[
     capacity(
         "capacity-status",
         "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-capacity-status",
-        "Statut de la capacité (TRE_R330): a place matches when one of the capacity figures the consumer may see has \
-         this status.",
+        figure_doc!("Statut de la capacité (TRE_R330): code, system|code; :not for a figure without these statuses."),
         c::capacity_status,
     ),
     capacity(
         "capacity-type",
         "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-capacity-type",
-        "Nature de la capacité (TRE_R329, lit/place): a place matches when one of the capacity figures the consumer may \
-         see has this type.",
+        figure_doc!("Nature de la capacité (TRE_R329, 01 lit, 02 place): code or system|code; :not negates."),
         c::capacity_type,
     ),
     capacity(
         "temporality-capacity",
         "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-temporality-capacity",
-        "Temporalité de la capacité (TRE_R331): a place matches when one of the capacity figures the consumer may see \
-         has this temporality.",
+        figure_doc!("Temporalité de la capacité (TRE_R331): code or system|code; :not negates."),
         c::temporality,
     ),
+    capacity(
+        "gender-capacity-available",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-gender-capacity-available",
+        figure_doc!(
+            "Genre de la capacité disponible (TRE_R332): code or system|code; :not also matches a figure without a gender."
+        ),
+        c::gender,
+    ),
+    capacity(
+        "capacity-closing-type",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-capacity-closing-type",
+        figure_doc!("Type de fermeture (TRE_R333): code or system|code; :not also matches a figure without one."),
+        c::closing_type,
+    ),
+    capacity(
+        "additional-bed-type",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-additional-bed-type",
+        figure_doc!(
+            "Type de lit supplémentaire (TRE_R334): code or system|code; :not also matches a figure without one."
+        ),
+        c::additional_bed_type,
+    ),
+    capacity(
+        "crisis-type",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-crisis-type",
+        figure_doc!("Type de crise (TRE_R336): code or system|code; :not also matches a figure without one."),
+        c::crisis_type,
+    ),
+    capacity(
+        "temporary-assignement",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-temporary-assignement",
+        figure_doc!("Affectation temporaire (TRE_R337): code or system|code; :not negates."),
+        c::temporary_assignment,
+    ),
+    SearchParam {
+        kind: ParamType::Number,
+        modifiers: &[],
+        prefixes: NUMBER_PREFIXES,
+        ..capacity(
+            "nb-capacity",
+            "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-nb-capacity",
+            figure_doc!(
+                "Nombre de lits ou places of the figure. Prefixes eq (default), ne, gt, ge, lt, le; eq and ne with FHIR's \
+                 implicit precision (eq2 is [1.5, 2.5), eq1e1 is [5, 15))."
+            ),
+            c::nb_capacity,
+        )
+    },
+    SearchParam {
+        kind: Date,
+        modifiers: &[],
+        prefixes: DATE_PREFIXES,
+        ..capacity(
+            "capacity-update-date",
+            "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-capacity-update-date",
+            figure_doc!(
+                "Date de mise à jour of the figure (capacityUpdateDate), with the prefixes and precisions of _lastUpdated."
+            ),
+            c::capacity_update_date,
+        )
+    },
     param(H, "_id", Token, RESOURCE_ID, DOC_ID, c::ids),
     param(H, "_lastUpdated", Date, RESOURCE_LAST_UPDATED, DOC_LAST_UPDATED, c::last_updated),
     param(H, "_tag", Token, RESOURCE_TAG, DOC_TAG, c::tag),
@@ -364,7 +442,7 @@ mod tests {
                 let accepted = parses(p.resource, &format!("{}:{m}", p.name), value);
                 assert_eq!(accepted, p.modifiers.contains(m), "{p:?}:{m}");
             }
-            if p.kind != Date {
+            if !matches!(p.kind, Date | ParamType::Number) {
                 continue; // a token, string or reference value may start with anything
             }
             for prefix in ["eq", "ne", "gt", "ge", "lt", "le", "sa", "eb", "ap"] {
@@ -374,8 +452,21 @@ mod tests {
         }
     }
 
+    /// With `UPDATE_CAPABILITY_STATEMENT=1`, rewrites the `searchParam` arrays of
+    /// `capability-statement.json` from the registry first (then rebuild: the file is embedded).
     #[test]
     fn the_capability_statement_declares_exactly_the_registry() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/capability-statement.json");
+        if std::env::var_os("UPDATE_CAPABILITY_STATEMENT").is_some() {
+            let mut cs: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("readable")).expect("JSON");
+            for res in cs["rest"][0]["resource"].as_array_mut().expect("resources") {
+                let rt = res["type"].as_str().and_then(ResourceType::parse).expect("a served type");
+                res["searchParam"] = capability_search_params(rt);
+            }
+            let text = serde_json::to_string_pretty(&cs).expect("serialisable") + "\n";
+            std::fs::write(path, text).expect("writable");
+            return;
+        }
         let cs: Value = serde_json::from_str(include_str!("../../capability-statement.json")).expect("valid JSON");
         let resources = cs["rest"][0]["resource"].as_array().expect("resources");
         assert_eq!(resources.len(), ResourceType::ALL.len());

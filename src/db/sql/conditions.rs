@@ -4,11 +4,13 @@
 use super::plan::{SqlPlan, any_of};
 use super::scope::{Scope, capacity_visible, visible_offers};
 use super::{Col, Drive, table};
+use crate::db::ident::Ident;
 use crate::db::ident::{capacities as c, location_views as lv, locations as l};
 use crate::fhir::ResourceType;
 use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 use crate::search::date::DateCondition;
-use crate::search::{CapacityField, Condition, StringField, StringMode, TokenValue};
+use crate::search::number::NumberCondition;
+use crate::search::{CapacityField, Condition, FigureTest, StringField, StringMode, TokenValue};
 
 pub(super) fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
     // Plain codes (any system) are grouped into one IN list; the rest are ORed.
@@ -213,9 +215,8 @@ pub(super) fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope:
             p.text_list(ids);
         }
         Condition::ObservationCode(values) => observation_code(p, values),
-        // No code of the parameter's system: nothing matches (otherwise a subquery).
-        Condition::Capacity { .. } => p.push("1 = 0"),
-        Condition::Tokens { .. }
+        Condition::Figure(_)
+        | Condition::Tokens { .. }
         | Condition::HasServiceIdentifier(_)
         | Condition::HasServiceId(_)
         | Condition::ServiceLocation(_) => {}
@@ -262,25 +263,105 @@ pub(super) fn subquery(rt: ResourceType, c: &Condition, scope: &Scope, drive: Dr
             p.push("SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN ");
             p.text_list(ids);
         }
-        Condition::Capacity { field, values } => {
-            // Only the figures the consumer may see can make a place match.
-            let (col, system) = match field {
-                CapacityField::Status => (c::CAPACITY_STATUS, CapacityCode::Status.system()),
-                CapacityField::Type => (c::CAPACITY_TYPE, CapacityCode::Type.system()),
-                CapacityField::Temporality => (c::TEMPORALITY, CapacityCode::Temporality.system()),
-            };
-            let codes = codes_in(values, system);
-            if codes.is_empty() {
-                return None;
-            }
-            p.push("SELECT c.location_id FROM capacities c WHERE ");
-            p.col("c", col);
-            p.push(" IN ");
-            p.text_list(&codes);
-            p.push(" AND ");
-            capacity_visible(&mut p, "c", &scope.capacity);
-        }
+        Condition::Figure(tests) => figures(&mut p, tests, scope),
         _ => return None,
     }
     Some(p)
+}
+
+/// `SELECT c.location_id …` of the places with one figure the consumer may see that passes all
+/// `tests`.
+pub(super) fn figures(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope) {
+    p.push("SELECT c.location_id FROM capacities c WHERE ");
+    for t in tests {
+        figure_test(p, t);
+        p.push(" AND ");
+    }
+    capacity_visible(p, "c", &scope.capacity);
+}
+
+fn figure_column(field: CapacityField) -> Ident {
+    match field {
+        CapacityField::Status => c::CAPACITY_STATUS,
+        CapacityField::Type => c::CAPACITY_TYPE,
+        CapacityField::Temporality => c::TEMPORALITY,
+        CapacityField::Gender => c::GENDER,
+        CapacityField::ClosingType => c::CLOSING_TYPE,
+        CapacityField::AdditionalBedType => c::ADDITIONAL_BED_TYPE,
+        CapacityField::CrisisType => c::CRISIS_TYPE,
+        CapacityField::TemporaryAssignment => c::TEMPORARY_ASSIGNMENT,
+    }
+}
+
+/// One test on figure `c` (a parenthesised boolean expression).
+fn figure_test(p: &mut SqlPlan, t: &FigureTest) {
+    match t {
+        FigureTest::Code { field, values, negated } => {
+            let col = figure_column(*field);
+            let system = field.code().system();
+            let codes = codes_in(values, system);
+            // `system|`: any code of that system, that is any figure that has the sub-extension.
+            let any = values.iter().any(|v| v.code.is_none() && v.system.as_deref() == Some(system));
+            p.push(if *negated { "(" } else { "((" });
+            if *negated {
+                p.col("c", col);
+                p.push(" IS NULL OR NOT (");
+            }
+            match (codes.is_empty(), any) {
+                (_, true) => {
+                    p.col("c", col);
+                    p.push(" IS NOT NULL");
+                }
+                (true, false) => p.push("1 = 0"),
+                (false, false) => {
+                    p.col("c", col);
+                    p.push(" IN ");
+                    p.text_list(&codes);
+                }
+            }
+            p.push("))");
+        }
+        FigureTest::Count(conds) => {
+            p.push("(");
+            any_of(p, conds, &|p, n| number_condition(p, Col("c", c::NB_CAPACITY), n));
+            p.push(")");
+        }
+        FigureTest::Updated(conds) => {
+            p.push("(");
+            any_of(p, conds, &|p, d| date_condition(p, Col("c", c::UPDATE_DATE_US), d));
+            p.push(")");
+        }
+    }
+}
+
+pub(super) fn number_condition(p: &mut SqlPlan, col: Col, n: &NumberCondition) {
+    match *n {
+        NumberCondition::Within { min, max } => {
+            p.push("(1 = 1");
+            if let Some(min) = min {
+                p.push(" AND ");
+                p.column(col);
+                p.push(" >= ");
+                p.int(min);
+            }
+            if let Some(max) = max {
+                p.push(" AND ");
+                p.column(col);
+                p.push(" <= ");
+                p.int(max);
+            }
+            p.push(")");
+        }
+        NumberCondition::Outside { min, max } => {
+            p.push("(");
+            p.column(col);
+            p.push(" < ");
+            p.int(min);
+            p.push(" OR ");
+            p.column(col);
+            p.push(" > ");
+            p.int(max);
+            p.push(")");
+        }
+    }
 }

@@ -2,9 +2,9 @@
 //! (`search::registry`) names for its entries.
 
 use super::Param;
-use super::values::{dates, ids as id_list, references, tokens, unescape, values};
+use super::values::{dates, ids as id_list, numbers, references, tokens, unescape, values};
 use crate::fhir::outcome::Issue;
-use crate::search::{CapacityField, Condition, StringField, StringMode, normalize};
+use crate::search::{CapacityField, Condition, FigureTest, StringField, StringMode, normalize};
 
 /// `_id`.
 pub(crate) fn ids(p: &Param<'_>) -> Result<Condition, Issue> {
@@ -51,10 +51,18 @@ pub(crate) fn observation_code(p: &Param<'_>) -> Result<Condition, Issue> {
     Ok(Condition::ObservationCode(tokens(p.name, p.raw)?))
 }
 
-/// A condition on the figures' `field`.
+/// A test on the figures' `field`: `code`, `system|code`, `|code`, `system|`; `:not` negates.
 fn figures(p: &Param<'_>, field: CapacityField) -> Result<Condition, Issue> {
-    p.plain()?;
-    Ok(Condition::Capacity { field, values: tokens(p.name, p.raw)? })
+    let negated = match p.modifier {
+        None => false,
+        Some("not") => true,
+        Some(m) => {
+            return Err(
+                Issue::error("not-supported", format!("modifier :{m} is not supported on {}", p.name)).at(p.full)
+            );
+        }
+    };
+    Ok(Condition::Figure(vec![FigureTest::Code { field, values: tokens(p.name, p.raw)?, negated }]))
 }
 
 /// `capacity-status`.
@@ -70,6 +78,43 @@ pub(crate) fn capacity_type(p: &Param<'_>) -> Result<Condition, Issue> {
 /// `temporality-capacity`.
 pub(crate) fn temporality(p: &Param<'_>) -> Result<Condition, Issue> {
     figures(p, CapacityField::Temporality)
+}
+
+/// `gender-capacity-available`.
+pub(crate) fn gender(p: &Param<'_>) -> Result<Condition, Issue> {
+    figures(p, CapacityField::Gender)
+}
+
+/// `capacity-closing-type`.
+pub(crate) fn closing_type(p: &Param<'_>) -> Result<Condition, Issue> {
+    figures(p, CapacityField::ClosingType)
+}
+
+/// `additional-bed-type`.
+pub(crate) fn additional_bed_type(p: &Param<'_>) -> Result<Condition, Issue> {
+    figures(p, CapacityField::AdditionalBedType)
+}
+
+/// `crisis-type`.
+pub(crate) fn crisis_type(p: &Param<'_>) -> Result<Condition, Issue> {
+    figures(p, CapacityField::CrisisType)
+}
+
+/// `temporary-assignement` (sic, the IG's name).
+pub(crate) fn temporary_assignment(p: &Param<'_>) -> Result<Condition, Issue> {
+    figures(p, CapacityField::TemporaryAssignment)
+}
+
+/// `nb-capacity`.
+pub(crate) fn nb_capacity(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.plain()?;
+    Ok(Condition::Figure(vec![FigureTest::Count(numbers(p.name, p.raw)?)]))
+}
+
+/// `capacity-update-date`.
+pub(crate) fn capacity_update_date(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.plain()?;
+    Ok(Condition::Figure(vec![FigureTest::Updated(dates(p.name, p.raw)?)]))
 }
 
 /// HealthcareService `location`.

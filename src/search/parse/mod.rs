@@ -88,6 +88,7 @@ pub fn parse(
             Err(issue) => errors.push(issue),
         }
     }
+    merge_figures(&mut req.conditions);
     let or_values: usize = req.conditions.iter().map(Condition::value_count).sum();
     if or_values > limits.max_or_values {
         errors.push(Issue::error(
@@ -103,6 +104,29 @@ pub fn parse(
     }
     req.canonical_query = serde_urlencoded::to_string(&canonical).unwrap_or_default();
     Ok(req)
+}
+
+/// Makes the capacity parameters of a request one condition, in the place of the first: they
+/// describe one and the same figure.
+pub(crate) fn merge_figures(conditions: &mut Vec<Condition>) {
+    let mut tests = Vec::new();
+    let mut first = None;
+    let mut i = 0;
+    conditions.retain(|c| {
+        i += 1;
+        match c {
+            Condition::Figure(t) => {
+                tests.extend(t.iter().cloned());
+                first.get_or_insert(i - 1);
+                false
+            }
+            _ => true,
+        }
+    });
+    if let Some(at) = first {
+        let at = at.min(conditions.len());
+        conditions.insert(at, Condition::Figure(tests));
+    }
 }
 
 /// Refuses a parameter name, or one of its comma-separated values, longer than `max` characters

@@ -123,6 +123,16 @@ pub(super) fn dates(name: &str, raw: &str) -> Result<Vec<crate::search::date::Da
         .collect()
 }
 
+pub(super) fn numbers(name: &str, raw: &str) -> Result<Vec<crate::search::number::NumberCondition>, Issue> {
+    values(name, raw)?
+        .iter()
+        .map(|v| {
+            crate::search::number::parse_number_param(v)
+                .map_err(|e| Issue::error("invalid", format!("parameter {name}: {e}")).at(name))
+        })
+        .collect()
+}
+
 pub(super) fn no_modifier(name: &str, modifier: Option<&str>) -> Result<(), Issue> {
     match modifier {
         None => Ok(()),

@@ -14,6 +14,7 @@
 mod app;
 mod dataset;
 mod db;
+pub mod figures;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
