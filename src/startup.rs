@@ -38,7 +38,8 @@ pub enum StartError {
 
 /// Applies pending migrations with a read-write connection (the serving pool is read-only).
 /// Then brings places stored by an earlier version, or lacking a view of the current access
-/// policy, to the current form (in one transaction).
+/// policy, to the current form (in one transaction), and re-derives a search index written by an
+/// earlier version (in another).
 pub fn migrate(url: &DbUrl) -> Result<Vec<String>, DbError> {
     use diesel::Connection;
     let mut conn = db::connect(url, false)?;
@@ -48,6 +49,10 @@ pub fn migrate(url: &DbUrl) -> Result<Vec<String>, DbError> {
         log::info!(
             "rewrote {upgraded} places in the current form (per-view lastUpdated, identity-based Observation ids)"
         );
+    }
+    let reindexed = conn.transaction::<_, DbError, _>(db::write::reindex_if_stale)?;
+    if reindexed > 0 {
+        log::info!("re-derived the search index of {reindexed} stored places and offers (new search parameters)");
     }
     Ok(applied)
 }

@@ -211,6 +211,10 @@ pub fn denied_parameter<'a>(
     let capacity_denied = applicable(profile).any(|e| e == Effect::DenyCapacityParameters);
     names.into_iter().find(|n| {
         let base = n.split(':').next().unwrap_or_default();
+        let (rt, base) = match base.strip_prefix("location.") {
+            Some(chained) if rt == ResourceType::HealthcareService => (ResourceType::Location, chained),
+            _ => (rt, base),
+        };
         capacity_denied && registry::find(rt, base).is_some_and(|p| p.capacity)
     })
 }

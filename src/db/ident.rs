@@ -72,6 +72,8 @@ pub mod locations {
     pub const LU_AT: Ident = col::<t::lu_at>();
     pub const VIEW_INSTANTS: Ident = col::<t::view_instants>();
     pub const SENSITIVE: Ident = col::<t::sensitive>();
+    pub const CITY_NORM: Ident = col::<t::city_norm>();
+    pub const PART_OF_ID: Ident = col::<t::part_of_id>();
 }
 
 /// `location_views`.
@@ -127,6 +129,20 @@ pub mod healthcare_services {
     pub const CREATED_AT: Ident = col::<t::created_at>();
     pub const LAST_UPDATED: Ident = col::<t::last_updated>();
     pub const RESOURCE_JSON: Ident = col::<t::resource_json>();
+    pub const NAME_NORM: Ident = col::<t::name_norm>();
+}
+
+/// `location_positions`.
+pub mod location_positions {
+    use super::{Ident, col, schema::location_positions as t};
+
+    pub const TABLE: Ident = Ident("location_positions");
+    pub const LOCATION_ID: Ident = col::<t::location_id>();
+    pub const LATITUDE: Ident = col::<t::latitude>();
+    pub const LONGITUDE: Ident = col::<t::longitude>();
+    pub const X: Ident = col::<t::x>();
+    pub const Y: Ident = col::<t::y>();
+    pub const Z: Ident = col::<t::z>();
 }
 
 /// `healthcare_service_locations`.

@@ -8,7 +8,7 @@ use diesel::connection::Connection;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Untyped};
+use diesel::sql_types::{BigInt, Double, HasSqlType, Nullable, Text, Untyped};
 use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
 use super::rows::{CountRow, ResourceRow};
@@ -40,10 +40,11 @@ impl<Conn> RunQueryDsl<Conn> for PlanQuery<'_> {}
 
 impl<DB> QueryFragment<DB> for PlanQuery<'_>
 where
-    DB: diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt>,
+    DB: diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Double>,
     String: ToSql<Text, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
     i64: ToSql<BigInt, DB>,
+    f64: ToSql<Double, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         if !self.cache {
@@ -54,6 +55,7 @@ where
             match bind {
                 Some(Bind::Text(s)) => out.push_bind_param::<Text, String>(s)?,
                 Some(Bind::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
+                Some(Bind::Double(x)) => out.push_bind_param::<Double, f64>(x)?,
                 Some(Bind::Null) => out.push_bind_param::<Nullable<Text>, Option<String>>(&None)?,
                 None => {}
             }
@@ -158,6 +160,17 @@ pub fn services_of_locations(
 }
 
 /// At most `limit` places the offers `ids` reference, within `scope`.
+pub fn organizations_of(
+    c: &mut DbConn,
+    rt: ResourceType,
+    ids: &[String],
+    scope: &Scope,
+    limit: usize,
+) -> Result<Vec<ResourceRow>, DbError> {
+    load::<ResourceRow>(c, &sql::organizations_of(rt, ids, scope, limit))
+}
+
+/// The Locations referenced by any of `ids` (`_include=HealthcareService:location`).
 pub fn locations_of_services(
     c: &mut DbConn,
     ids: &[String],

@@ -100,6 +100,8 @@ pub struct NewLocation<'a> {
     pub lu_at: Option<i64>,
     pub view_instants: Option<&'a str>,
     pub sensitive: bool,
+    pub city_norm: Option<String>,
+    pub part_of_id: Option<&'a str>,
 }
 
 /// Insertable view of a place: when what one capacity scope shows of it last changed.
@@ -127,4 +129,5 @@ pub struct NewHealthcareService<'a> {
     pub created_at: Option<i64>,
     pub last_updated: i64,
     pub resource_json: &'a str,
+    pub name_norm: Option<String>,
 }

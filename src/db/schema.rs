@@ -42,6 +42,8 @@ diesel::table! {
         lu_at -> Nullable<BigInt>,
         view_instants -> Nullable<Text>,
         sensitive -> Bool,
+        city_norm -> Nullable<Text>,
+        part_of_id -> Nullable<Text>,
     }
 }
 
@@ -91,6 +93,7 @@ diesel::table! {
         created_at -> Nullable<BigInt>,
         last_updated -> BigInt,
         resource_json -> Text,
+        name_norm -> Nullable<Text>,
     }
 }
 
@@ -108,5 +111,23 @@ diesel::table! {
         code -> Text,
         system -> Text,
         resource_id -> Text,
+    }
+}
+
+diesel::table! {
+    search_index_state (id) {
+        id -> Integer,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    location_positions (location_id) {
+        location_id -> Text,
+        latitude -> Double,
+        longitude -> Double,
+        x -> Double,
+        y -> Double,
+        z -> Double,
     }
 }

@@ -115,6 +115,8 @@ pub struct LocationRecord {
     pub longitude: Option<f64>,
     /// managingOrganization id.
     pub managing_org_id: Option<String>,
+    /// partOf id (the Location this one is part of).
+    pub part_of_id: Option<String>,
     /// Capacity figures, in document order.
     pub capacities: Vec<CapacityRecord>,
 }
@@ -271,6 +273,12 @@ fn location(v: &Value) -> Result<LocationRecord, ExtractError> {
             }
         }
     }
+    if let Some(os) = v.get("operationalStatus")
+        && let Some(code) = str_at(os, "code")
+    {
+        let system = str_at(os, "system").unwrap_or_default();
+        common.tokens.push(Token { param: "operational-status", system: system.to_owned(), code: code.to_owned() });
+    }
     let address = v.get("address").cloned().unwrap_or(Value::Null);
     let position = v.get("position").cloned().unwrap_or(Value::Null);
     let mut commune_insee = None;
@@ -278,7 +286,9 @@ fn location(v: &Value) -> Result<LocationRecord, ExtractError> {
     for (i, ext) in array(v, "extension").enumerate() {
         match str_at(ext, "url") {
             Some(codes::EXT_COMMUNE_COG) => {
-                commune_insee = ext.get("valueCodeableConcept").and_then(first_coding_code);
+                let concept = ext.get("valueCodeableConcept").unwrap_or(&Value::Null);
+                commune_insee = first_coding_code(concept);
+                concept_tokens(&mut common.tokens, "commune-cog", concept);
             }
             Some(codes::EXT_SUPPORTED_CAPACITY) => {
                 capacities.push(capacity(ext, &format!("Location.extension[{i}]"))?);
@@ -296,7 +306,12 @@ fn location(v: &Value) -> Result<LocationRecord, ExtractError> {
         Some(r) => reference_id(r, "Organization", "Location.managingOrganization")?,
         None => None,
     };
+    let part_of_id = match v.get("partOf") {
+        Some(r) => reference_id(r, "Location", "Location.partOf")?,
+        None => None,
+    };
     Ok(LocationRecord {
+        part_of_id,
         functional_id,
         external_id,
         name: str_at(v, "name").map(str::to_owned),
@@ -452,8 +467,31 @@ pub fn capacity(ext: &Value, path: &str) -> Result<CapacityRecord, ExtractError>
     })
 }
 
+/// The tokens of every coding of CodeableConcept `concept`, as parameter `param`.
+fn concept_tokens(tokens: &mut Vec<Token>, param: &'static str, concept: &Value) {
+    for coding in array(concept, "coding") {
+        if let Some(code) = str_at(coding, "code") {
+            let system = str_at(coding, "system").unwrap_or_default();
+            tokens.push(Token { param, system: system.to_owned(), code: code.to_owned() });
+        }
+    }
+}
+
 fn healthcare_service(v: &Value) -> Result<HealthcareServiceRecord, ExtractError> {
-    let common = common(v, "HealthcareService")?;
+    let mut common = common(v, "HealthcareService")?;
+    for (param, key) in [
+        ("service-category", "category"),
+        ("service-type", "type"),
+        ("specialty", "specialty"),
+        ("characteristic", "characteristic"),
+    ] {
+        for concept in array(v, key) {
+            concept_tokens(&mut common.tokens, param, concept);
+        }
+    }
+    if let Some(active) = v.get("active").and_then(Value::as_bool) {
+        common.tokens.push(Token { param: "active", system: String::new(), code: active.to_string() });
+    }
     let mut location_ids = Vec::new();
     for (i, r) in array(v, "location").enumerate() {
         if let Some(id) = reference_id(r, "Location", &format!("HealthcareService.location[{i}]"))?

@@ -4,6 +4,7 @@
 pub mod cursor;
 pub mod date;
 pub mod limits;
+pub mod near;
 pub mod number;
 pub mod parse;
 pub mod query;
@@ -42,6 +43,10 @@ pub enum StringField {
     LocationName,
     /// Location.address.postalCode.
     PostalCode,
+    /// Location.address.city.
+    City,
+    /// HealthcareService.name.
+    ServiceName,
 }
 
 /// A coded sub-extension of the capacity figures searchable on Location (ROR custom search
@@ -150,6 +155,15 @@ pub enum Condition {
     /// The capacity parameters of Location, all of them: one figure the consumer may see passes
     /// every test.
     Figure(Vec<FigureTest>),
+    /// Location `partof`.
+    LocationPartOf(Vec<String>),
+    /// Location `organization`.
+    LocationOrganization(Vec<String>),
+    /// Location `near`.
+    Near(near::Near),
+    /// HealthcareService `location.<parameter>`: one of the offer's places meets the condition
+    /// (a Location condition; the chained capacity parameters are one figure of one place).
+    Chain(Box<Condition>),
 }
 
 impl Condition {
@@ -160,7 +174,11 @@ impl Condition {
             | Self::HasServiceId(v)
             | Self::ServiceLocation(v)
             | Self::ServiceOrganization(v)
+            | Self::LocationPartOf(v)
+            | Self::LocationOrganization(v)
             | Self::ObservationSubject(v) => v.len(),
+            Self::Near(_) => 1,
+            Self::Chain(c) => c.value_count(),
             Self::Tokens { values, .. } => values.len(),
             Self::LocationStatus(v) | Self::HasServiceIdentifier(v) | Self::ObservationCode(v) => v.len(),
             Self::Figure(tests) => tests.iter().map(FigureTest::value_count).sum(),
@@ -175,6 +193,8 @@ impl Condition {
         match self {
             Self::LastUpdated(_) => true,
             Self::Figure(tests) => tests.iter().any(|t| !matches!(t, FigureTest::Code { .. })),
+            Self::Near(_) => true,
+            Self::Chain(c) => c.is_range(),
             _ => false,
         }
     }
@@ -219,6 +239,8 @@ pub struct SearchRequest {
     pub include_locations: bool,
     /// `_revinclude=HealthcareService:location`.
     pub revinclude_services: bool,
+    /// `_include=Location:organization`, `_include=HealthcareService:organization`.
+    pub include_organizations: bool,
     /// `_cursor` as received (verified later).
     pub cursor: Option<String>,
     /// Warnings to return in an OperationOutcome entry (clamped `_count`, ignored parameters).
@@ -238,9 +260,15 @@ impl SearchRequest {
         if self.revinclude_services {
             out.push((ResourceType::HealthcareService, "_revinclude=HealthcareService:location"));
         }
+        if self.include_organizations {
+            out.push((ResourceType::Organization, "_include=…:organization"));
+        }
         if self.conditions.iter().any(|c| matches!(c, Condition::HasServiceIdentifier(_) | Condition::HasServiceId(_)))
         {
             out.push((ResourceType::HealthcareService, "_has:HealthcareService"));
+        }
+        if self.conditions.iter().any(|c| matches!(c, Condition::Chain(_))) {
+            out.push((ResourceType::Location, "a location.* chain"));
         }
         out
     }

@@ -192,7 +192,7 @@ pub static PARAMETERS: &[SearchParam] = &[
         Str,
         "http://hl7.org/fhir/SearchParameter/Location-name",
         "Name of the location (FHIR string search: case-insensitive, starts with).",
-        c::string,
+        c::location_name,
     )
     .accepting(STRING_MODIFIERS),
     param(
@@ -201,7 +201,7 @@ pub static PARAMETERS: &[SearchParam] = &[
         Str,
         "http://hl7.org/fhir/SearchParameter/Location-address-postalcode",
         "Postal code of the location address (FHIR string search: starts with).",
-        c::string,
+        c::postal_code,
     )
     .accepting(STRING_MODIFIERS),
     param(
@@ -220,6 +220,61 @@ pub static PARAMETERS: &[SearchParam] = &[
         "Type of the location, as code or system|code.",
         c::location_type,
     ),
+    param(
+        L,
+        "address-city",
+        Str,
+        "http://hl7.org/fhir/SearchParameter/Location-address-city",
+        "City of the location address (FHIR string search: case- and accent-insensitive, starts with; :exact, :contains).",
+        c::city,
+    )
+    .accepting(STRING_MODIFIERS),
+    param(
+        L,
+        "operational-status",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/Location-operational-status",
+        "Statut du lieu (Location.operationalStatus, JDV_J224-StatutLieu-ROR), as code or system|code.",
+        c::operational_status,
+    ),
+    param(
+        L,
+        "commune-cog",
+        Token,
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-location-commune-cog",
+        "Code officiel géographique of the commune (extension ror-commune-cog, TRE_R13-CommuneOM), as code or system|code.",
+        c::commune_cog,
+    ),
+    SearchParam {
+        kind: ParamType::Special,
+        ..param(
+            L,
+            "near",
+            Token,
+            "http://hl7.org/fhir/SearchParameter/Location-near",
+            "latitude|longitude|distance|unit (WGS84 degrees; distance in km, the default, or m; 10 km when absent): \
+             places whose position is within that great-circle distance. One value (no comma list).",
+            c::near,
+        )
+    },
+    param(
+        L,
+        "partof",
+        Reference,
+        "http://hl7.org/fhir/SearchParameter/Location-partof",
+        "The Location this one is part of, as id or Location/id.",
+        c::part_of,
+    )
+    .accepting(&["Location"]),
+    param(
+        L,
+        "organization",
+        Reference,
+        "http://hl7.org/fhir/SearchParameter/Location-organization",
+        "The managing organization (managingOrganization), as id or Organization/id.",
+        c::location_organization,
+    )
+    .accepting(&["Organization"]),
     capacity(
         "capacity-status",
         "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-capacity-status",
@@ -315,7 +370,10 @@ pub static PARAMETERS: &[SearchParam] = &[
         "location",
         Reference,
         "http://hl7.org/fhir/SearchParameter/HealthcareService-location",
-        "Location where the service is provided, as id or Location/id.",
+        "Location where the service is provided, as id or Location/id. Chains: location.<parameter> with every \
+         Location parameter (location.capacity-status=02&location.nb-capacity=gt0…); an offer matches when one of its \
+         places the consumer may see meets each chained condition, and its chained capacity parameters describe one \
+         figure of one place.",
         c::service_location,
     )
     .accepting(&["Location"]),
@@ -328,6 +386,55 @@ pub static PARAMETERS: &[SearchParam] = &[
         c::service_organization,
     )
     .accepting(&["Organization"]),
+    param(
+        H,
+        "name",
+        Str,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-name",
+        "Name of the offer (FHIR string search: case- and accent-insensitive, starts with; :exact, :contains).",
+        c::service_name,
+    )
+    .accepting(STRING_MODIFIERS),
+    param(
+        H,
+        "service-category",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-service-category",
+        "Type d'offre (category, JDV_J238), as code or system|code.",
+        c::service_category,
+    ),
+    param(
+        H,
+        "service-type",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-service-type",
+        "Champ d'activité (type, JDV_J20), as code or system|code.",
+        c::service_type,
+    ),
+    param(
+        H,
+        "specialty",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-specialty",
+        "Activité opérationnelle (specialty, TRE_R211), as code or system|code.",
+        c::specialty,
+    ),
+    param(
+        H,
+        "characteristic",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-characteristic",
+        "Characteristics of the offer (mode de prise en charge and the other slices), as code or system|code.",
+        c::characteristic,
+    ),
+    param(
+        H,
+        "active",
+        Token,
+        "http://hl7.org/fhir/SearchParameter/HealthcareService-active",
+        "Whether the offer is in active use: true or false.",
+        c::active,
+    ),
     param(O, "_id", Token, RESOURCE_ID, DOC_ID, c::ids),
     param(O, "_lastUpdated", Date, RESOURCE_LAST_UPDATED, DOC_LAST_UPDATED, c::last_updated),
     param(O, "_tag", Token, RESOURCE_TAG, DOC_TAG, c::tag),
@@ -395,7 +502,7 @@ mod tests {
     fn each_parameter_is_declared_once() {
         for (i, p) in PARAMETERS.iter().enumerate() {
             assert!(!PARAMETERS[..i].iter().any(|q| q.resource == p.resource && q.name == p.name), "{p:?} twice");
-            assert_eq!(p.condition.is_none(), p.kind == ParamType::Special, "{p:?}");
+            assert_eq!(p.condition.is_none(), p.name == "_has", "{p:?}");
         }
     }
 
@@ -426,6 +533,11 @@ mod tests {
     }
 
     fn sample_value(p: &SearchParam) -> &'static str {
+        match p.name {
+            "near" => return "48.1|-1.6|5|km",
+            "active" => return "true",
+            _ => {}
+        }
         match p.kind {
             Date => "2026-01-01",
             Reference => "1",
@@ -435,7 +547,7 @@ mod tests {
 
     #[test]
     fn readers_accept_exactly_the_declared_modifiers_and_prefixes() {
-        for p in PARAMETERS.iter().filter(|p| p.kind != ParamType::Special) {
+        for p in PARAMETERS.iter().filter(|p| p.condition.is_some()) {
             let value = sample_value(p);
             assert!(parses(p.resource, p.name, value), "{p:?}={value}");
             for m in ALL_MODIFIERS {

@@ -98,5 +98,10 @@ fn includes(
         compose_locations(c, &mut inc, scope)?;
         out.included.extend(inc.into_iter().map(|r| (ResourceType::Location, r)));
     }
+    if req.include_organizations {
+        let inc = read::organizations_of(c, req.resource, ids, scope, max_included + 1)?;
+        out.included_truncated |= inc.len() > max_included;
+        out.included.extend(inc.into_iter().take(max_included).map(|r| (ResourceType::Organization, r)));
+    }
     Ok(())
 }

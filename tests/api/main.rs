@@ -20,6 +20,7 @@ mod paging;
 mod params;
 mod pg_restart;
 mod pki;
+mod place_search;
 mod proxy;
 mod raw;
 mod scenarios;

@@ -34,6 +34,8 @@ fn capability_statement(app: &TestApp) {
             let q = match (name, p["type"].as_str().unwrap()) {
                 ("_has", _) => "_has:HealthcareService:location:identifier=x".to_owned(),
                 (_, "date") => format!("{name}=ge2020-01-01"),
+                (_, "number") => format!("{name}=gt0"),
+                ("near", _) => "near=48.1%7C-1.6%7C20%7Ckm".to_owned(),
                 (_, "reference") => format!("{name}=x1"),
                 (n, _) => format!("{n}=x"),
             };

@@ -2,13 +2,14 @@
 //! on the id that most of them become.
 
 use super::plan::{SqlPlan, any_of};
-use super::scope::{Scope, capacity_visible, visible_offers};
+use super::scope::{Scope, capacity_visible, region_filter, visible_offers};
 use super::{Col, Drive, table};
 use crate::db::ident::Ident;
-use crate::db::ident::{capacities as c, location_views as lv, locations as l};
+use crate::db::ident::{capacities as c, healthcare_services as hs, location_views as lv, locations as l};
 use crate::fhir::ResourceType;
 use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 use crate::search::date::DateCondition;
+use crate::search::near::Near;
 use crate::search::number::NumberCondition;
 use crate::search::{CapacityField, Condition, FigureTest, StringField, StringMode, TokenValue};
 
@@ -170,35 +171,7 @@ pub(super) fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope:
                 p.text_list(&codes);
             }
         }
-        Condition::Strings { field, mode, values } => {
-            let col = match (field, mode) {
-                (StringField::LocationName, StringMode::Exact) => l::NAME,
-                (StringField::LocationName, _) => l::NAME_NORM,
-                (StringField::PostalCode, _) => l::POSTAL_CODE,
-            };
-            let term = |p: &mut SqlPlan, v: &String| match mode {
-                StringMode::Exact => {
-                    p.col("r", col);
-                    p.push(" = ");
-                    p.text(v.as_str());
-                }
-                StringMode::StartsWith => {
-                    p.col("r", col);
-                    p.push(" LIKE ");
-                    p.text(format!("{}%", escape_like(v)));
-                    p.push(" ESCAPE '\\'");
-                }
-                StringMode::Contains => {
-                    p.col("r", col);
-                    p.push(" LIKE ");
-                    p.text(format!("%{}%", escape_like(v)));
-                    p.push(" ESCAPE '\\'");
-                }
-            };
-            p.push("(");
-            any_of(p, values, &term);
-            p.push(")");
-        }
+        Condition::Strings { field, mode, values } => strings(p, *field, *mode, values),
         Condition::LastUpdated(conds) => {
             // Places walked in the order of their view's instant (`Drive::View`): a range of that
             // index (otherwise a subquery).
@@ -215,7 +188,19 @@ pub(super) fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope:
             p.text_list(ids);
         }
         Condition::ObservationCode(values) => observation_code(p, values),
+        Condition::LocationPartOf(ids) => {
+            p.col("r", l::PART_OF_ID);
+            p.push(" IN ");
+            p.text_list(ids);
+        }
+        Condition::LocationOrganization(ids) => {
+            p.col("r", l::MANAGING_ORG_ID);
+            p.push(" IN ");
+            p.text_list(ids);
+        }
         Condition::Figure(_)
+        | Condition::Near(_)
+        | Condition::Chain(_)
         | Condition::Tokens { .. }
         | Condition::HasServiceIdentifier(_)
         | Condition::HasServiceId(_)
@@ -264,6 +249,14 @@ pub(super) fn subquery(rt: ResourceType, c: &Condition, scope: &Scope, drive: Dr
             p.text_list(ids);
         }
         Condition::Figure(tests) => figures(&mut p, tests, scope),
+        Condition::Near(near) => near_places(&mut p, near),
+        Condition::Chain(inner) => {
+            // The offers with one place the consumer may see (its regions) that meets `inner`.
+            p.push("SELECT hl.service_id FROM healthcare_service_locations hl WHERE hl.location_id IN (SELECT r.id FROM locations r WHERE ");
+            condition(&mut p, ResourceType::Location, inner, scope, Drive::Table);
+            region_filter(&mut p, ResourceType::Location, scope);
+            p.push(")");
+        }
         _ => return None,
     }
     Some(p)
@@ -364,4 +357,77 @@ pub(super) fn number_condition(p: &mut SqlPlan, col: Col, n: &NumberCondition) {
             p.push(")");
         }
     }
+}
+
+/// `SELECT lp.location_id …` of the places within `near`: a box through the (latitude,
+/// longitude) index, then the exact great-circle test on the unit vectors.
+fn near_places(p: &mut SqlPlan, near: &Near) {
+    use crate::db::ident::location_positions as lp;
+    let b = near.bounding_box();
+    let [qx, qy, qz] = near.vector();
+    p.push("SELECT lp.location_id FROM location_positions lp WHERE ");
+    p.col("lp", lp::LATITUDE);
+    p.push(" BETWEEN ");
+    p.double(b.latitudes.0);
+    p.push(" AND ");
+    p.double(b.latitudes.1);
+    p.push(" AND (");
+    any_of(p, &b.longitudes, &|p, (west, east)| {
+        p.push("(");
+        p.col("lp", lp::LONGITUDE);
+        p.push(" BETWEEN ");
+        p.double(*west);
+        p.push(" AND ");
+        p.double(*east);
+        p.push(")");
+    });
+    p.push(") AND ");
+    p.col("lp", lp::X);
+    p.push(" * ");
+    p.double(qx);
+    p.push(" + ");
+    p.col("lp", lp::Y);
+    p.push(" * ");
+    p.double(qy);
+    p.push(" + ");
+    p.col("lp", lp::Z);
+    p.push(" * ");
+    p.double(qz);
+    p.push(" >= ");
+    p.double(near.min_dot());
+}
+
+/// A string parameter on `field`: one of `values` matches, as `mode` says.
+fn strings(p: &mut SqlPlan, field: StringField, mode: StringMode, values: &[String]) {
+    let col = match (field, mode) {
+        (StringField::LocationName, StringMode::Exact) => l::NAME,
+        (StringField::LocationName, _) => l::NAME_NORM,
+        (StringField::PostalCode, _) => l::POSTAL_CODE,
+        (StringField::City, StringMode::Exact) => l::CITY,
+        (StringField::City, _) => l::CITY_NORM,
+        (StringField::ServiceName, StringMode::Exact) => hs::NAME,
+        (StringField::ServiceName, _) => hs::NAME_NORM,
+    };
+    let term = |p: &mut SqlPlan, v: &String| match mode {
+        StringMode::Exact => {
+            p.col("r", col);
+            p.push(" = ");
+            p.text(v.as_str());
+        }
+        StringMode::StartsWith => {
+            p.col("r", col);
+            p.push(" LIKE ");
+            p.text(format!("{}%", escape_like(v)));
+            p.push(" ESCAPE '\\'");
+        }
+        StringMode::Contains => {
+            p.col("r", col);
+            p.push(" LIKE ");
+            p.text(format!("%{}%", escape_like(v)));
+            p.push(" ESCAPE '\\'");
+        }
+    };
+    p.push("(");
+    any_of(p, values, &term);
+    p.push(")");
 }

@@ -328,3 +328,26 @@ pub fn services_of_locations(location_ids: &[String], scope: &Scope, limit: usiz
 pub fn locations_of_services(service_ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
     linked(ResourceType::Location, service_ids, scope, limit)
 }
+
+/// The Organizations referenced by the resources `ids` of `rt` (`_include=Location:organization`,
+/// the managing organization; `_include=HealthcareService:organization`, `providedBy`).
+pub fn organizations_of(rt: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    use crate::db::ident::{healthcare_services as hs, locations as l};
+    let (source, column) = match rt {
+        ResourceType::Location => (l::TABLE, l::MANAGING_ORG_ID),
+        _ => (hs::TABLE, hs::PROVIDED_BY_ID),
+    };
+    let mut p = SqlPlan::default();
+    select_list(&mut p, ResourceType::Organization, scope, Drive::Table);
+    p.push(" WHERE r.id IN (SELECT ");
+    p.col("x", column);
+    p.push(" FROM ");
+    p.ident(source);
+    p.push(" x WHERE x.id IN ");
+    p.text_list(ids);
+    p.push(")");
+    region_filter(&mut p, ResourceType::Organization, scope);
+    p.push(" ORDER BY r.id");
+    limit_clause(&mut p, limit);
+    p
+}

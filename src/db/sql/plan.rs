@@ -4,15 +4,32 @@
 use crate::db::ident::Ident;
 
 /// A bound value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Bind {
     /// TEXT.
     Text(String),
     /// BIGINT.
     BigInt(i64),
+    /// DOUBLE PRECISION (positions).
+    Double(f64),
     /// A NULL TEXT.
     Null,
 }
+
+/// Values compare by their bits (a plan equals another when it binds the same values).
+impl PartialEq for Bind {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Text(a), Self::Text(b)) => a == b,
+            (Self::BigInt(a), Self::BigInt(b)) => a == b,
+            (Self::Double(a), Self::Double(b)) => a.to_bits() == b.to_bits(),
+            (Self::Null, Self::Null) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Bind {}
 
 /// A statement made of typed pieces: static text written in the code, identifiers of
 /// `schema.rs` ([`Ident`]), numbers the server computed, and bound values. Nothing else can be
@@ -109,6 +126,11 @@ impl SqlPlan {
     /// Binds a number.
     pub fn int(&mut self, v: i64) {
         self.bind(Bind::BigInt(v));
+    }
+
+    /// Binds a double.
+    pub fn double(&mut self, v: f64) {
+        self.bind(Bind::Double(v));
     }
 
     /// Binds a value as it is.

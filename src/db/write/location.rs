@@ -20,13 +20,13 @@ use crate::auth::views::{self, Figure, PlaceState, next_last_updated};
 use crate::db::ident::{Ident, capacities as c, location_views as lv};
 use crate::db::read::{self, TextRow};
 use crate::db::rows::{NewLocation, NewLocationView};
-use crate::db::schema::{capacities, location_views, locations};
+use crate::db::schema::{capacities, location_positions, location_views, locations};
 use crate::db::sql::{self, Bind};
 use crate::db::{DbConn, DbError};
 use crate::fhir::extract::{self, LocationRecord, Record};
 use crate::fhir::render::{self, LocationParts};
 use crate::search::date::format_instant;
-use crate::search::normalize;
+use crate::search::{near, normalize};
 
 /// One stored figure, as far as a new import of its place is concerned.
 #[derive(Debug, Queryable)]
@@ -217,7 +217,28 @@ fn delete(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
     diesel::delete(capacities::table.filter(capacities::location_id.eq(id))).execute(conn)?;
     diesel::delete(location_views::table.filter(location_views::location_id.eq(id))).execute(conn)?;
     diesel::delete(locations::table.find(id)).execute(conn)?;
+    diesel::delete(location_positions::table.find(id)).execute(conn)?;
     delete_tokens(conn, "Location", id)
+}
+
+/// The row of `near` searches of place `id`, when it has a position.
+pub(super) fn insert_position(conn: &mut DbConn, id: &str, l: &LocationRecord) -> Result<(), DbError> {
+    let (Some(lat), Some(lon)) = (l.latitude, l.longitude) else { return Ok(()) };
+    if !near::is_position(lat, lon) {
+        return Ok(());
+    }
+    let [x, y, z] = near::unit_vector(lat, lon);
+    diesel::insert_into(location_positions::table)
+        .values((
+            location_positions::location_id.eq(id),
+            location_positions::latitude.eq(lat),
+            location_positions::longitude.eq(lon),
+            location_positions::x.eq(x),
+            location_positions::y.eq(y),
+            location_positions::z.eq(z),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), DbError> {
@@ -257,6 +278,8 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             lu_at: i64::try_from(parts.last_updated_at).ok(),
             view_instants: Some(&view_instants),
             sensitive: plan.sensitive,
+            city_norm: l.city.as_deref().map(normalize),
+            part_of_id: l.part_of_id.as_deref(),
         })
         .execute(conn)?;
     let mut figures = Rows::new(c::TABLE, CAPACITY_COLUMNS);
@@ -288,6 +311,7 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
     }
     figures.insert(conn)?;
     insert_tokens(conn, "Location", &l.common)?;
+    insert_position(conn, id, l)?;
     let mut views = Rows::new(lv::TABLE, [lv::LOCATION_ID, lv::VIEW, lv::LAST_UPDATED]);
     for (view, lu) in &plan.views {
         views.push([text(id), text(view), Bind::BigInt(*lu)]);

@@ -9,8 +9,10 @@
 
 mod batch;
 mod location;
+mod reindex;
 
 pub use location::upgrade_legacy_locations;
+pub use reindex::{SEARCH_INDEX_VERSION, reindex_if_stale};
 
 use std::collections::HashSet;
 
@@ -165,23 +167,7 @@ fn upsert_service(
         diesel::delete(healthcare_services::table.find(id)).execute(conn)?;
         delete_tokens(conn, "HealthcareService", id)?;
     }
-    let json = render::resource(&h.common.base, last_updated);
-    diesel::insert_into(healthcare_services::table)
-        .values(&NewHealthcareService {
-            id,
-            identifier_value: h.identifier_value.as_deref(),
-            name: h.name.as_deref(),
-            type_code: h.type_code.as_deref(),
-            category_code: h.category_code.as_deref(),
-            specialty_code: h.specialty_code.as_deref(),
-            sensitive_unit: h.sensitive_unit,
-            provided_by_id: h.provided_by_id.as_deref(),
-            region: h.common.region.as_deref(),
-            created_at: h.common.created_at_us,
-            last_updated,
-            resource_json: &json,
-        })
-        .execute(conn)?;
+    insert_service(conn, h, last_updated)?;
     let mut links = Rows::new(hl::TABLE, [hl::SERVICE_ID, hl::LOCATION_ID]);
     for location_id in &h.location_ids {
         links.push([batch::text(id), batch::text(location_id)]);
@@ -234,4 +220,28 @@ fn upsert_organization(conn: &mut DbConn, o: &OrganizationRecord, now_us: i64) -
         .execute(conn)?;
     insert_tokens(conn, "Organization", &o.common)?;
     Ok(if previous.is_some() { WriteOutcome::Updated } else { WriteOutcome::Inserted })
+}
+
+/// The row of offer `h`, served as of `last_updated`.
+fn insert_service(conn: &mut DbConn, h: &HealthcareServiceRecord, last_updated: i64) -> Result<(), DbError> {
+    let id = h.common.id.as_str();
+    let json = render::resource(&h.common.base, last_updated);
+    diesel::insert_into(healthcare_services::table)
+        .values(&NewHealthcareService {
+            id,
+            identifier_value: h.identifier_value.as_deref(),
+            name: h.name.as_deref(),
+            type_code: h.type_code.as_deref(),
+            category_code: h.category_code.as_deref(),
+            specialty_code: h.specialty_code.as_deref(),
+            sensitive_unit: h.sensitive_unit,
+            provided_by_id: h.provided_by_id.as_deref(),
+            region: h.common.region.as_deref(),
+            created_at: h.common.created_at_us,
+            last_updated,
+            resource_json: &json,
+            name_norm: h.name.as_deref().map(crate::search::normalize),
+        })
+        .execute(conn)?;
+    Ok(())
 }

@@ -135,8 +135,8 @@ pub(crate) fn observation_subject(p: &Param<'_>) -> Result<Condition, Issue> {
     Ok(Condition::ObservationSubject(references(p.name, p.raw, "Location")?))
 }
 
-/// `name` or `address-postalcode`, with `:exact`, `:contains` or no modifier (starts with).
-pub(crate) fn string(p: &Param<'_>) -> Result<Condition, Issue> {
+/// A string parameter on `field`, with `:exact`, `:contains` or no modifier (starts with).
+fn string(p: &Param<'_>, field: StringField) -> Result<Condition, Issue> {
     let name = p.name;
     let mode = match p.modifier {
         None => StringMode::StartsWith,
@@ -146,11 +146,92 @@ pub(crate) fn string(p: &Param<'_>) -> Result<Condition, Issue> {
             return Err(Issue::error("not-supported", format!("modifier :{m} is not supported on {name}")).at(p.full));
         }
     };
-    let field = if name == "name" { StringField::LocationName } else { StringField::PostalCode };
     let vals = values(name, p.raw)?.iter().map(|v| unescape(v)).collect::<Vec<_>>();
     let vals = match (mode, field) {
         (StringMode::Exact, _) | (_, StringField::PostalCode) => vals,
         _ => vals.iter().map(|v| normalize(v)).collect(),
     };
     Ok(Condition::Strings { field, mode, values: vals })
+}
+
+/// Location `name`.
+pub(crate) fn location_name(p: &Param<'_>) -> Result<Condition, Issue> {
+    string(p, StringField::LocationName)
+}
+
+/// Location `address-postalcode`.
+pub(crate) fn postal_code(p: &Param<'_>) -> Result<Condition, Issue> {
+    string(p, StringField::PostalCode)
+}
+
+/// Location `address-city`.
+pub(crate) fn city(p: &Param<'_>) -> Result<Condition, Issue> {
+    string(p, StringField::City)
+}
+
+/// HealthcareService `name`.
+pub(crate) fn service_name(p: &Param<'_>) -> Result<Condition, Issue> {
+    string(p, StringField::ServiceName)
+}
+
+/// Location `operational-status`.
+pub(crate) fn operational_status(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "operational-status")
+}
+
+/// Location `commune-cog`.
+pub(crate) fn commune_cog(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "commune-cog")
+}
+
+/// HealthcareService `service-category`.
+pub(crate) fn service_category(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "service-category")
+}
+
+/// HealthcareService `service-type`.
+pub(crate) fn service_type(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "service-type")
+}
+
+/// HealthcareService `specialty`.
+pub(crate) fn specialty(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "specialty")
+}
+
+/// HealthcareService `characteristic`.
+pub(crate) fn characteristic(p: &Param<'_>) -> Result<Condition, Issue> {
+    indexed(p, "characteristic")
+}
+
+/// HealthcareService `active` (`true` or `false`).
+pub(crate) fn active(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.plain()?;
+    let values = tokens(p.name, p.raw)?;
+    for v in &values {
+        if v.system.as_deref().is_some_and(|s| !s.is_empty()) || !matches!(v.code.as_deref(), Some("true" | "false")) {
+            return Err(Issue::error("invalid", format!("parameter {}: true or false", p.name)).at(p.full));
+        }
+    }
+    Ok(Condition::Tokens { param: "active", values })
+}
+
+/// Location `partof`.
+pub(crate) fn part_of(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.typed_as("Location", || format!("modifier on {} is not supported", p.full))?;
+    Ok(Condition::LocationPartOf(references(p.name, p.raw, "Location")?))
+}
+
+/// Location `organization`.
+pub(crate) fn location_organization(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.typed_as("Organization", || format!("modifier on {} is not supported", p.full))?;
+    Ok(Condition::LocationOrganization(references(p.name, p.raw, "Organization")?))
+}
+
+/// Location `near`: one `latitude|longitude|distance|unit` (FHIR: no OR list).
+pub(crate) fn near(p: &Param<'_>) -> Result<Condition, Issue> {
+    p.plain()?;
+    let value = crate::search::near::parse_near(p.raw)
+        .map_err(|e| Issue::error("invalid", format!("parameter {}: {e}", p.name)).at(p.full))?;
+    Ok(Condition::Near(value))
 }

@@ -44,6 +44,7 @@ pub fn parse(
         elements: None,
         include_locations: false,
         revinclude_services: false,
+        include_organizations: false,
         cursor: None,
         warnings: Vec::new(),
         canonical_query: String::new(),
@@ -89,6 +90,7 @@ pub fn parse(
         }
     }
     merge_figures(&mut req.conditions);
+    merge_chained_figures(&mut req.conditions);
     let or_values: usize = req.conditions.iter().map(Condition::value_count).sum();
     if or_values > limits.max_or_values {
         errors.push(Issue::error(
@@ -127,6 +129,21 @@ pub(crate) fn merge_figures(conditions: &mut Vec<Condition>) {
         let at = at.min(conditions.len());
         conditions.insert(at, Condition::Figure(tests));
     }
+}
+
+/// Makes the chained capacity parameters (`location.capacity-*`…) one chain: one figure of one
+/// place.
+fn merge_chained_figures(conditions: &mut Vec<Condition>) {
+    let mut chained: Vec<Condition> = Vec::new();
+    conditions.retain(|c| match c {
+        Condition::Chain(inner) if matches!(**inner, Condition::Figure(_)) => {
+            chained.push((**inner).clone());
+            false
+        }
+        _ => true,
+    });
+    merge_figures(&mut chained);
+    conditions.extend(chained.into_iter().map(|c| Condition::Chain(Box::new(c))));
 }
 
 /// Refuses a parameter name, or one of its comma-separated values, longer than `max` characters
@@ -214,6 +231,19 @@ fn has_condition(full_name: &str, rest: &str, raw: &str) -> Result<Condition, Is
 /// The condition a search parameter of `rt` sets; `None` when `param` is not one (`_has`, whose
 /// chain is in its name, is read by [`has_condition`]).
 fn condition(rt: ResourceType, param: &Param<'_>) -> Result<Option<Condition>, Issue> {
+    if let Some(target) = param.name.strip_prefix("location.")
+        && rt == ResourceType::HealthcareService
+    {
+        let chained = Param { name: target, ..*param };
+        return match registry::find(ResourceType::Location, target).and_then(|p| p.condition) {
+            Some(read) => read(&chained).map(|c| Some(Condition::Chain(Box::new(c)))),
+            None => Err(Issue::error(
+                "not-supported",
+                format!("{}: {target} is not a search parameter of Location", param.full),
+            )
+            .at(param.full)),
+        };
+    }
     match registry::find(rt, param.name).and_then(|p| p.condition) {
         Some(read) => read(param).map(Some),
         None => Ok(None),

@@ -25,8 +25,24 @@ pub(super) fn result_parameter(
         }
         (R::HealthcareService, "_include") => {
             param.plain()?;
-            only_service_location(name, raw)?;
-            req.include_locations = true;
+            match raw {
+                "HealthcareService:location" => req.include_locations = true,
+                "HealthcareService:organization" => req.include_organizations = true,
+                _ => {
+                    return Err(unsupported_include(
+                        name,
+                        raw,
+                        "HealthcareService:location, HealthcareService:organization",
+                    ));
+                }
+            }
+        }
+        (R::Location, "_include") => {
+            param.plain()?;
+            if raw != "Location:organization" {
+                return Err(unsupported_include(name, raw, "Location:organization"));
+            }
+            req.include_organizations = true;
         }
         (_, "_count") => {
             param.plain()?;
@@ -75,13 +91,17 @@ pub(super) fn result_parameter(
     Ok(true)
 }
 
-/// `_include` / `_revinclude`: only `HealthcareService:location` is supported.
+/// `_revinclude`: only `HealthcareService:location` is supported.
 pub(super) fn only_service_location(name: &str, raw: &str) -> Result<(), Issue> {
     if raw == "HealthcareService:location" {
         return Ok(());
     }
-    Err(Issue::error("not-supported", format!("{name}={raw} is not supported (HealthcareService:location is)"))
-        .at(name))
+    Err(unsupported_include(name, raw, "HealthcareService:location"))
+}
+
+fn unsupported_include(name: &str, raw: &str, supported: &str) -> Issue {
+    let shown: String = raw.chars().take(60).collect();
+    Issue::error("not-supported", format!("{name}={shown} is not supported ({supported} are)")).at(name)
 }
 
 /// `_count`, capped at the server's maximum (with a warning when it was above).

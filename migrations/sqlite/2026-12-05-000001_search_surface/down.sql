@@ -1,0 +1,14 @@
+DROP TABLE search_index_state;
+DROP INDEX capacities_crisis_type;
+DROP INDEX capacities_additional_bed_type;
+DROP INDEX capacities_closing_type;
+DROP INDEX capacities_gender;
+DROP INDEX capacities_update_date;
+DROP INDEX healthcare_services_name_norm;
+DROP TABLE location_positions;
+DROP INDEX locations_part_of;
+DROP INDEX locations_managing_org;
+DROP INDEX locations_city_norm;
+ALTER TABLE healthcare_services DROP COLUMN name_norm;
+ALTER TABLE locations DROP COLUMN part_of_id;
+ALTER TABLE locations DROP COLUMN city_norm;

@@ -1,0 +1,120 @@
+//! Brings the search index of stored resources (their tokens and the columns searches read) to the
+//! version this build writes, by re-deriving it from the stored resources. A database written by
+//! an earlier version lacks what later parameters search (e.g. `operational-status`, `specialty`,
+//! `address-city`); the start-up runs this once, in one transaction, then records the version.
+
+use diesel::prelude::*;
+
+use super::{delete_tokens, insert_tokens};
+use crate::db::schema::{healthcare_services, location_positions, locations, search_index_state};
+use crate::db::{DbConn, DbError};
+use crate::fhir::extract::{self, Record};
+use crate::fhir::render;
+use crate::search::date::format_instant;
+use crate::search::normalize;
+
+/// The version of the search index this build writes: raise it when extraction adds a token or a
+/// searched column.
+pub const SEARCH_INDEX_VERSION: i32 = 2;
+
+/// Rows re-derived per statement batch.
+const BATCH: i64 = 500;
+
+/// Re-derives the index when the stored one is older than [`SEARCH_INDEX_VERSION`]; returns how
+/// many resources were re-derived. Call inside a transaction.
+pub fn reindex_if_stale(conn: &mut DbConn) -> Result<usize, DbError> {
+    let stored: Option<i32> =
+        search_index_state::table.find(1).select(search_index_state::version).first(conn).optional()?;
+    if stored.is_some_and(|v| v >= SEARCH_INDEX_VERSION) {
+        return Ok(0);
+    }
+    let n = reindex_locations(conn)? + reindex_services(conn)?;
+    diesel::delete(search_index_state::table).execute(conn)?;
+    diesel::insert_into(search_index_state::table)
+        .values((search_index_state::id.eq(1), search_index_state::version.eq(SEARCH_INDEX_VERSION)))
+        .execute(conn)?;
+    Ok(n)
+}
+
+fn stale(message: String) -> DbError {
+    DbError::Migration(message)
+}
+
+type StoredLocation = (String, i64, String, String, i64, i64, Option<i64>);
+
+fn reindex_locations(conn: &mut DbConn) -> Result<usize, DbError> {
+    let mut after = String::new();
+    let mut n = 0;
+    loop {
+        let rows: Vec<StoredLocation> = locations::table
+            .filter(locations::id.gt(&after))
+            .order(locations::id)
+            .limit(BATCH)
+            .select((
+                locations::id,
+                locations::last_updated,
+                locations::json_head,
+                locations::json_tail,
+                locations::empty_head_len,
+                locations::empty_tail_skip,
+                locations::lu_at,
+            ))
+            .load(conn)?;
+        let Some(last) = rows.last() else { return Ok(n) };
+        after = last.0.clone();
+        for (id, base, head, tail, cut_head, cut_tail, lu_at) in &rows {
+            let parts = render::StoredParts {
+                head,
+                tail,
+                empty_head_len: usize::try_from(*cut_head).unwrap_or(0),
+                empty_tail_skip: usize::try_from(*cut_tail).unwrap_or(0),
+                last_updated_at: lu_at.and_then(|a| usize::try_from(a).ok()),
+            };
+            let json = render::compose_location(&parts, &format_instant(*base), std::iter::empty());
+            let value: serde_json::Value =
+                serde_json::from_str(&json).map_err(|e| stale(format!("Location/{id}: {e}")))?;
+            let Ok(Record::Location(l)) = extract::extract(&value) else {
+                return Err(stale(format!("Location/{id}: stored JSON is not a ROR Location any more")));
+            };
+            delete_tokens(conn, "Location", id)?;
+            insert_tokens(conn, "Location", &l.common)?;
+            diesel::delete(location_positions::table.find(id)).execute(conn)?;
+            super::location::insert_position(conn, id, &l)?;
+            diesel::update(locations::table.find(id))
+                .set((
+                    locations::city_norm.eq(l.city.as_deref().map(normalize)),
+                    locations::part_of_id.eq(l.part_of_id.as_deref()),
+                ))
+                .execute(conn)?;
+            n += 1;
+        }
+    }
+}
+
+fn reindex_services(conn: &mut DbConn) -> Result<usize, DbError> {
+    let mut after = String::new();
+    let mut n = 0;
+    loop {
+        let rows: Vec<(String, String)> = healthcare_services::table
+            .filter(healthcare_services::id.gt(&after))
+            .order(healthcare_services::id)
+            .limit(BATCH)
+            .select((healthcare_services::id, healthcare_services::resource_json))
+            .load(conn)?;
+        let Some(last) = rows.last() else { return Ok(n) };
+        after = last.0.clone();
+        for (id, json) in &rows {
+            let value: serde_json::Value =
+                serde_json::from_str(json).map_err(|e| stale(format!("HealthcareService/{id}: {e}")))?;
+            let Ok(Record::HealthcareService(h)) = extract::extract(&value) else {
+                return Err(stale(format!("HealthcareService/{id}: stored JSON is not a ROR offer any more")));
+            };
+            delete_tokens(conn, "HealthcareService", id)?;
+            insert_tokens(conn, "HealthcareService", &h.common)?;
+            diesel::update(healthcare_services::table.find(id))
+                .set(healthcare_services::name_norm.eq(h.name.as_deref().map(normalize)))
+                .execute(conn)?;
+            n += 1;
+        }
+    }
+}
