@@ -187,6 +187,7 @@ async fn search(
     access::authorize_parameters(&principal.0, rt, pairs.iter().map(|(k, _)| k.as_str()))?;
     let limits = service::limits_for(&principal.0, &state.limits);
     let search = parse::parse(rt, &pairs, lenient(&req), &limits)?;
+    access::authorize_parameters(&principal.0, rt, search.filter_parameters.iter().map(String::as_str))?;
     access::authorize_related(&principal.0, &search)?;
     let binding = service::cursor_binding(&principal.0, rt, &search);
     let after = match &search.cursor {

@@ -3,6 +3,7 @@
 
 pub mod cursor;
 pub mod date;
+pub mod filter;
 pub mod limits;
 pub mod near;
 pub mod number;
@@ -164,6 +165,38 @@ pub enum Condition {
     /// HealthcareService `location.<parameter>`: one of the offer's places meets the condition
     /// (a Location condition; the chained capacity parameters are one figure of one place).
     Chain(Box<Condition>),
+    /// `_filter`: an expression over conditions.
+    Filter(Box<FilterNode>),
+}
+
+/// A `_filter` expression, its tests made conditions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterNode {
+    /// All of them.
+    And(Vec<FilterNode>),
+    /// One of them.
+    Or(Vec<FilterNode>),
+    /// Not this one.
+    Not(Box<FilterNode>),
+    /// One test.
+    Leaf(Condition),
+}
+
+impl FilterNode {
+    /// Calls `f` on each condition of the expression.
+    pub fn each(&self, f: &mut dyn FnMut(&Condition)) {
+        match self {
+            Self::And(v) | Self::Or(v) => v.iter().for_each(|n| n.each(f)),
+            Self::Not(n) => n.each(f),
+            Self::Leaf(c) => f(c),
+        }
+    }
+
+    fn any(&self, pred: &dyn Fn(&Condition) -> bool) -> bool {
+        let mut found = false;
+        self.each(&mut |c| found |= pred(c));
+        found
+    }
 }
 
 impl Condition {
@@ -179,6 +212,11 @@ impl Condition {
             | Self::ObservationSubject(v) => v.len(),
             Self::Near(_) => 1,
             Self::Chain(c) => c.value_count(),
+            Self::Filter(node) => {
+                let mut n = 0;
+                node.each(&mut |c| n += c.value_count());
+                n
+            }
             Self::Tokens { values, .. } => values.len(),
             Self::LocationStatus(v) | Self::HasServiceIdentifier(v) | Self::ObservationCode(v) => v.len(),
             Self::Figure(tests) => tests.iter().map(FigureTest::value_count).sum(),
@@ -195,6 +233,7 @@ impl Condition {
             Self::Figure(tests) => tests.iter().any(|t| !matches!(t, FigureTest::Code { .. })),
             Self::Near(_) => true,
             Self::Chain(c) => c.is_range(),
+            Self::Filter(node) => node.any(&Condition::is_range),
             _ => false,
         }
     }
@@ -245,6 +284,8 @@ pub struct SearchRequest {
     pub cursor: Option<String>,
     /// Warnings to return in an OperationOutcome entry (clamped `_count`, ignored parameters).
     pub warnings: Vec<Issue>,
+    /// The parameters a `_filter` tests (for the access policy, which checks the others as sent).
+    pub filter_parameters: Vec<String>,
     /// The parameters, re-encoded, without `_cursor`: the base of `self`/`next` links and what a cursor is bound to.
     pub canonical_query: String,
 }
@@ -263,11 +304,16 @@ impl SearchRequest {
         if self.include_organizations {
             out.push((ResourceType::Organization, "_include=…:organization"));
         }
-        if self.conditions.iter().any(|c| matches!(c, Condition::HasServiceIdentifier(_) | Condition::HasServiceId(_)))
-        {
+        let any = |pred: &dyn Fn(&Condition) -> bool| {
+            self.conditions.iter().any(|c| match c {
+                Condition::Filter(node) => node.any(pred),
+                c => pred(c),
+            })
+        };
+        if any(&|c| matches!(c, Condition::HasServiceIdentifier(_) | Condition::HasServiceId(_))) {
             out.push((ResourceType::HealthcareService, "_has:HealthcareService"));
         }
-        if self.conditions.iter().any(|c| matches!(c, Condition::Chain(_))) {
+        if any(&|c| matches!(c, Condition::Chain(_))) {
             out.push((ResourceType::Location, "a location.* chain"));
         }
         out

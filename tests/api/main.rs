@@ -10,6 +10,7 @@ mod corpus;
 mod crl;
 mod demo;
 mod errors;
+mod filter_search;
 mod grants;
 mod helpers;
 mod hostile;

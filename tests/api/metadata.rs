@@ -33,6 +33,8 @@ fn capability_statement(app: &TestApp) {
             let name = p["name"].as_str().unwrap();
             let q = match (name, p["type"].as_str().unwrap()) {
                 ("_has", _) => "_has:HealthcareService:location:identifier=x".to_owned(),
+                ("_filter", _) => "_filter=_id%20eq%20x1".to_owned(),
+                ("active", _) => "active=true".to_owned(),
                 (_, "date") => format!("{name}=ge2020-01-01"),
                 (_, "number") => format!("{name}=gt0"),
                 ("near", _) => "near=48.1%7C-1.6%7C20%7Ckm".to_owned(),

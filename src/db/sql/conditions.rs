@@ -1,7 +1,7 @@
 //! One search condition as SQL: token, string, date and capacity predicates, and the semi-joins
 //! on the id that most of them become.
 
-use super::plan::{SqlPlan, any_of};
+use super::plan::{Junction, SqlPlan, any_of, balanced};
 use super::scope::{Scope, capacity_visible, region_filter, visible_offers};
 use super::{Col, Drive, table};
 use crate::db::ident::Ident;
@@ -11,7 +11,7 @@ use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 use crate::search::date::DateCondition;
 use crate::search::near::Near;
 use crate::search::number::NumberCondition;
-use crate::search::{CapacityField, Condition, FigureTest, StringField, StringMode, TokenValue};
+use crate::search::{CapacityField, Condition, FigureTest, FilterNode, StringField, StringMode, TokenValue};
 
 pub(super) fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
     // Plain codes (any system) are grouped into one IN list; the rest are ORed.
@@ -198,6 +198,7 @@ pub(super) fn condition(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope:
             p.push(" IN ");
             p.text_list(ids);
         }
+        Condition::Filter(node) => filter(p, rt, node, scope, drive),
         Condition::Figure(_)
         | Condition::Near(_)
         | Condition::Chain(_)
@@ -430,4 +431,34 @@ fn strings(p: &mut SqlPlan, field: StringField, mode: StringMode, values: &[Stri
     p.push("(");
     any_of(p, values, &term);
     p.push(")");
+}
+
+/// A `_filter` expression. `not` is `NOT COALESCE(…, FALSE)`: a test on an absent value is false,
+/// so its negation holds (FHIR: `ne` matches a resource without the value).
+fn filter(p: &mut SqlPlan, rt: ResourceType, node: &FilterNode, scope: &Scope, drive: Drive) {
+    let nested = |p: &mut SqlPlan, n: &FilterNode| filter(p, rt, n, scope, drive);
+    match node {
+        FilterNode::And(items) => {
+            let items: Vec<&FilterNode> = items.iter().collect();
+            p.push("(");
+            balanced(p, &items, Junction::And, &nested);
+            p.push(")");
+        }
+        FilterNode::Or(items) => {
+            let items: Vec<&FilterNode> = items.iter().collect();
+            p.push("(");
+            balanced(p, &items, Junction::Or, &nested);
+            p.push(")");
+        }
+        FilterNode::Not(inner) => {
+            p.push("NOT COALESCE((");
+            filter(p, rt, inner, scope, drive);
+            p.push("), FALSE)");
+        }
+        FilterNode::Leaf(c) => {
+            p.push("(");
+            condition(p, rt, c, scope, drive);
+            p.push(")");
+        }
+    }
 }

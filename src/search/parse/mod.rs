@@ -10,6 +10,7 @@ use crate::fhir::outcome::Issue;
 use crate::search::limits::SearchLimits;
 
 pub(crate) mod conditions;
+mod filter;
 mod results;
 #[cfg(test)]
 mod tests;
@@ -45,6 +46,7 @@ pub fn parse(
         include_locations: false,
         revinclude_services: false,
         include_organizations: false,
+        filter_parameters: Vec::new(),
         cursor: None,
         warnings: Vec::new(),
         canonical_query: String::new(),
@@ -205,6 +207,11 @@ fn parse_one(req: &mut SearchRequest, full_name: &str, raw: &str, limits: &Searc
             return Ok(false);
         }
         req.conditions.push(has_condition(full_name, rest, raw)?);
+        return Ok(true);
+    }
+    if full_name == "_filter" && registry::find(req.resource, "_filter").is_some() {
+        let c = filter::condition_of(req.resource, raw, &mut req.filter_parameters)?;
+        req.conditions.push(c);
         return Ok(true);
     }
     let param = Param::new(full_name, raw);
