@@ -148,13 +148,13 @@ for size in $SIZES; do
         "$BIN" --database-url "$db_url" explain >"$RAW/plans-$backend-$size.txt"
         # The ceiling body is as large as a typical S2 answer.
         start_server "$db_url" "$(cat "$RAW/urls-$size/s2_bytes")"
-        for w in s2 s3 s5; do
+        for w in s2 s3 s5 reg offer; do
             sed "s#^https://X/fhir#$BASE#" "$RAW/urls-$size/$w.txt" >"$RAW/urls-$size/$w.run.txt"
         done
         echo "${BASE%/fhir}/bench/ceiling" >"$RAW/urls-$size/ceiling.run.txt"
         for run in $(seq 1 "$RUNS"); do
             for c in $CONNS; do
-                for w in ceiling s2 s3 s5; do
+                for w in ceiling s2 s3 s5 reg offer; do
                     f=$(load "$w" "$c" "$RAW/urls-$size/$w.run.txt" "$backend-$size-$w-c$c-r$run")
                     record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" "$w" "$c" "$run")"
                 done

@@ -15,6 +15,9 @@ import urllib.parse
 
 BASE = "https://X/fhir"
 REV = "_revinclude=HealthcareService:location"
+R211 = "https://mos.esante.gouv.fr/NOS/TRE_R211-ActiviteOperationnelle/FHIR/TRE-R211-ActiviteOperationnelle"
+# The specialties the generator gives offers (src/generate/catalog.rs).
+SPECIALTIES = ["183", "356", "121", "224", "279", "412"]
 
 
 def read(data):
@@ -51,6 +54,19 @@ def urls(data, out):
         for _ in range(300):
             ids = rng.sample(offers, min(50, len(offers)))
             f.write(f"{BASE}/Location?_has:HealthcareService:location:identifier={q(','.join(ids), safe='')}&{REV}\n")
+    # A regulator's query: free beds (or places) in a region, with the offers.
+    regions = sorted({p.split("/")[0] for p in places})
+    with open(f"{out}/reg.txt", "w") as f:
+        for _ in range(300):
+            nature = rng.choice(["01", "02"])
+            f.write(f"{BASE}/Location?capacity-type={nature}&capacity-status=02&nb-capacity=gt0"
+                    f"&_tag={rng.choice(regions)}&{REV}\n")
+    # The IG's offer search: a specialty, chained capacity criteria, the places included.
+    with open(f"{out}/offer.txt", "w") as f:
+        for _ in range(300):
+            specialty = q(f"{R211}|{rng.choice(SPECIALTIES)}", safe="")
+            f.write(f"{BASE}/HealthcareService?specialty={specialty}&location.capacity-type=01"
+                    "&location.capacity-status=02&location.nb-capacity=gt0&_include=HealthcareService:location\n")
     # A search answer for one place: the place, its offers, and ~600 bytes of Bundle envelope.
     s2 = int(statistics.mean(sizes)) + 600
     with open(f"{out}/s2_bytes", "w") as f:
@@ -99,7 +115,7 @@ def report(results):
     for (size, backend, w, c), rs in groups.items():
         if w == "ceiling":
             ceiling[(size, backend, c)] = statistics.median(x["rps"] for x in rs)
-    order = {"ceiling": 0, "s2": 1, "s3": 2, "s4": 3, "s5": 4}
+    order = {"ceiling": 0, "s2": 1, "s3": 2, "s4": 3, "s5": 4, "reg": 5, "offer": 6}
     for key in sorted(groups, key=lambda k: (k[0], k[1], order.get(k[2], 9), k[3])):
         size, backend, w, c = key
         rs = groups[key]

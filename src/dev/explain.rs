@@ -80,5 +80,51 @@ pub fn scenario_plans(place_ids: &[String], offer_ids: &[String], since: &str) -
     by_subject.text(ids[0].clone());
     by_subject.push(")");
     out.push(("Observation by subject".to_owned(), by_subject));
+    out.extend(surface_plans(&scope, place_ids.first().map(String::as_str).unwrap_or_default()));
+    out
+}
+
+/// The page of each search parameter of the ROR search surface (issue 11), alone or as a
+/// regulator combines them, and the IG's offer search.
+fn surface_plans(scope: &Scope, place: &str) -> Vec<(String, SqlPlan)> {
+    use ResourceType::{HealthcareService as H, Location as L};
+    let limits = SearchLimits::default();
+    let place = serde_urlencoded::to_string([("v", place)]).unwrap_or_default();
+    let place = place.trim_start_matches("v=");
+    let r211 = "https%3A%2F%2Fmos.esante.gouv.fr%2FNOS%2FTRE_R211-ActiviteOperationnelle%2FFHIR%2FTRE-R211-ActiviteOperationnelle";
+    let searches: Vec<(ResourceType, String)> = vec![
+        (L, "capacity-type=01&capacity-status=02&nb-capacity=gt0&_tag=52".into()),
+        (L, "capacity-type=01&capacity-status=02&nb-capacity=gt0".into()),
+        (L, "gender-capacity-available=01".into()),
+        (L, "capacity-closing-type=01".into()),
+        (L, "additional-bed-type=01".into()),
+        (L, "crisis-type=01".into()),
+        (L, "temporary-assignement=02".into()),
+        (L, "capacity-update-date=ge2026-10-31".into()),
+        (L, "nb-capacity=ge100".into()),
+        (L, "capacity-status:not=01".into()),
+        (L, "operational-status=3".into()),
+        (L, "address-city=rennes".into()),
+        (L, "commune-cog=35238".into()),
+        (L, format!("organization={place}")),
+        (L, format!("partof={place}")),
+        (L, "near=48.11%7C-1.68%7C10%7Ckm".into()),
+        (L, "near=48.11%7C-1.68%7C10%7Ckm&capacity-status=02&nb-capacity=gt0".into()),
+        (L, "_filter=capacity-status%20eq%2002%20and%20nb-capacity%20gt%200%20or%20_tag%20eq%2052".into()),
+        (
+            H,
+            format!(
+                "specialty={r211}%7C356&location.capacity-type=01&location.capacity-status=02&location.nb-capacity=gt0"
+            ),
+        ),
+        (H, "name=urgences".into()),
+        (H, "specialty=356&_tag=52".into()),
+    ];
+    let mut out = Vec::new();
+    for (rt, query) in searches {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap_or_default();
+        let Ok(req) = parse(rt, &pairs, false, &limits) else { continue };
+        out.push((format!("{}?{query}: page", rt.as_str()), sql::page(&req, scope, None, 201)));
+    }
     out
 }

@@ -3,6 +3,8 @@ DROP INDEX capacities_crisis_type;
 DROP INDEX capacities_additional_bed_type;
 DROP INDEX capacities_closing_type;
 DROP INDEX capacities_gender;
+DROP INDEX capacities_temporary_assignment;
+DROP INDEX capacities_nb_capacity;
 DROP INDEX capacities_update_date;
 DROP INDEX healthcare_services_name_norm;
 DROP TABLE location_positions;

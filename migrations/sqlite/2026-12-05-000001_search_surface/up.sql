@@ -10,6 +10,8 @@ CREATE INDEX locations_managing_org ON locations (managing_org_id);
 CREATE INDEX locations_part_of ON locations (part_of_id) WHERE part_of_id IS NOT NULL;
 CREATE INDEX healthcare_services_name_norm ON healthcare_services (name_norm);
 CREATE INDEX capacities_update_date ON capacities (update_date_us);
+CREATE INDEX capacities_nb_capacity ON capacities (nb_capacity);
+CREATE INDEX capacities_temporary_assignment ON capacities (temporary_assignment);
 CREATE INDEX capacities_gender ON capacities (gender) WHERE gender IS NOT NULL;
 CREATE INDEX capacities_closing_type ON capacities (closing_type) WHERE closing_type IS NOT NULL;
 CREATE INDEX capacities_additional_bed_type ON capacities (additional_bed_type) WHERE additional_bed_type IS NOT NULL;
