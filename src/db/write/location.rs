@@ -402,37 +402,58 @@ fn missing_views(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     Ok(ids.into_iter().collect())
 }
 
-fn upgrade_one(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
-    let row: (i64, String, String, i64, i64, Option<i64>) = locations::table
-        .find(id)
-        .select((
-            locations::last_updated,
-            locations::json_head,
-            locations::json_tail,
-            locations::empty_head_len,
-            locations::empty_tail_skip,
-            locations::lu_at,
-        ))
-        .first(conn)?;
+/// The stored form of a place's JSON: its base instant and its parts around the figures.
+pub(super) type StoredRow = (i64, String, String, i64, i64, Option<i64>);
+
+/// The columns of a [`StoredRow`].
+pub(super) const STORED_COLUMNS: (
+    locations::last_updated,
+    locations::json_head,
+    locations::json_tail,
+    locations::empty_head_len,
+    locations::empty_tail_skip,
+    locations::lu_at,
+) = (
+    locations::last_updated,
+    locations::json_head,
+    locations::json_tail,
+    locations::empty_head_len,
+    locations::empty_tail_skip,
+    locations::lu_at,
+);
+
+/// Place `id` read back from its stored parts and `figures`, as its record.
+pub(super) fn stored_record<'a>(
+    id: &str,
+    row: &StoredRow,
+    figures: impl Iterator<Item = &'a str>,
+) -> Result<LocationRecord, DbError> {
     let (base, head, tail, cut_head, cut_tail, lu_at) = row;
+    let parts = render::StoredParts {
+        head,
+        tail,
+        empty_head_len: usize::try_from(*cut_head).unwrap_or(0),
+        empty_tail_skip: usize::try_from(*cut_tail).unwrap_or(0),
+        last_updated_at: lu_at.and_then(|a| usize::try_from(a).ok()),
+    };
+    let json = render::compose_location(&parts, &format_instant(*base), figures);
+    let value: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| DbError::Migration(format!("Location/{id}: {e}")))?;
+    match extract::extract(&value) {
+        Ok(Record::Location(l)) => Ok(l),
+        _ => Err(DbError::Migration(format!("Location/{id}: stored JSON is not a ROR Location any more"))),
+    }
+}
+
+fn upgrade_one(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
+    let row: StoredRow = locations::table.find(id).select(STORED_COLUMNS).first(conn)?;
+    let base = row.0;
     let stored: Vec<(String, i64)> = capacities::table
         .filter(capacities::location_id.eq(id))
         .order(capacities::seq)
         .select((capacities::extension_json, capacities::last_updated))
         .load(conn)?;
-    let parts = render::StoredParts {
-        head: &head,
-        tail: &tail,
-        empty_head_len: usize::try_from(cut_head).unwrap_or(0),
-        empty_tail_skip: usize::try_from(cut_tail).unwrap_or(0),
-        last_updated_at: lu_at.and_then(|a| usize::try_from(a).ok()),
-    };
-    let json = render::compose_location(&parts, &format_instant(base), stored.iter().map(|(j, _)| j.as_str()));
-    let value: serde_json::Value =
-        serde_json::from_str(&json).map_err(|e| DbError::Migration(format!("Location/{id}: {e}")))?;
-    let Ok(Record::Location(l)) = extract::extract(&value) else {
-        return Err(DbError::Migration(format!("Location/{id}: stored JSON is not a ROR Location any more")));
-    };
+    let l = stored_record(id, &row, stored.iter().map(|(j, _)| j.as_str()))?;
     let lus = l
         .capacities
         .iter()

@@ -5,12 +5,11 @@
 
 use diesel::prelude::*;
 
+use super::location::{STORED_COLUMNS, StoredRow, stored_record};
 use super::{delete_tokens, insert_tokens};
 use crate::db::schema::{healthcare_services, location_positions, locations, search_index_state};
 use crate::db::{DbConn, DbError};
 use crate::fhir::extract::{self, Record};
-use crate::fhir::render;
-use crate::search::date::format_instant;
 use crate::search::normalize;
 
 /// The version of the search index this build writes: raise it when extraction adds a token or a
@@ -40,42 +39,20 @@ fn stale(message: String) -> DbError {
     DbError::Migration(message)
 }
 
-type StoredLocation = (String, i64, String, String, i64, i64, Option<i64>);
-
 fn reindex_locations(conn: &mut DbConn) -> Result<usize, DbError> {
     let mut after = String::new();
     let mut n = 0;
     loop {
-        let rows: Vec<StoredLocation> = locations::table
+        let rows: Vec<(String, StoredRow)> = locations::table
             .filter(locations::id.gt(&after))
             .order(locations::id)
             .limit(BATCH)
-            .select((
-                locations::id,
-                locations::last_updated,
-                locations::json_head,
-                locations::json_tail,
-                locations::empty_head_len,
-                locations::empty_tail_skip,
-                locations::lu_at,
-            ))
+            .select((locations::id, STORED_COLUMNS))
             .load(conn)?;
         let Some(last) = rows.last() else { return Ok(n) };
         after = last.0.clone();
-        for (id, base, head, tail, cut_head, cut_tail, lu_at) in &rows {
-            let parts = render::StoredParts {
-                head,
-                tail,
-                empty_head_len: usize::try_from(*cut_head).unwrap_or(0),
-                empty_tail_skip: usize::try_from(*cut_tail).unwrap_or(0),
-                last_updated_at: lu_at.and_then(|a| usize::try_from(a).ok()),
-            };
-            let json = render::compose_location(&parts, &format_instant(*base), std::iter::empty());
-            let value: serde_json::Value =
-                serde_json::from_str(&json).map_err(|e| stale(format!("Location/{id}: {e}")))?;
-            let Ok(Record::Location(l)) = extract::extract(&value) else {
-                return Err(stale(format!("Location/{id}: stored JSON is not a ROR Location any more")));
-            };
+        for (id, row) in &rows {
+            let l = stored_record(id, row, std::iter::empty())?;
             delete_tokens(conn, "Location", id)?;
             insert_tokens(conn, "Location", &l.common)?;
             diesel::delete(location_positions::table.find(id)).execute(conn)?;
