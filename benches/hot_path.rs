@@ -69,6 +69,7 @@ fn benches(c: &mut Criterion) {
             id: format!("{i}"),
             json: json.clone(),
             mode: SearchMode::Match,
+            distance_km: None,
         })
         .collect();
     let bundle = Searchset {

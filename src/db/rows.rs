@@ -1,7 +1,7 @@
 //! Row types, for the diesel DSL writes and the raw-SQL reads.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
 
 use super::schema::{healthcare_services, location_views, locations, organizations};
 
@@ -45,6 +45,9 @@ pub struct ResourceRow {
     /// Location: linked to a sensitive unit (its figures hidden from scopes that hide those).
     #[diesel(sql_type = Bool)]
     pub sensitive: bool,
+    /// `_sort=near`: the dot product of the place's unit vector with the centre's (`None` otherwise).
+    #[diesel(sql_type = Nullable<Double>)]
+    pub score: Option<f64>,
 }
 
 /// A COUNT(*) result.

@@ -110,6 +110,7 @@ fn surface_plans(scope: &Scope, place: &str) -> Vec<(String, SqlPlan)> {
         (L, format!("partof={place}")),
         (L, "near=48.11%7C-1.68%7C10%7Ckm".into()),
         (L, "near=48.11%7C-1.68%7C10%7Ckm&capacity-status=02&nb-capacity=gt0".into()),
+        (L, "near=48.11%7C-1.68%7C50%7Ckm&capacity-status=02&nb-capacity=gt0&_sort=near".into()),
         (L, "_filter=capacity-status%20eq%2002%20and%20nb-capacity%20gt%200%20or%20_tag%20eq%2052".into()),
         (
             H,

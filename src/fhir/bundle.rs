@@ -34,7 +34,13 @@ pub struct Entry {
     pub json: String,
     /// Why it is in the Bundle.
     pub mode: SearchMode,
+    /// `_sort=near`: the distance to the centre, in km (the R4 `location-distance` extension of
+    /// `entry.search`).
+    pub distance_km: Option<f64>,
 }
+
+/// The R4 extension that gives a Location's distance in a `near` search.
+pub const LOCATION_DISTANCE: &str = "http://hl7.org/fhir/StructureDefinition/location-distance";
 
 /// A searchset page.
 #[derive(Debug, Clone, Default)]
@@ -94,7 +100,17 @@ impl Searchset {
                 }
                 out.push_str(",\"resource\":");
                 out.push_str(&e.json);
-                out.push_str(",\"search\":{\"mode\":\"");
+                out.push_str(",\"search\":{");
+                if let Some(km) = e.distance_km {
+                    // Metres, to the metre: the precision of the test.
+                    let _ = write!(
+                        out,
+                        "\"extension\":[{{\"url\":\"{LOCATION_DISTANCE}\",\"valueDistance\":{{\"value\":{},\
+                         \"unit\":\"m\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"m\"}}}}],",
+                        (km * 1000.0).round()
+                    );
+                }
+                out.push_str("\"mode\":\"");
                 out.push_str(e.mode.as_str());
                 out.push_str("\"}}");
             }
@@ -122,10 +138,17 @@ mod tests {
                 id: "1".into(),
                 json: r#"{"resourceType":"Location","id":"1"}"#.into(),
                 mode: SearchMode::Match,
+                distance_km: Some(1.2345),
             }],
         };
         let v: serde_json::Value = serde_json::from_str(&b.to_json("http://x/fhir")).unwrap();
         assert_eq!(v["total"], 2);
+        let distance = &v["entry"][0]["search"]["extension"][0];
+        assert_eq!(
+            (distance["url"].as_str(), distance["valueDistance"]["value"].as_f64()),
+            (Some(LOCATION_DISTANCE), Some(1235.0))
+        );
+        assert_eq!(v["entry"][0]["search"]["mode"], "match");
         assert_eq!(v["link"][1]["relation"], "next");
         assert_eq!(v["entry"][0]["fullUrl"], "http://x/fhir/Location/1");
         assert_eq!(v["entry"][0]["search"]["mode"], "match");

@@ -15,6 +15,8 @@ pub struct CursorKey {
     pub id: String,
     /// Number of matches counted when the search started (carried so later pages need no count).
     pub total: Option<u64>,
+    /// For `_sort=near`: the last entry's sort value (the bits of its dot product with the centre).
+    pub score_bits: Option<u64>,
 }
 
 /// Why a cursor was refused.
@@ -72,7 +74,10 @@ fn mac(secret: &[u8], binding: &str, payload: &[u8]) -> Option<Vec<u8>> {
 pub fn encode(secret: &[u8], binding: &str, key: &CursorKey) -> String {
     let lu = key.last_updated.map(|v| v.to_string()).unwrap_or_default();
     let total = key.total.map(|v| v.to_string()).unwrap_or_default();
-    let payload = format!("2:{lu}:{total}:{}", key.id);
+    let payload = match key.score_bits {
+        None => format!("2:{lu}:{total}:{}", key.id),
+        Some(bits) => format!("3:{lu}:{total}:{bits}:{}", key.id),
+    };
     let sig = mac(secret, binding, payload.as_bytes()).unwrap_or_default();
     format!("{}.{}", b64url(payload.as_bytes()), b64url(sig.get(..16).unwrap_or_default()))
 }
@@ -90,21 +95,33 @@ pub fn decode(secret: &[u8], binding: &str, token: &str) -> Result<CursorKey, Cu
     let text = String::from_utf8(payload).map_err(|_| CursorError::Malformed)?;
     let (version, rest) = text.split_once(':').ok_or(CursorError::Malformed)?;
     // Version 1 (no total) is still read: a server restarted with the same secret keeps its cursors.
-    let (lu, total, id) = match version {
+    let (lu, total, score, id) = match version {
         "1" => {
             let (lu, id) = rest.split_once(':').ok_or(CursorError::Malformed)?;
-            (lu, "", id)
+            (lu, "", "", id)
         }
         "2" => {
             let mut parts = rest.splitn(3, ':');
             match (parts.next(), parts.next(), parts.next()) {
-                (Some(lu), Some(total), Some(id)) => (lu, total, id),
+                (Some(lu), Some(total), Some(id)) => (lu, total, "", id),
+                _ => return Err(CursorError::Malformed),
+            }
+        }
+        "3" => {
+            let mut parts = rest.splitn(4, ':');
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some(lu), Some(total), Some(score), Some(id)) if !score.is_empty() => (lu, total, score, id),
                 _ => return Err(CursorError::Malformed),
             }
         }
         _ => return Err(CursorError::Malformed),
     };
-    Ok(CursorKey { last_updated: optional_number(lu)?, id: id.to_owned(), total: optional_number(total)? })
+    Ok(CursorKey {
+        last_updated: optional_number(lu)?,
+        id: id.to_owned(),
+        total: optional_number(total)?,
+        score_bits: optional_number(score)?,
+    })
 }
 
 fn optional_number<T: std::str::FromStr>(v: &str) -> Result<Option<T>, CursorError> {
@@ -117,7 +134,12 @@ mod tests {
 
     #[test]
     fn round_trip_and_tamper() {
-        let key = CursorKey { last_updated: Some(1_700_000_000_000_000), id: "1000042".into(), total: Some(12) };
+        let key = CursorKey {
+            last_updated: Some(1_700_000_000_000_000),
+            id: "1000042".into(),
+            total: Some(12),
+            score_bits: None,
+        };
         let t = encode(b"secret", "identifier=a", &key);
         assert_eq!(decode(b"secret", "identifier=a", &t), Ok(key.clone()));
         assert_eq!(decode(b"secret", "identifier=b", &t), Err(CursorError::BadSignature));
@@ -128,12 +150,15 @@ mod tests {
         assert!(decode(b"secret", "identifier=a", &tampered).is_err());
         assert_eq!(decode(b"secret", "x", "garbage"), Err(CursorError::Malformed));
         assert_eq!(b64url_decode(&b64url(b"ab")).unwrap(), b"ab");
-        let key = CursorKey { last_updated: None, id: "a:b".into(), total: None };
-        assert_eq!(decode(b"s", "", &encode(b"s", "", &key)), Ok(key));
+        let key = CursorKey { last_updated: None, id: "a:b".into(), total: None, score_bits: None };
+        assert_eq!(decode(b"s", "", &encode(b"s", "", &key)), Ok(key.clone()));
+        let near = CursorKey { score_bits: Some(0.999_f64.to_bits()), total: Some(3), ..key };
+        assert_eq!(decode(b"s", "", &encode(b"s", "", &near)), Ok(near));
         // A version-1 cursor (no total) is still understood.
         let payload = b"1:5:x:y";
         let sig = mac(b"s", "q", payload).unwrap();
         let old = format!("{}.{}", b64url(payload), b64url(&sig[..16]));
-        assert_eq!(decode(b"s", "q", &old), Ok(CursorKey { last_updated: Some(5), id: "x:y".into(), total: None }));
+        let expected = CursorKey { last_updated: Some(5), id: "x:y".into(), total: None, score_bits: None };
+        assert_eq!(decode(b"s", "q", &old), Ok(expected));
     }
 }

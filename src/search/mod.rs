@@ -246,6 +246,8 @@ pub enum SortKey {
     Id,
     /// `_lastUpdated`.
     LastUpdated,
+    /// `near` (Location, with a `near` parameter): nearest first, by great-circle distance.
+    Near,
 }
 
 /// `_sort`.
@@ -291,6 +293,14 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
+    /// The `near` of the search, when it has one.
+    pub fn near(&self) -> Option<&near::Near> {
+        self.conditions.iter().find_map(|c| match c {
+            Condition::Near(n) => Some(n),
+            _ => None,
+        })
+    }
+
     /// The resource types other than the searched one that this search reads or returns
     /// (`_include`, `_revinclude`, `_has`): each must be granted to the consumer as well.
     pub fn related_types(&self) -> Vec<(ResourceType, &'static str)> {

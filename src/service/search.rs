@@ -9,6 +9,7 @@ use crate::fhir::{ResourceType, elements};
 use crate::search::cursor::{self, CursorKey};
 use crate::search::date::format_instant;
 use crate::search::limits::SearchLimits;
+use crate::search::near::EARTH_RADIUS_KM;
 use crate::search::{SearchRequest, SortKey};
 
 /// The server's limits narrowed by the consumer's own page size, if it has one.
@@ -71,6 +72,7 @@ pub fn searchset(search: &SearchRequest, result: SearchResult, base: &str, bindi
                 last_updated: (search.sort.key == SortKey::LastUpdated).then_some(last.last_updated),
                 id: last.id.clone(),
                 total: result.total,
+                score_bits: last.score.filter(|_| search.sort.key == SortKey::Near).map(f64::to_bits),
             };
             Some(link(Some(cursor::encode(secret, binding, &key))))
         }
@@ -83,10 +85,17 @@ pub fn searchset(search: &SearchRequest, result: SearchResult, base: &str, bindi
     let mut entries: Vec<Entry> = result
         .matches
         .into_iter()
-        .map(|r| Entry { resource_type: rt.as_str(), id: r.id, json: subset(r.json), mode: SearchMode::Match })
+        .map(|r| Entry {
+            resource_type: rt.as_str(),
+            distance_km: r.score.map(|dot| dot.clamp(-1.0, 1.0).acos() * EARTH_RADIUS_KM),
+            id: r.id,
+            json: subset(r.json),
+            mode: SearchMode::Match,
+        })
         .collect();
     entries.extend(result.included.into_iter().map(|(irt, r)| Entry {
         resource_type: irt.as_str(),
+        distance_km: None,
         id: r.id,
         json: r.json,
         mode: SearchMode::Include,
@@ -102,6 +111,7 @@ pub fn searchset(search: &SearchRequest, result: SearchResult, base: &str, bindi
         let id = random_id();
         entries.push(Entry {
             resource_type: "OperationOutcome",
+            distance_km: None,
             json: operation_outcome_with_id(&id, &warnings).to_string(),
             id,
             mode: SearchMode::Outcome,
@@ -138,6 +148,7 @@ mod tests {
             lu_at: None,
             views: None,
             sensitive: false,
+            score: None,
         }
     }
 

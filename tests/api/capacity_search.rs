@@ -78,6 +78,8 @@ fn tokens(app: &TestApp) {
         }
         assert!(ids(app, &format!("Location?{name}=99")).is_empty(), "{name}=99");
     }
+    // The code of the IG's SearchParameter is another name of gender-capacity-available.
+    assert_eq!(ids(app, "Location?gender-capacity=01"), ids(app, "Location?gender-capacity-available=01"));
 }
 
 /// nb-capacity with every prefix, FHIR's implicit precision, and AND across repetitions.

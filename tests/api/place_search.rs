@@ -208,7 +208,56 @@ fn chains(app: &TestApp) {
     assert_eq!(app.get("Location?location.capacity-status=02").status, 400, "chains are on offers");
 }
 
-crate::both_backends!(place_attributes, near, offer_attributes, chains);
+/// `_sort=near`: nearest first, keyset-paged, each match with its distance.
+fn sort_near(app: &TestApp) {
+    let d = &app.data;
+    let pos = |l: &Value| (l["position"]["latitude"].as_f64().unwrap(), l["position"]["longitude"].as_f64().unwrap());
+    let centre = pos(d.locations.values().nth(17).unwrap());
+    let mut expected: Vec<(f64, String)> = d
+        .locations
+        .iter()
+        .map(|(id, l)| (distance_km(centre, pos(l)), id.clone()))
+        .filter(|(km, _)| *km <= 60.0)
+        .collect();
+    expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    assert!(expected.len() > 7, "several pages");
+    let mut url = format!("Location?near={}&_sort=near&_count=3", enc(&format!("{}|{}|60|km", centre.0, centre.1)));
+    let mut got: Vec<(f64, String)> = Vec::new();
+    loop {
+        let r = app.get(&url);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["total"].as_u64(), Some(expected.len() as u64));
+        for e in r.body["entry"].as_array().into_iter().flatten() {
+            let ext = &e["search"]["extension"][0];
+            assert_eq!(ext["url"], "http://hl7.org/fhir/StructureDefinition/location-distance");
+            assert_eq!(ext["valueDistance"]["code"], "m");
+            let m = ext["valueDistance"]["value"].as_f64().unwrap();
+            got.push((m, e["resource"]["id"].as_str().unwrap().to_owned()));
+        }
+        match crate::helpers::next_link(&r.body) {
+            Some(next) => url = next.split("/fhir/").nth(1).unwrap().to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(got.len(), expected.len());
+    for ((m, id), (km, want)) in got.iter().zip(&expected) {
+        assert!((m - km * 1000.0).abs() <= 1.0, "{id}: {m} m against {km} km");
+        // Equal distances (to the metre) may come in either order of the oracle; the ids agree otherwise.
+        if (m - km * 1000.0).abs() < 0.5 && id != want {
+            assert!(expected.iter().any(|(k, i)| i == id && (k * 1000.0 - m).abs() <= 1.0));
+        }
+    }
+    let distances: Vec<f64> = got.iter().map(|(m, _)| *m).collect();
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "nearest first: {distances:?}");
+    let ids: BTreeSet<&String> = got.iter().map(|(_, id)| id).collect();
+    assert_eq!(ids.len(), got.len(), "no place twice across pages");
+    assert_eq!(app.get("Location?_sort=near").status, 400, "_sort=near needs near");
+    let q = format!("Location?near={}&_sort=-near", enc(&format!("{}|{}", centre.0, centre.1)));
+    assert_eq!(app.get(&q).status, 400, "farthest first is not offered");
+    assert_eq!(app.get("HealthcareService?_sort=near").status, 400);
+}
+
+crate::both_backends!(place_attributes, near, sort_near, offer_attributes, chains);
 
 /// partof, with a place that is part of another (the generated data has none), and a database
 /// written before this version's index: the start-up re-derives it.

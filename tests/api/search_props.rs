@@ -343,7 +343,7 @@ fn input() -> impl Strategy<Value = Input> {
             lenient,
             profile,
             regions: regions.map(|r| r.into_iter().map(str::to_owned).collect()),
-            after: after.map(|(last_updated, id, total)| CursorKey { last_updated, id, total }),
+            after: after.map(|(last_updated, id, total)| CursorKey { last_updated, id, total, score_bits: None }),
         })
 }
 

@@ -7,6 +7,7 @@
 
 use crate::fhir::ResourceType;
 use crate::search::cursor::CursorKey;
+use crate::search::near::Near;
 use crate::search::{Condition, SearchRequest, SortKey};
 
 mod conditions;
@@ -102,7 +103,7 @@ impl Drive {
 /// `location_views`, else the place's view instants kept on its row (`views`), from which
 /// `db::read` picks the consumer's (a place without its view there, which the start-up upgrade
 /// prevents, falls back to its own instant).
-fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
+fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive, near: Option<&Near>) {
     let t = table(rt);
     if rt != ResourceType::Location {
         p.push("SELECT ");
@@ -115,7 +116,7 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
             " AS json, '' AS tail, \
              CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
              CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at, \
-             CAST(NULL AS TEXT) AS views, FALSE AS sensitive \
+             CAST(NULL AS TEXT) AS views, FALSE AS sensitive, CAST(NULL AS DOUBLE PRECISION) AS score \
              FROM ",
         );
         p.ident(t.name);
@@ -131,8 +132,14 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
         "r.json_head AS json, r.json_tail AS tail, \
          r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
          r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at, \
-         r.sensitive AS sensitive",
+         r.sensitive AS sensitive, ",
     );
+    if let Some(near) = near {
+        dot(p, near);
+        p.push(" AS score FROM locations r JOIN location_positions lp ON lp.location_id = r.id");
+        return;
+    }
+    p.push("CAST(NULL AS DOUBLE PRECISION) AS score");
     if drive == Drive::View {
         p.push(" FROM location_views lv JOIN locations r ON r.id = lv.location_id AND lv.view = ");
         p.text(scope.capacity.view_key());
@@ -145,7 +152,7 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive) {
 pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
     let t = table(rt);
     let mut p = SqlPlan::default();
-    select_list(&mut p, rt, scope, Drive::Table);
+    select_list(&mut p, rt, scope, Drive::Table, None);
     p.push(" WHERE ");
     p.col("r", t.id);
     p.push(" = ");
@@ -255,13 +262,14 @@ pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
 pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
     let drive = Drive::of(req);
     let (lu_col, id) = drive.columns(req.resource);
+    let near = req.near().filter(|_| req.sort.key == SortKey::Near && req.resource == ResourceType::Location);
     let mut p = SqlPlan::default();
-    select_list(&mut p, req.resource, scope, drive);
+    select_list(&mut p, req.resource, scope, drive, near);
     where_clause(&mut p, req, scope, drive);
     let (cmp, dir) = if req.sort.descending { (" < ", " DESC") } else { (" > ", " ASC") };
     if let Some(after) = after {
-        match (req.sort.key, after.last_updated) {
-            (SortKey::LastUpdated, Some(lu)) => {
+        match (req.sort.key, after.last_updated, after.score_bits, near) {
+            (SortKey::LastUpdated, Some(lu), _, _) => {
                 p.push(" AND (");
                 p.column(lu_col);
                 p.push(cmp);
@@ -273,6 +281,20 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
                 p.push(" AND ");
                 p.column(id);
                 p.push(cmp);
+                p.text(after.id.as_str());
+                p.push("))");
+            }
+            // Nearest first: a smaller dot product is farther.
+            (SortKey::Near, _, Some(bits), Some(near)) => {
+                p.push(" AND (");
+                dot(&mut p, near);
+                p.push(" < ");
+                p.double(f64::from_bits(bits));
+                p.push(" OR (");
+                dot(&mut p, near);
+                p.push(" = ");
+                p.double(f64::from_bits(bits));
+                p.push(" AND r.id > ");
                 p.text(after.id.as_str());
                 p.push("))");
             }
@@ -290,10 +312,27 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
         p.push(dir);
         p.push(", ");
     }
+    if let Some(near) = near {
+        dot(&mut p, near);
+        p.push(" DESC, ");
+    }
     p.column(id);
     p.push(dir);
     limit_clause(&mut p, limit);
     p
+}
+
+/// The dot product of a place's unit vector (`lp`) with the centre of `near`: the cosine of the
+/// angle between them, larger when nearer.
+fn dot(p: &mut SqlPlan, near: &Near) {
+    let [x, y, z] = near.vector();
+    p.push("(lp.x * ");
+    p.double(x);
+    p.push(" + lp.y * ");
+    p.double(y);
+    p.push(" + lp.z * ");
+    p.double(z);
+    p.push(")");
 }
 
 /// The resources of `target` linked through HealthcareService.location to any of `ids` (the other
@@ -305,7 +344,7 @@ fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> 
         _ => (hl::SERVICE_ID, hl::LOCATION_ID),
     };
     let mut p = SqlPlan::default();
-    select_list(&mut p, target, scope, Drive::Table);
+    select_list(&mut p, target, scope, Drive::Table, None);
     p.push(" WHERE r.id IN (SELECT ");
     p.col("hl", wanted);
     p.push(" FROM healthcare_service_locations hl WHERE ");
@@ -338,7 +377,7 @@ pub fn organizations_of(rt: ResourceType, ids: &[String], scope: &Scope, limit: 
         _ => (hs::TABLE, hs::PROVIDED_BY_ID),
     };
     let mut p = SqlPlan::default();
-    select_list(&mut p, ResourceType::Organization, scope, Drive::Table);
+    select_list(&mut p, ResourceType::Organization, scope, Drive::Table, None);
     p.push(" WHERE r.id IN (SELECT ");
     p.col("x", column);
     p.push(" FROM ");

@@ -66,7 +66,7 @@ fn repeated_semi_joins_are_one_intersection() {
 #[test]
 fn has_is_a_semi_join_and_keyset_follows_the_sort() {
     let r = req(ResourceType::Location, "_has:HealthcareService:location:identifier=11/1,11/2&_sort=-_lastUpdated");
-    let after = CursorKey { last_updated: Some(5), id: "9".into(), total: None };
+    let after = CursorKey { last_updated: Some(5), id: "9".into(), total: None, score_bits: None };
     let plan = page(&r, &Scope::everything(), Some(&after), 3);
     assert!(plan.sql().contains("IN (SELECT hl.location_id FROM healthcare_service_locations"), "{}", plan.sql());
     assert!(plan.sql().contains("lv.last_updated < ?"), "{}", plan.sql());
@@ -108,7 +108,7 @@ fn statements_name_only_tables_and_columns_of_the_schema() {
         (ResourceType::Location, "_summary=count"),
         (ResourceType::Location, "_id=a"),
     ];
-    let after = CursorKey { id: "x".into(), last_updated: Some(1), total: None };
+    let after = CursorKey { id: "x".into(), last_updated: Some(1), total: None, score_bits: None };
     let mut plans = Vec::new();
     for (rt, q) in queries {
         let r = req(rt, q);

@@ -91,8 +91,31 @@ pub fn parse(
             Err(issue) => errors.push(issue),
         }
     }
+    errors.extend(complete(&mut req, resource, limits));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    req.canonical_query = serde_urlencoded::to_string(&canonical).unwrap_or_default();
+    Ok(req)
+}
+
+/// What is checked once every parameter is read: the capacity parameters made one figure, the
+/// sort's needs, the number of OR values; returns the errors.
+fn complete(req: &mut SearchRequest, resource: ResourceType, limits: &SearchLimits) -> Vec<Issue> {
+    let mut errors = Vec::new();
     merge_figures(&mut req.conditions);
     merge_chained_figures(&mut req.conditions);
+    if req.sort.key == SortKey::Near && resource != ResourceType::Location {
+        errors.push(Issue::error("not-supported", "_sort=near is offered on Location only").at("_sort"));
+    } else if req.sort.key == SortKey::Near && req.near().is_none() {
+        errors.push(
+            Issue::error(
+                "invalid",
+                "_sort=near orders by the distance to a near parameter: give one (Location?near=…)",
+            )
+            .at("_sort"),
+        );
+    }
     let or_values: usize = req.conditions.iter().map(Condition::value_count).sum();
     if or_values > limits.max_or_values {
         errors.push(Issue::error(
@@ -103,11 +126,7 @@ pub fn parse(
             ),
         ));
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    req.canonical_query = serde_urlencoded::to_string(&canonical).unwrap_or_default();
-    Ok(req)
+    errors
 }
 
 /// Makes the capacity parameters of a request one condition, in the place of the first: they

@@ -146,6 +146,7 @@ pub(super) fn parse_sort(raw: &str) -> Result<Sort, Issue> {
         let key = match name {
             "_id" => SortKey::Id,
             "_lastUpdated" => SortKey::LastUpdated,
+            "near" if !descending => SortKey::Near,
             _ => return None,
         };
         Some(Sort { key, descending })
@@ -153,7 +154,7 @@ pub(super) fn parse_sort(raw: &str) -> Result<Sort, Issue> {
     let bad = || {
         Issue::error(
             "not-supported",
-            format!("_sort={raw:?}: supported keys are _lastUpdated, -_lastUpdated, _id, -_id"),
+            format!("_sort={raw:?}: supported keys are _lastUpdated, -_lastUpdated, _id, -_id, near (with near)"),
         )
         .at("_sort")
     };

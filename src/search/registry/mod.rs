@@ -275,7 +275,9 @@ pub static PARAMETERS: &[SearchParam] = &[
             Token,
             "http://hl7.org/fhir/SearchParameter/Location-near",
             "latitude|longitude|distance|unit (WGS84 degrees; distance in km, the default, or m; 10 km when absent): \
-             places whose position is within that great-circle distance. One value (no comma list).",
+             places whose position is within that great-circle distance. One value (no comma list). \
+             _sort=near: nearest first (ties by id, keyset-paged), each match's distance in the R4 location-distance \
+             extension of entry.search, in metres.",
             c::near,
         )
     },
@@ -320,6 +322,15 @@ pub static PARAMETERS: &[SearchParam] = &[
         "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-gender-capacity-available",
         figure_doc!(
             "Genre de la capacité disponible (TRE_R332): code or system|code; :not also matches a figure without a gender."
+        ),
+        c::gender,
+    ),
+    capacity(
+        "gender-capacity",
+        "https://interop.esante.gouv.fr/ig/fhir/ror/SearchParameter/ror-sp-gender-capacity-available",
+        figure_doc!(
+            "The code of the IG's SearchParameter for gender-capacity-available (the IG's CapabilityStatement names it \
+             gender-capacity-available): the same parameter."
         ),
         c::gender,
     ),
