@@ -66,6 +66,49 @@ fn includes_need_a_grant_on_their_type(app: &TestApp) {
     assert!(!entry_ids(&body, "include").is_empty(), "{body}");
     let (_, body) = app.get_as(&p.both_types, &has);
     assert!(body["total"].as_u64().unwrap() >= 1, "{body}");
+    // Chains on `location` read places; organization includes read organizations.
+    let chain = "HealthcareService?location.capacity-status=02&_count=5";
+    let filtered = format!("HealthcareService?_filter={}&_count=5", enc("location.capacity-status eq 02"));
+    forbidden_naming(app, &p.services_only, chain, "Location");
+    forbidden_naming(app, &p.services_only, &filtered, "Location");
+    forbidden_naming(
+        app,
+        &p.services_only,
+        "HealthcareService?_include=HealthcareService:organization",
+        "Organization",
+    );
+    forbidden_naming(app, &p.locations_only, "Location?_include=Location:organization", "Organization");
+    for q in [chain, filtered.as_str()] {
+        let (status, body) = app.get_as(&p.both_types, q);
+        assert_eq!((status, body["total"].as_u64().is_some_and(|n| n > 0)), (200, true), "{q}: {body}");
+    }
+}
+
+/// A place outside the regional consumer's regions, linked to an offer inside them, never makes
+/// that offer match a chain, nor is it included.
+fn chains_ignore_places_outside_the_regions(backend: Backend) {
+    let p = pki();
+    let d = dataset();
+    let region = d.first_region();
+    let (outside_id, outside) =
+        d.locations.iter().find(|(_, l)| l["meta"]["tag"][0]["code"] != region.as_str()).unwrap();
+    let mut offer = d.services.values().find(|s| s["meta"]["tag"][0]["code"] == region.as_str()).unwrap().clone();
+    offer["id"] = "extra-inside-offer".into();
+    offer["identifier"] = serde_json::json!([{"system": "https://annuaire.sante.fr", "value": "99/900002"}]);
+    offer["location"] = serde_json::json!([{"reference": format!("Location/{outside_id}")}]);
+    let path = scratch_dir("grants").join("inside-offer.ndjson");
+    std::fs::write(&path, format!("{offer}\n")).unwrap();
+    let app = TestApp::builder(backend).tls().import(path).start();
+    let city = outside["address"]["city"].as_str().unwrap();
+    let q = format!("HealthcareService?_id=extra-inside-offer&location.address-city:exact={}", enc(city));
+    let (status, body) = app.get_as(&p.profiles[1], &q);
+    assert_eq!((status, body["total"].as_u64()), (200, Some(1)), "the control: {body}");
+    let (status, body) = app.get_as(&p.regional, &q);
+    assert_eq!((status, body["total"].as_u64()), (200, Some(0)), "{body}");
+    let (_, body) =
+        app.get_as(&p.regional, "HealthcareService?_id=extra-inside-offer&_include=HealthcareService:location");
+    assert_eq!(entry_ids(&body, "match").len(), 1);
+    assert!(entry_ids(&body, "include").is_empty(), "{body}");
 }
 
 /// Item 6: `_has` is narrowed to the consumer's regions on the offer side as well.
@@ -141,4 +184,4 @@ mod shared_postgres {
         super::has_ignores_offers_outside_the_regions(super::grants_app(crate::helpers::Backend::Postgres));
     }
 }
-crate::each_backend!(cursors_end_when_the_consumer_is_narrowed);
+crate::each_backend!(cursors_end_when_the_consumer_is_narrowed, chains_ignore_places_outside_the_regions);
