@@ -219,8 +219,22 @@ pub fn import_reader(
         }
         Ok(imp.stats)
     });
-    result.map_err(|e| match e {
+    let stats = result.map_err(|e| match e {
         Abort::Refused(location, message) => ImportError::Refused { file: file.to_owned(), location, message },
         Abort::Db(source) => ImportError::Db { file: file.to_owned(), source },
-    })
+    })?;
+    if stats.inserted + stats.updated > 0 {
+        refresh_statistics(conn);
+    }
+    Ok(stats)
+}
+
+/// Refreshes the planner's statistics once data changed: without them SQLite reads a capacity
+/// probed on a place (`c.location_id = r.id AND c.capacity_status = …`) through the index on the
+/// status, thousands of figures instead of the place's few. A failure leaves the data imported.
+fn refresh_statistics(conn: &mut DbConn) {
+    use diesel::RunQueryDsl;
+    if let Err(e) = diesel::sql_query("ANALYZE").execute(conn) {
+        log::warn!("the import is done, but refreshing the planner's statistics failed: {e}");
+    }
 }

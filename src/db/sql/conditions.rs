@@ -2,7 +2,7 @@
 //! on the id that most of them become.
 
 use super::plan::{Junction, SqlPlan, any_of, balanced};
-use super::scope::{Scope, capacity_visible, region_filter, visible_offers};
+use super::scope::{Scope, capacity_visible, figure_visible, region_filter, visible_offers};
 use super::{Col, Drive, table};
 use crate::db::ident::Ident;
 use crate::db::ident::{capacities as c, healthcare_services as hs, location_views as lv, locations as l};
@@ -461,4 +461,46 @@ fn filter(p: &mut SqlPlan, rt: ResourceType, node: &FilterNode, scope: &Scope, d
             p.push(")");
         }
     }
+}
+
+/// A capacity or chained condition written as a correlated `EXISTS` on the row `r`, for searches
+/// that another condition drives (a token, an id list, `near`…): each candidate is probed on the
+/// primary keys instead of materialising every matching figure of France first. Other
+/// conditions as [`condition`] writes them.
+pub(super) fn correlated(p: &mut SqlPlan, rt: ResourceType, c: &Condition, scope: &Scope, drive: Drive) {
+    match c {
+        Condition::Figure(tests) => figure_exists(p, tests, scope),
+        Condition::Chain(inner) => {
+            // The inner `r` is the place; `hl` correlates it with the offer `r` outside.
+            p.push(
+                "EXISTS (SELECT 1 FROM healthcare_service_locations hl WHERE hl.service_id = r.id AND EXISTS \
+                 (SELECT 1 FROM locations r WHERE r.id = hl.location_id AND ",
+            );
+            match &**inner {
+                Condition::Figure(tests) => figure_exists(p, tests, scope),
+                other => condition(p, ResourceType::Location, other, scope, Drive::Table),
+            }
+            region_filter(p, ResourceType::Location, scope);
+            p.push("))");
+        }
+        _ => condition(p, rt, c, scope, drive),
+    }
+}
+
+/// Place `r` has a figure the consumer may see that passes all `tests` (a place linked to a
+/// sensitive unit, by its own flag, shows none to a scope that hides them).
+fn figure_exists(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope) {
+    let cap = &scope.capacity;
+    p.push("(");
+    if cap.hide_sensitive {
+        p.push("r.sensitive = FALSE AND ");
+    }
+    p.push("EXISTS (SELECT 1 FROM capacities c WHERE c.location_id = r.id");
+    for t in tests {
+        p.push(" AND ");
+        figure_test(p, t);
+    }
+    p.push(" AND ");
+    figure_visible(p, "c", cap, false);
+    p.push("))");
 }

@@ -19,7 +19,7 @@ pub use plan::{Bind, SqlPlan, limit_bucket, list_bucket};
 use crate::db::ident::Ident;
 pub use scope::Scope;
 
-use conditions::{condition, subquery};
+use conditions::{condition, correlated, subquery};
 use plan::{Junction, balanced, limit_clause};
 use scope::{SENSITIVE_LINKS, capacity_visible, observation_filter, region_filter};
 
@@ -203,6 +203,8 @@ const MAX_INTERSECTED: usize = 64;
 enum Term<'a> {
     /// A condition on its own.
     One(&'a Condition),
+    /// A capacity or chained condition probed per candidate row (`EXISTS`).
+    Probed(&'a Condition),
     /// `id IN (<subquery> INTERSECT <subquery> …)`.
     Intersect(&'a [SqlPlan]),
 }
@@ -215,16 +217,21 @@ enum Term<'a> {
 fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Drive) {
     p.push(" WHERE ");
     let rt = req.resource;
+    // Capacity and chained conditions are probed per candidate when another condition (or the
+    // `_lastUpdated` walk) drives the search; on their own, they drive it from their indexes.
+    let driven = drive == Drive::View || req.conditions.iter().any(drives);
+    let probed = |c: &Condition| driven && matches!(c, Condition::Figure(_) | Condition::Chain(_));
+    let term = |c| if probed(c) { Term::Probed(c) } else { Term::One(c) };
     let mut subqueries = Vec::new();
     let mut others = Vec::new();
     for c in &req.conditions {
-        match subquery(rt, c, scope, drive) {
+        match subquery(rt, c, scope, drive).filter(|_| !probed(c)) {
             Some(s) => subqueries.push(s),
-            None => others.push(Term::One(c)),
+            None => others.push(term(c)),
         }
     }
     let terms: Vec<Term<'_>> = if subqueries.len() <= MAX_SEMI_JOINS {
-        req.conditions.iter().map(Term::One).collect()
+        req.conditions.iter().map(term).collect()
     } else {
         others.into_iter().chain(subqueries.chunks(MAX_INTERSECTED).map(Term::Intersect)).collect()
     };
@@ -232,6 +239,7 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Driv
     let id = table(rt).id;
     balanced(p, &terms, Junction::And, &|p, term| match term {
         Term::One(c) => condition(p, rt, c, scope, drive),
+        Term::Probed(c) => correlated(p, rt, c, scope, drive),
         Term::Intersect(subs) => {
             p.col("r", id);
             p.push(" IN (");
@@ -246,6 +254,24 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Driv
     });
     region_filter(p, rt, scope);
     observation_filter(p, rt, scope);
+}
+
+/// Whether condition `c` selects few rows through an index of its own (so that the search can
+/// start from it and probe the others).
+fn drives(c: &Condition) -> bool {
+    matches!(
+        c,
+        Condition::Ids(_)
+            | Condition::Tokens { .. }
+            | Condition::HasServiceIdentifier(_)
+            | Condition::HasServiceId(_)
+            | Condition::ServiceLocation(_)
+            | Condition::ServiceOrganization(_)
+            | Condition::ObservationSubject(_)
+            | Condition::LocationPartOf(_)
+            | Condition::LocationOrganization(_)
+            | Condition::Near(_)
+    )
 }
 
 /// `SELECT COUNT(*) AS n` of the matches.

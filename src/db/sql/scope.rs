@@ -38,6 +38,12 @@ pub(super) const SENSITIVE_LINKS: &str = "healthcare_service_locations shl JOIN 
 
 /// The predicate "figure `alias` is visible" (a parenthesised boolean expression).
 pub(super) fn capacity_visible(p: &mut SqlPlan, alias: &'static str, cap: &CapacityScope) {
+    figure_visible(p, alias, cap, true);
+}
+
+/// The predicate "figure `alias` is visible", the links to sensitive units read only when
+/// `check_links` (otherwise the caller tests the place's own `sensitive` flag).
+pub(super) fn figure_visible(p: &mut SqlPlan, alias: &'static str, cap: &CapacityScope, check_links: bool) {
     if cap.none {
         p.push("(1 = 0)");
         return;
@@ -61,7 +67,7 @@ pub(super) fn capacity_visible(p: &mut SqlPlan, alias: &'static str, cap: &Capac
         p.push(" IN ");
         p.text_list(&owned(only));
     }
-    if cap.hide_sensitive {
+    if cap.hide_sensitive && check_links {
         p.push(" AND NOT EXISTS (SELECT 1 FROM ");
         p.push(SENSITIVE_LINKS);
         p.push(" AND shl.location_id = ");
