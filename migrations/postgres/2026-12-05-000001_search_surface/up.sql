@@ -16,6 +16,11 @@ CREATE INDEX capacities_gender ON capacities (gender) WHERE gender IS NOT NULL;
 CREATE INDEX capacities_closing_type ON capacities (closing_type) WHERE closing_type IS NOT NULL;
 CREATE INDEX capacities_additional_bed_type ON capacities (additional_bed_type) WHERE additional_bed_type IS NOT NULL;
 CREATE INDEX capacities_crisis_type ON capacities (crisis_type) WHERE crisis_type IS NOT NULL;
+-- Capacity conditions probed per candidate place (EXISTS … c.location_id = r.id): answered from
+-- the index alone, without reading the figures' JSON; and a place's sensitive flag without its row.
+CREATE INDEX capacities_probe ON capacities (location_id, capacity_status, capacity_type, temporality, nb_capacity,
+    temporary_assignment, gender, update_date_us, closing_type, additional_bed_type, crisis_type);
+CREATE INDEX locations_sensitive ON locations (id, sensitive);
 CREATE TABLE search_index_state (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
 -- The position of each place, for `near`: a box on (latitude, longitude) through the index, then
 -- the exact great-circle test on the unit vector (x, y, z), which needs no trigonometry in SQL.

@@ -1,4 +1,6 @@
 DROP TABLE search_index_state;
+DROP INDEX locations_sensitive;
+DROP INDEX capacities_probe;
 DROP INDEX capacities_crisis_type;
 DROP INDEX capacities_additional_bed_type;
 DROP INDEX capacities_closing_type;
