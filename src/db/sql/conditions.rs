@@ -2,7 +2,7 @@
 //! on the id that most of them become.
 
 use super::plan::{Junction, SqlPlan, any_of, balanced};
-use super::scope::{Scope, capacity_visible, figure_visible, region_filter, visible_offers};
+use super::scope::{Scope, figure_visible, region_filter, visible_offers};
 use super::{Col, Drive, table};
 use crate::db::ident::Ident;
 use crate::db::ident::{capacities as c, healthcare_services as hs, location_views as lv, locations as l};
@@ -267,11 +267,16 @@ pub(super) fn subquery(rt: ResourceType, c: &Condition, scope: &Scope, drive: Dr
 /// `tests`.
 pub(super) fn figures(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope) {
     p.push("SELECT c.location_id FROM capacities c WHERE ");
+    figure_passes(p, tests, scope, true);
+}
+
+/// `<each test> AND <figure c is visible>` (the links to sensitive units read when `check_links`).
+fn figure_passes(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope, check_links: bool) {
     for t in tests {
         figure_test(p, t);
         p.push(" AND ");
     }
-    capacity_visible(p, "c", &scope.capacity);
+    figure_visible(p, "c", &scope.capacity, check_links);
 }
 
 fn figure_column(field: CapacityField) -> Ident {
@@ -329,35 +334,16 @@ fn figure_test(p: &mut SqlPlan, t: &FigureTest) {
 }
 
 pub(super) fn number_condition(p: &mut SqlPlan, col: Col, n: &NumberCondition) {
-    match *n {
-        NumberCondition::Within { min, max } => {
-            p.push("(1 = 1");
-            if let Some(min) = min {
-                p.push(" AND ");
-                p.column(col);
-                p.push(" >= ");
-                p.int(min);
-            }
-            if let Some(max) = max {
-                p.push(" AND ");
-                p.column(col);
-                p.push(" <= ");
-                p.int(max);
-            }
-            p.push(")");
-        }
-        NumberCondition::Outside { min, max } => {
-            p.push("(");
-            p.column(col);
-            p.push(" < ");
-            p.int(min);
-            p.push(" OR ");
-            p.column(col);
-            p.push(" > ");
-            p.int(max);
-            p.push(")");
-        }
-    }
+    // An inclusive integer range is the half-open range of a date condition one further.
+    let after = |v: i64| v.checked_add(1);
+    let range = match *n {
+        NumberCondition::Within { min, max } => DateCondition::Within { lower: min, upper: max.and_then(after) },
+        NumberCondition::Outside { min, max } => match after(max) {
+            Some(end) => DateCondition::Outside { start: min, end },
+            None => DateCondition::Within { lower: None, upper: Some(min) },
+        },
+    };
+    date_condition(p, col, &range);
 }
 
 /// `SELECT lp.location_id …` of the places within `near`: a box through the (latitude,
@@ -495,12 +481,7 @@ fn figure_exists(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope) {
     if cap.hide_sensitive {
         p.push("r.sensitive = FALSE AND ");
     }
-    p.push("EXISTS (SELECT 1 FROM capacities c WHERE c.location_id = r.id");
-    for t in tests {
-        p.push(" AND ");
-        figure_test(p, t);
-    }
-    p.push(" AND ");
-    figure_visible(p, "c", cap, false);
+    p.push("EXISTS (SELECT 1 FROM capacities c WHERE c.location_id = r.id AND ");
+    figure_passes(p, tests, scope, false);
     p.push("))");
 }
