@@ -50,51 +50,13 @@ pub enum StringField {
     ServiceName,
 }
 
-/// A coded sub-extension of the capacity figures searchable on Location (ROR custom search
-/// parameters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CapacityField {
-    /// `capacity-status` (TRE_R330).
-    Status,
-    /// `capacity-type` (TRE_R329).
-    Type,
-    /// `temporality-capacity` (TRE_R331).
-    Temporality,
-    /// `gender-capacity-available` (TRE_R332).
-    Gender,
-    /// `capacity-closing-type` (TRE_R333).
-    ClosingType,
-    /// `additional-bed-type` (TRE_R334).
-    AdditionalBedType,
-    /// `crisis-type` (TRE_R336).
-    CrisisType,
-    /// `temporary-assignement` (TRE_R337).
-    TemporaryAssignment,
-}
-
-impl CapacityField {
-    /// Its code system.
-    pub fn code(self) -> CapacityCode {
-        match self {
-            Self::Status => CapacityCode::Status,
-            Self::Type => CapacityCode::Type,
-            Self::Temporality => CapacityCode::Temporality,
-            Self::Gender => CapacityCode::Gender,
-            Self::ClosingType => CapacityCode::ClosingType,
-            Self::AdditionalBedType => CapacityCode::AdditionalBedType,
-            Self::CrisisType => CapacityCode::CrisisType,
-            Self::TemporaryAssignment => CapacityCode::TemporaryAssignment,
-        }
-    }
-}
-
 /// One test on a capacity figure.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FigureTest {
     /// A coded sub-extension has one of `values` (`negated`, `:not`: has none of them, or is absent).
     Code {
-        /// Sub-extension.
-        field: CapacityField,
+        /// Sub-extension (its code system).
+        field: CapacityCode,
         /// Values, ORed.
         values: Vec<TokenValue>,
         /// `:not`.

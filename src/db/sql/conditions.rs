@@ -11,7 +11,7 @@ use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 use crate::search::date::DateCondition;
 use crate::search::near::Near;
 use crate::search::number::NumberCondition;
-use crate::search::{CapacityField, Condition, FigureTest, FilterNode, StringField, StringMode, TokenValue};
+use crate::search::{Condition, FigureTest, FilterNode, StringField, StringMode, TokenValue};
 
 pub(super) fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
     // Plain codes (any system) are grouped into one IN list; the rest are ORed.
@@ -279,16 +279,17 @@ fn figure_passes(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope, check_lin
     figure_visible(p, "c", &scope.capacity, check_links);
 }
 
-fn figure_column(field: CapacityField) -> Ident {
+fn figure_column(field: CapacityCode) -> Ident {
     match field {
-        CapacityField::Status => c::CAPACITY_STATUS,
-        CapacityField::Type => c::CAPACITY_TYPE,
-        CapacityField::Temporality => c::TEMPORALITY,
-        CapacityField::Gender => c::GENDER,
-        CapacityField::ClosingType => c::CLOSING_TYPE,
-        CapacityField::AdditionalBedType => c::ADDITIONAL_BED_TYPE,
-        CapacityField::CrisisType => c::CRISIS_TYPE,
-        CapacityField::TemporaryAssignment => c::TEMPORARY_ASSIGNMENT,
+        CapacityCode::Status => c::CAPACITY_STATUS,
+        CapacityCode::Type => c::CAPACITY_TYPE,
+        CapacityCode::Temporality => c::TEMPORALITY,
+        CapacityCode::Gender => c::GENDER,
+        CapacityCode::ClosingType => c::CLOSING_TYPE,
+        CapacityCode::AdditionalBedType => c::ADDITIONAL_BED_TYPE,
+        CapacityCode::CrisisType => c::CRISIS_TYPE,
+        CapacityCode::TemporaryAssignment => c::TEMPORARY_ASSIGNMENT,
+        CapacityCode::SourceType => c::SOURCE_TYPE,
     }
 }
 
@@ -297,7 +298,7 @@ fn figure_test(p: &mut SqlPlan, t: &FigureTest) {
     match t {
         FigureTest::Code { field, values, negated } => {
             let col = figure_column(*field);
-            let system = field.code().system();
+            let system = field.system();
             let codes = codes_in(values, system);
             // `system|`: any code of that system, that is any figure that has the sub-extension.
             let any = values.iter().any(|v| v.code.is_none() && v.system.as_deref() == Some(system));

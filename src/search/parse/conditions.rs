@@ -3,8 +3,9 @@
 
 use super::Param;
 use super::values::{dates, ids as id_list, numbers, references, tokens, unescape, values};
+use crate::fhir::codes::CapacityCode;
 use crate::fhir::outcome::Issue;
-use crate::search::{CapacityField, Condition, FigureTest, StringField, StringMode, normalize};
+use crate::search::{Condition, FigureTest, StringField, StringMode, normalize};
 
 /// `_id`.
 pub(crate) fn ids(p: &Param<'_>) -> Result<Condition, Issue> {
@@ -52,7 +53,7 @@ pub(crate) fn observation_code(p: &Param<'_>) -> Result<Condition, Issue> {
 }
 
 /// A test on the figures' `field`: `code`, `system|code`, `|code`, `system|`; `:not` negates.
-fn figures(p: &Param<'_>, field: CapacityField) -> Result<Condition, Issue> {
+fn figures(p: &Param<'_>, field: CapacityCode) -> Result<Condition, Issue> {
     let negated = match p.modifier {
         None => false,
         Some("not") => true,
@@ -67,42 +68,42 @@ fn figures(p: &Param<'_>, field: CapacityField) -> Result<Condition, Issue> {
 
 /// `capacity-status`.
 pub(crate) fn capacity_status(p: &Param<'_>) -> Result<Condition, Issue> {
-    figures(p, CapacityField::Status)
+    figures(p, CapacityCode::Status)
 }
 
 /// `capacity-type`.
 pub(crate) fn capacity_type(p: &Param<'_>) -> Result<Condition, Issue> {
-    figures(p, CapacityField::Type)
+    figures(p, CapacityCode::Type)
 }
 
 /// `temporality-capacity`.
 pub(crate) fn temporality(p: &Param<'_>) -> Result<Condition, Issue> {
-    figures(p, CapacityField::Temporality)
+    figures(p, CapacityCode::Temporality)
 }
 
 /// `gender-capacity-available`.
 pub(crate) fn gender(p: &Param<'_>) -> Result<Condition, Issue> {
-    figures(p, CapacityField::Gender)
+    figures(p, CapacityCode::Gender)
 }
 
 /// `capacity-closing-type`.
 pub(crate) fn closing_type(p: &Param<'_>) -> Result<Condition, Issue> {
-    figures(p, CapacityField::ClosingType)
+    figures(p, CapacityCode::ClosingType)
 }
 
 /// `additional-bed-type`.
 pub(crate) fn additional_bed_type(p: &Param<'_>) -> Result<Condition, Issue> {
-    figures(p, CapacityField::AdditionalBedType)
+    figures(p, CapacityCode::AdditionalBedType)
 }
 
 /// `crisis-type`.
 pub(crate) fn crisis_type(p: &Param<'_>) -> Result<Condition, Issue> {
-    figures(p, CapacityField::CrisisType)
+    figures(p, CapacityCode::CrisisType)
 }
 
 /// `temporary-assignement` (sic, the IG's name).
 pub(crate) fn temporary_assignment(p: &Param<'_>) -> Result<Condition, Issue> {
-    figures(p, CapacityField::TemporaryAssignment)
+    figures(p, CapacityCode::TemporaryAssignment)
 }
 
 /// `nb-capacity`.
