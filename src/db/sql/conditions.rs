@@ -11,7 +11,7 @@ use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 use crate::search::date::DateCondition;
 use crate::search::near::Near;
 use crate::search::number::NumberCondition;
-use crate::search::{Condition, FigureTest, FilterNode, StringField, StringMode, TokenValue};
+use crate::search::{Condition, FigureTest, FilterNode, StringField, StringMode, TokenValue, normalize};
 
 pub(super) fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
     // Plain codes (any system) are grouped into one IN list; the rest are ORed.
@@ -387,27 +387,49 @@ fn near_places(p: &mut SqlPlan, near: &Near) {
 
 /// A string parameter on `field`: one of `values` matches, as `mode` says.
 fn strings(p: &mut SqlPlan, field: StringField, mode: StringMode, values: &[String]) {
-    let col = match (field, mode) {
-        (StringField::LocationName, StringMode::Exact) => l::NAME,
-        (StringField::LocationName, _) => l::NAME_NORM,
-        (StringField::PostalCode, _) => l::POSTAL_CODE,
-        (StringField::City, StringMode::Exact) => l::CITY,
-        (StringField::City, _) => l::CITY_NORM,
-        (StringField::ServiceName, StringMode::Exact) => hs::NAME,
-        (StringField::ServiceName, _) => hs::NAME_NORM,
+    // The indexed column (normalised but for the postal code), and the exact one.
+    let (col, exact) = match field {
+        StringField::LocationName => (l::NAME_NORM, l::NAME),
+        StringField::PostalCode => (l::POSTAL_CODE, l::POSTAL_CODE),
+        StringField::City => (l::CITY_NORM, l::CITY),
+        StringField::ServiceName => (hs::NAME_NORM, hs::NAME),
     };
     let term = |p: &mut SqlPlan, v: &String| match mode {
+        // `:exact` reads the index of the normalised column, then compares the original.
+        StringMode::Exact if col != exact => {
+            p.col("r", col);
+            p.push(" = ");
+            p.text(normalize(v));
+            p.push(" AND ");
+            p.col("r", exact);
+            p.push(" = ");
+            p.text(v.as_str());
+        }
         StringMode::Exact => {
             p.col("r", col);
             p.push(" = ");
             p.text(v.as_str());
         }
-        StringMode::StartsWith => {
-            p.col("r", col);
-            p.push(" LIKE ");
-            p.text(format!("{}%", escape_like(v)));
-            p.push(" ESCAPE '\\'");
-        }
+        // A prefix is a range of the column's index, in code-point order (SQLite's BINARY, the
+        // C collation on PostgreSQL): both sides are lower-cased, except a postal code, whose
+        // letters keep `LIKE` (case-insensitive).
+        StringMode::StartsWith => match prefix_end(v).filter(|_| field != StringField::PostalCode || !has_letters(v)) {
+            Some(end) => {
+                p.col("r", col);
+                p.push(" >= ");
+                p.text(v.as_str());
+                p.push(" AND ");
+                p.col("r", col);
+                p.push(" < ");
+                p.text(end);
+            }
+            None => {
+                p.col("r", col);
+                p.push(" LIKE ");
+                p.text(format!("{}%", escape_like(v)));
+                p.push(" ESCAPE '\\'");
+            }
+        },
         StringMode::Contains => {
             p.col("r", col);
             p.push(" LIKE ");
@@ -418,6 +440,24 @@ fn strings(p: &mut SqlPlan, field: StringField, mode: StringMode, values: &[Stri
     p.push("(");
     any_of(p, values, &term);
     p.push(")");
+}
+
+/// The least string above every string that starts with `prefix` (its last character that has a
+/// successor, incremented, the rest dropped), or `None` when there is none (or no prefix).
+pub(super) fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+fn has_letters(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// A `_filter` expression. `not` is `NOT COALESCE(…, FALSE)`: a test on an absent value is false,
@@ -432,6 +472,24 @@ fn filter(p: &mut SqlPlan, rt: ResourceType, node: &FilterNode, scope: &Scope, d
             p.push(")");
         }
         FilterNode::Or(items) => {
+            // Semi-joins ORed are one semi-join on their union: PostgreSQL would test each as a
+            // hashed subplan, reading all of its rows (a scan of the figures) for any page.
+            let leaf = |n: &FilterNode| match n {
+                FilterNode::Leaf(c) => subquery(rt, c, scope, drive),
+                _ => None,
+            };
+            if let Some(subs) = items.iter().map(leaf).collect::<Option<Vec<SqlPlan>>>() {
+                p.col("r", table(rt).id);
+                p.push(" IN (");
+                for (i, s) in subs.into_iter().enumerate() {
+                    if i > 0 {
+                        p.push(" UNION ");
+                    }
+                    p.append(s);
+                }
+                p.push(")");
+                return;
+            }
             let items: Vec<&FilterNode> = items.iter().collect();
             p.push("(");
             balanced(p, &items, Junction::Or, &nested);

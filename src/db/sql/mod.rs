@@ -8,7 +8,7 @@
 use crate::fhir::ResourceType;
 use crate::search::cursor::CursorKey;
 use crate::search::near::Near;
-use crate::search::{Condition, SearchRequest, SortKey};
+use crate::search::{Condition, FigureTest, SearchRequest, SortKey, StringMode};
 
 mod conditions;
 mod plan;
@@ -220,7 +220,7 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Driv
     // Capacity and chained conditions are probed per candidate when another condition (or the
     // `_lastUpdated` walk) drives the search; on their own, they drive it from their indexes.
     let driven = drive == Drive::View || req.conditions.iter().any(drives);
-    let probed = |c: &Condition| driven && matches!(c, Condition::Figure(_) | Condition::Chain(_));
+    let probed = |c: &Condition| (driven && matches!(c, Condition::Figure(_) | Condition::Chain(_))) || negation(c);
     let term = |c| if probed(c) { Term::Probed(c) } else { Term::One(c) };
     let mut subqueries = Vec::new();
     let mut others = Vec::new();
@@ -271,7 +271,14 @@ fn drives(c: &Condition) -> bool {
             | Condition::LocationPartOf(_)
             | Condition::LocationOrganization(_)
             | Condition::Near(_)
-    )
+    ) || matches!(c, Condition::Strings { mode, .. } if *mode != StringMode::Contains)
+}
+
+/// Whether `c` is a figure condition made of `:not` tests only: it matches nearly every place, so
+/// the places are walked in the page's order and each one probed (the page stops early), rather
+/// than every figure of France read first.
+fn negation(c: &Condition) -> bool {
+    matches!(c, Condition::Figure(tests) if tests.iter().all(|t| matches!(t, FigureTest::Code { negated: true, .. })))
 }
 
 /// `SELECT COUNT(*) AS n` of the matches.

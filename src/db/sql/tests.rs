@@ -144,3 +144,49 @@ fn statements_name_only_tables_and_columns_of_the_schema() {
         }
     }
 }
+
+#[test]
+fn a_prefix_is_a_range_of_code_points() {
+    use super::conditions::prefix_end;
+    assert_eq!(prefix_end("ren").as_deref(), Some("reo"));
+    assert_eq!(prefix_end("saint-é").as_deref(), Some("saint-ê"));
+    assert_eq!(prefix_end("a\u{D7FF}").as_deref(), Some("a\u{E000}"), "surrogates are not characters");
+    assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+    assert_eq!(prefix_end("\u{10FFFF}"), None);
+    assert_eq!(prefix_end(""), None);
+    // Every string that starts with the prefix lies in [prefix, end), and no other does.
+    let words = ["re", "ren", "rennes", "renn\u{10FFFF}", "reo", "rem", "rf", "r", "reñ"];
+    for w in words {
+        let in_range = ("ren".."reo").contains(&w);
+        assert_eq!(in_range, w.starts_with("ren"), "{w}");
+    }
+}
+
+#[test]
+fn string_searches_read_the_normalised_index() {
+    let r = req(ResourceType::Location, "address-city=Rennes");
+    let sql = page(&r, &Scope::everything(), None, 2).sql().to_owned();
+    assert!(sql.contains("city_norm >= ") && sql.contains("city_norm < ") && !sql.contains("LIKE"), "{sql}");
+    let r = req(ResourceType::HealthcareService, "name:exact=Urgences");
+    let sql = page(&r, &Scope::everything(), None, 2).sql().to_owned();
+    assert!(sql.contains("name_norm = ") && sql.contains("name = "), "{sql}");
+    let r = req(ResourceType::Location, "address-postalcode=2a");
+    let sql = page(&r, &Scope::everything(), None, 2).sql().to_owned();
+    assert!(sql.contains("LIKE"), "letters in a postal code keep the case-insensitive LIKE: {sql}");
+}
+
+#[test]
+fn ored_semi_joins_are_one_union_and_a_negation_is_probed() {
+    let r = req(ResourceType::Location, "_filter=capacity-status eq 02 or _tag eq 52");
+    let sql = page(&r, &Scope::everything(), None, 2).sql().to_owned();
+    assert!(sql.contains(" UNION SELECT t.resource_id"), "{sql}");
+    let r = req(ResourceType::Location, "_filter=capacity-status eq 02 or name sw ren");
+    let sql = page(&r, &Scope::everything(), None, 2).sql().to_owned();
+    assert!(!sql.contains("UNION"), "a test on the row itself is not a semi-join: {sql}");
+    let r = req(ResourceType::Location, "capacity-status:not=01");
+    let sql = page(&r, &Scope::everything(), None, 2).sql().to_owned();
+    assert!(sql.contains("EXISTS (SELECT 1 FROM capacities c WHERE c.location_id = r.id"), "{sql}");
+    let r = req(ResourceType::Location, "capacity-status:not=01&nb-capacity=gt0");
+    let sql = page(&r, &Scope::everything(), None, 2).sql().to_owned();
+    assert!(sql.contains("r.id IN (SELECT c.location_id FROM capacities c"), "{sql}");
+}
