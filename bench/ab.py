@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from overload import start_server, stop_server  # noqa: E402
 
 WORKLOADS = [("ceiling", 1), ("ceiling", 16), ("s2", 1), ("s2", 16), ("s3", 1), ("s3", 16),
-             ("s4", 1), ("s4", 16), ("s5", 1), ("s5", 16)]
+             ("s4", 1), ("s4", 16), ("s5", 1), ("s5", 16), ("reg", 1), ("reg", 16), ("offer", 1), ("offer", 16)]
 
 
 def workloads():

@@ -217,6 +217,9 @@ pub fn import_reader(
                 }
             }
         }
+        // Every import raises the generation, changes or not: when remembered answers are
+        // dropped says that an import ran, never whether it changed what some consumer cannot see.
+        crate::db::write::advance_generation(imp.conn)?;
         Ok(imp.stats)
     });
     let stats = result.map_err(|e| match e {

@@ -117,6 +117,10 @@ struct LoadLimits {
     /// Open client connections at most (over all workers); more wait in the listen backlog.
     #[arg(long, env = "ROR_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: u64,
+    /// Memory for remembered search totals, in MiB (a total counted once is reused until an import
+    /// changes the data; 0: count every time).
+    #[arg(long, env = "ROR_COUNT_MEMO_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(0..=4096))]
+    count_memo_mb: u64,
 }
 
 impl LoadLimits {
@@ -132,6 +136,7 @@ impl LoadLimits {
         admission.max_wait = Duration::from_millis(self.queue_wait_ms);
         config.admission = admission;
         config.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+        config.count_memo_bytes = self.count_memo_mb << 20;
     }
 }
 

@@ -44,17 +44,26 @@ pub fn migrate(url: &DbUrl) -> Result<Vec<String>, DbError> {
     use diesel::Connection;
     let mut conn = db::connect(url, false)?;
     let applied = db::migrate::run_pending(&mut conn)?;
-    let upgraded = conn.transaction::<_, DbError, _>(db::write::upgrade_legacy_locations)?;
+    let upgraded = conn.transaction::<_, DbError, _>(|c| changed(c, db::write::upgrade_legacy_locations))?;
     if upgraded > 0 {
         log::info!(
             "rewrote {upgraded} places in the current form (per-view lastUpdated, identity-based Observation ids)"
         );
     }
-    let reindexed = conn.transaction::<_, DbError, _>(db::write::reindex_if_stale)?;
+    let reindexed = conn.transaction::<_, DbError, _>(|c| changed(c, db::write::reindex_if_stale))?;
     if reindexed > 0 {
         log::info!("re-derived the search index of {reindexed} stored places and offers (new search parameters)");
     }
     Ok(applied)
+}
+
+/// Runs `rewrite`; when it rewrote rows, what consumers read may differ (a new generation).
+fn changed(conn: &mut db::DbConn, rewrite: fn(&mut db::DbConn) -> Result<usize, DbError>) -> Result<usize, DbError> {
+    let n = rewrite(conn)?;
+    if n > 0 {
+        db::write::advance_generation(conn)?;
+    }
+    Ok(n)
 }
 
 /// A random 32-byte key from `fill` (the system generator). When it fails there is no fallback:
@@ -113,6 +122,7 @@ fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
             AuthMode::Registry { proxy: Some(p), .. } => p.addresses.clone(),
             _ => Vec::new(),
         },
+        counts: std::sync::Arc::new(crate::service::counts::CountMemo::new(config.count_memo_bytes)),
     }))
 }
 

@@ -75,6 +75,8 @@ pub struct ServerConfig {
     pub tls: Option<TlsConfig>,
     /// How consumers are identified.
     pub auth: AuthMode,
+    /// Bytes of remembered search totals (`service::counts`; 0: every total is counted).
+    pub count_memo_bytes: u64,
     /// Benchmarks only: serve `GET /bench/ceiling`, a fixed FHIR JSON body of this many bytes, through
     /// the same TLS, middleware and authentication (the ceiling the API's figures are compared to).
     pub bench_ceiling_bytes: Option<usize>,
@@ -99,6 +101,7 @@ impl ServerConfig {
             tls: None,
             auth: AuthMode::Insecure { profile: Profile::EVERYTHING },
             bench_ceiling_bytes: None,
+            count_memo_bytes: 16 << 20,
         }
     }
 }

@@ -198,6 +198,14 @@ pub fn in_snapshot<T>(
     })
 }
 
+/// The data generation: raised by every import and by every start-up rewrite of stored rows, so
+/// that two reads under one generation read the same data.
+pub fn generation(conn: &mut DbConn) -> Result<i64, DbError> {
+    use super::schema::data_generation as g;
+    use diesel::{QueryDsl, RunQueryDsl};
+    Ok(g::table.find(1).select(g::generation).first(conn)?)
+}
+
 /// Whether the database answers (for `/ready`).
 pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
     load::<CountRow>(conn, &SqlPlan::new("SELECT COUNT(*) AS n FROM organizations WHERE 1 = 0")).map(|_| ())

@@ -122,6 +122,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    data_generation (id) {
+        id -> Integer,
+        generation -> BigInt,
+    }
+}
+
+diesel::table! {
     location_positions (location_id) {
         location_id -> Text,
         latitude -> Double,

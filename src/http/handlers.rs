@@ -17,6 +17,7 @@ use crate::fhir::{ResourceType, is_valid_id};
 use crate::search::cursor;
 use crate::search::parse;
 use crate::service::access;
+use crate::service::counts::Remembered;
 use crate::service::query::{self, SearchResult};
 use crate::service::search as service;
 
@@ -199,8 +200,11 @@ async fn search(
     };
     let max_included = state.limits.max_included;
     let search_req = search.clone();
-    let result: SearchResult =
-        with_conn(&req, &state, move |c| query::search(c, &search_req, &scope, after.as_ref(), max_included)).await?;
+    let memo = Remembered { memo: state.counts.clone(), key: binding.clone() };
+    let result: SearchResult = with_conn(&req, &state, move |c| {
+        query::search(c, &search_req, &scope, after.as_ref(), max_included, Some(&memo))
+    })
+    .await?;
     let base = base_url(&req, &state);
     let n = result.matches.len() + result.included.len();
     Ok(counted(fhir_ok(service::searchset(&search, result, &base, &binding, &state.cursor_secret).to_json(&base)), n))

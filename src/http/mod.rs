@@ -34,6 +34,8 @@ pub struct AppState {
     pub cursor_secret: Vec<u8>,
     /// Addresses of trusted reverse proxies: only their forwarding headers shape links.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Search totals remembered per search and consumer.
+    pub counts: Arc<crate::service::counts::CountMemo>,
 }
 
 const READ_ONLY: &str = "this server is read-only: only read and search interactions are supported";

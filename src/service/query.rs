@@ -2,6 +2,7 @@
 //! asked, to know whether more follow), the count only when it is needed, the included resources
 //! cut at the server's cap, and the places completed with what the consumer may see of them.
 
+use super::counts::Remembered;
 use super::visibility::compose_locations;
 use crate::db::rows::ResourceRow;
 use crate::db::sql::Scope;
@@ -35,20 +36,22 @@ pub fn read(conn: &mut DbConn, rt: ResourceType, id: &str, scope: &Scope) -> Res
 }
 
 /// Runs a search in one read transaction, so that `total`, the page and its includes come from
-/// the same snapshot.
+/// the same snapshot. A total is taken from `memo` when it holds one counted under the snapshot's
+/// data generation, and remembered there when counted.
 pub fn search(
     conn: &mut DbConn,
     req: &SearchRequest,
     scope: &Scope,
     after: Option<&CursorKey>,
     max_included: usize,
+    memo: Option<&Remembered>,
 ) -> Result<SearchResult, DbError> {
     let ranges = req.conditions.iter().any(Condition::is_range);
     read::in_snapshot(conn, ranges, |c| {
         let mut out = SearchResult::default();
         if req.summary_count || req.count == 0 {
             if req.total || req.summary_count {
-                out.total = Some(read::count(c, req, scope)?);
+                out.total = Some(total(c, req, scope, memo)?);
             }
             return Ok(out);
         }
@@ -61,7 +64,7 @@ pub fn search(
             out.total = match after {
                 None if !out.has_more => Some(rows.len() as u64),
                 Some(key) if key.total.is_some() => key.total,
-                _ => Some(read::count(c, req, scope)?),
+                _ => Some(total(c, req, scope, memo)?),
             };
         }
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
@@ -74,6 +77,23 @@ pub fn search(
         out.matches = rows;
         Ok(out)
     })
+}
+
+/// The number of matches: remembered, or counted. A count is remembered only when the generation
+/// read before it is still the one after it: serving transactions are one snapshot on both
+/// backends, but a caller outside one (a writable connection in `read committed`) could see an
+/// import commit in between.
+fn total(c: &mut DbConn, req: &SearchRequest, scope: &Scope, memo: Option<&Remembered>) -> Result<u64, DbError> {
+    let Some(m) = memo else { return read::count(c, req, scope) };
+    let generation = read::generation(c)?;
+    if let Some(n) = m.memo.get(&m.key, generation) {
+        return Ok(n);
+    }
+    let n = read::count(c, req, scope)?;
+    if read::generation(c)? == generation {
+        m.memo.put(&m.key, generation, n);
+    }
+    Ok(n)
 }
 
 /// The resources `_revinclude` and `_include` add to a page of matches `ids`, at most

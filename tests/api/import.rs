@@ -110,7 +110,7 @@ fn stored_and_filtered_figures_agree(backend: Backend) {
             .iter()
             .map(|&n| {
                 let scope = Scope { regions: None, capacity: capacity_scope(Profile::new(n).unwrap()) };
-                let found = ror_capacity::service::query::search(conn, &req, &scope, None, 1000).unwrap();
+                let found = ror_capacity::service::query::search(conn, &req, &scope, None, 1000, None).unwrap();
                 found.matches.into_iter().map(|r| (r.id, r.json)).collect()
             })
             .collect()
@@ -132,5 +132,58 @@ crate::each_backend!(
     ig_example_reads_back_equal,
     refused_files_write_nothing,
     bundles_and_reimports,
-    stored_and_filtered_figures_agree
+    stored_and_filtered_figures_agree,
+    remembered_totals_follow_imports
 );
+
+/// A remembered total is the count of the data it was counted on: an import raises the generation
+/// and the next search counts again.
+fn remembered_totals_follow_imports(backend: Backend) {
+    use ror_capacity::config::SearchLimits;
+    use ror_capacity::db::read;
+    use ror_capacity::db::sql::Scope;
+    use ror_capacity::fhir::ResourceType;
+    use ror_capacity::search::parse::parse;
+    use ror_capacity::service::counts::{CountMemo, Remembered};
+    use std::sync::Arc;
+
+    let data = crate::helpers::dataset().clone();
+    let test_db = TestDb::new(backend);
+    test_db.import(&[&data.path]).unwrap();
+    let mut conn = db::connect(&test_db.db_url(), false).unwrap();
+    let pairs = vec![("_count".to_owned(), "2".to_owned())];
+    let req = parse(ResourceType::Location, &pairs, false, &SearchLimits::default()).unwrap();
+    let memo = Remembered { memo: Arc::new(CountMemo::new(1 << 20)), key: "consumer\nLocation?_count=2".into() };
+    let scope = Scope::everything();
+    let total = |conn: &mut db::DbConn| {
+        ror_capacity::service::query::search(conn, &req, &scope, None, 1000, Some(&memo)).unwrap().total.unwrap()
+    };
+    let places = data.locations.len() as u64;
+    assert_eq!(total(&mut conn), places);
+    let g0 = read::generation(&mut conn).unwrap();
+    assert_eq!(memo.memo.get(&memo.key, g0), Some(places), "the count is remembered");
+    // The memo answers: a total it holds is the one returned.
+    memo.memo.put(&memo.key, g0, 7);
+    assert_eq!(total(&mut conn), 7);
+
+    // Any import raises it, even one that changes nothing (what a consumer cannot see must not show
+    // in how fast its totals come), and the next total is counted again.
+    let again = import_file(&mut conn, &data.path, false).unwrap();
+    assert_eq!(again.inserted + again.updated, 0);
+    let g1 = read::generation(&mut conn).unwrap();
+    assert!(g1 > g0);
+    assert_eq!(total(&mut conn), places);
+    assert_eq!(memo.memo.get(&memo.key, g1), Some(places));
+
+    let (_, first) = data.locations.iter().next().unwrap();
+    let mut extra = first.clone();
+    extra["id"] = "memo-extra-place".into();
+    extra["identifier"][0]["value"] = "memo-extra-identifier".into();
+    let dir = crate::helpers::scratch_dir("memo");
+    let path = dir.join("extra.ndjson");
+    std::fs::write(&path, format!("{extra}\n")).unwrap();
+    let added = import_file(&mut conn, &path, false).unwrap();
+    assert_eq!(added.inserted, 1);
+    assert!(read::generation(&mut conn).unwrap() > g1);
+    assert_eq!(total(&mut conn), places + 1, "counted again on the new data");
+}

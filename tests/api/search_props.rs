@@ -418,7 +418,7 @@ fn check(conn: &mut DbConn, input: &Input, reached: &mut Reached) -> Result<(), 
     reached.searches += 1;
     reached.combined += u32::from(req.conditions.len() >= 2);
     for v in variants(&req) {
-        ror_capacity::service::query::search(conn, &v, &scope, after.as_ref(), 2000)
+        ror_capacity::service::query::search(conn, &v, &scope, after.as_ref(), 2000, None)
             .map_err(|e| fail(format!("the database refused the SQL of {v:?}: {e}")))?;
     }
     Ok(())

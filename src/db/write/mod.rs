@@ -107,6 +107,14 @@ impl Session {
     }
 }
 
+/// Raises the data generation (see [`crate::db::read::generation`]). Call inside the transaction
+/// that changed what consumers read.
+pub fn advance_generation(conn: &mut DbConn) -> Result<(), DbError> {
+    use super::schema::data_generation as g;
+    diesel::update(g::table.find(1)).set(g::generation.eq(g::generation + 1)).execute(conn)?;
+    Ok(())
+}
+
 /// Inserts or replaces one record. Call inside the session's transaction.
 pub fn upsert(conn: &mut DbConn, record: &Record, session: &mut Session) -> Result<WriteOutcome, DbError> {
     let now_us = session.now_us;
