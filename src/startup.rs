@@ -104,6 +104,7 @@ fn check_safety(config: &ServerConfig) -> Result<(), StartError> {
 /// The state every request reads: the database runner (over a read-only pool), limits, links,
 /// the cursor key and the trusted proxies.
 fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
+    use crate::service::memo::GenerationMemo;
     let url = &config.database;
     let pool = db::read_only_pool(
         url,
@@ -122,7 +123,8 @@ fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
             AuthMode::Registry { proxy: Some(p), .. } => p.addresses.clone(),
             _ => Vec::new(),
         },
-        counts: std::sync::Arc::new(crate::service::counts::CountMemo::new(config.count_memo_bytes)),
+        counts: std::sync::Arc::new(GenerationMemo::new(config.count_memo_bytes)),
+        tags: std::sync::Arc::new(GenerationMemo::new(config.count_memo_bytes)),
     }))
 }
 
@@ -179,6 +181,7 @@ pub fn build_with_audit(
             .wrap(from_fn(http::admission::admit))
             .wrap(from_fn(crate::http::authenticate::guard))
             .wrap(ErrorHandlers::new().default_handler(http::error::to_operation_outcome))
+            .wrap(from_fn(http::compress::compress))
             .wrap(from_fn(http::telemetry::telemetry))
             .configure(|cfg| {
                 if let Some(n) = ceiling {

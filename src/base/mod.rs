@@ -1,6 +1,7 @@
 //! The bottom layer: what every other layer may use, and which uses nothing of the crate (see
-//! `tests/architecture.rs`): the clock, FHIR instants and OperationOutcome issues.
+//! `tests/architecture.rs`): the clock, FHIR instants, OperationOutcome issues and entity tags.
 
 pub mod clock;
 pub mod instant;
 pub mod issue;
+pub mod validator;

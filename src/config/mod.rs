@@ -75,7 +75,8 @@ pub struct ServerConfig {
     pub tls: Option<TlsConfig>,
     /// How consumers are identified.
     pub auth: AuthMode,
-    /// Bytes of remembered search totals (`service::counts`; 0: every total is counted).
+    /// Bytes of remembered search totals, and as many of remembered answer validators
+    /// (`service::memo`; 0: nothing is remembered).
     pub count_memo_bytes: u64,
     /// Benchmarks only: serve `GET /bench/ceiling`, a fixed FHIR JSON body of this many bytes, through
     /// the same TLS, middleware and authentication (the ceiling the API's figures are compared to).

@@ -7,18 +7,19 @@ use super::authenticate::Principal;
 use super::dbcall::with_conn;
 use super::error::FHIR_JSON;
 use super::telemetry::ResourceCount;
-use super::{AppState, negotiate};
+use super::{AppState, conditional, negotiate};
 use crate::auth::crl::Freshness;
 use crate::auth::registry::Interaction;
 use crate::auth::trust::ClientTrust;
+use crate::base::validator::weak_tag;
 use crate::db::read;
 use crate::error::AppError;
 use crate::fhir::{ResourceType, is_valid_id};
 use crate::search::cursor;
 use crate::search::parse;
 use crate::service::access;
-use crate::service::counts::Remembered;
-use crate::service::query::{self, SearchResult};
+use crate::service::memo::Remembered;
+use crate::service::query::{self, Reuse, SearchResult};
 use crate::service::search as service;
 
 /// The CapabilityStatement, served verbatim.
@@ -111,24 +112,30 @@ pub async fn read(
     }
     let lookup = id.clone();
     let row = with_conn(&req, &state, move |c| query::read(c, rt, &lookup, &scope)).await?;
-    match row {
-        Some(r) => Ok(counted(
-            HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, FHIR_JSON))
-                .insert_header((header::LAST_MODIFIED, http_date(r.last_updated)))
-                .body(r.json),
-            1,
-        )),
-        None => Err(AppError::NotFound(format!("{}/{id} is not known", rt.as_str()))),
+    let Some(r) = row else {
+        return Err(AppError::NotFound(format!("{}/{id} is not known", rt.as_str())));
+    };
+    let modified = modified_at(r.last_updated);
+    let etag = weak_tag(r.json.as_bytes());
+    if conditional::fresh(&req, &etag, Some(modified)) {
+        return Ok(conditional::not_modified(&etag, Some(modified)));
     }
+    Ok(counted(
+        HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, FHIR_JSON))
+            .insert_header((header::ETAG, etag))
+            .insert_header((header::LAST_MODIFIED, header::HttpDate::from(modified)))
+            .body(r.json),
+        1,
+    ))
 }
 
-/// An HTTP-date; instants outside 1970–9999 (which it cannot write, and which `HttpDate` panics
-/// on past 9999) are clamped. Import refuses such instants; this keeps the response whole anyway.
-fn http_date(us: i64) -> String {
+/// The instant of a `Last-Modified`, to the second as an HTTP-date says it; instants outside
+/// 1970–9999 (which it cannot write, and which `HttpDate` panics on past 9999) are clamped. Import
+/// refuses such instants; this keeps the response whole anyway.
+fn modified_at(us: i64) -> std::time::SystemTime {
     let secs = us.clamp(0, crate::search::date::MAX_SERVABLE_US).div_euclid(1_000_000);
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-    actix_web::http::header::HttpDate::from(t).to_string()
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0))
 }
 
 fn lenient(req: &HttpRequest) -> bool {
@@ -199,15 +206,40 @@ async fn search(
         ),
     };
     let max_included = state.limits.max_included;
+    let base = base_url(&req, &state);
+    // A page's validator is remembered per consumer, search, page and base URL (its links).
+    let tags = Remembered {
+        memo: state.tags.clone(),
+        key: format!("{binding}\ncursor={}\nbase={base}", search.cursor.as_deref().unwrap_or_default()),
+    };
+    let held = conditional::held(&req);
+    let reuse = Reuse {
+        totals: Remembered { memo: state.counts.clone(), key: binding.clone() },
+        held: held.clone().map(|h| (tags.clone(), h)),
+    };
     let search_req = search.clone();
-    let memo = Remembered { memo: state.counts.clone(), key: binding.clone() };
     let result: SearchResult = with_conn(&req, &state, move |c| {
-        query::search(c, &search_req, &scope, after.as_ref(), max_included, Some(&memo))
+        query::search(c, &search_req, &scope, after.as_ref(), max_included, Some(&reuse))
     })
     .await?;
-    let base = base_url(&req, &state);
+    if let Some(tag) = &result.unchanged {
+        return Ok(conditional::not_modified(tag, None));
+    }
+    let generation = result.generation;
     let n = result.matches.len() + result.included.len();
-    Ok(counted(fhir_ok(service::searchset(&search, result, &base, &binding, &state.cursor_secret).to_json(&base)), n))
+    let set = service::searchset(&search, result, &base, &binding, &state.cursor_secret);
+    let etag = service::validator(&set);
+    if let (Some(g), Some(held)) = (generation, &held) {
+        tags.memo.put(&tags.key, g, etag.clone());
+        if held.holds(&etag) {
+            return Ok(conditional::not_modified(&etag, None));
+        }
+    }
+    let mut res = fhir_ok(set.to_json(&base));
+    if let Ok(v) = header::HeaderValue::from_str(&etag) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(counted(res, n))
 }
 
 /// `GET /health`: the process answers.
@@ -244,6 +276,7 @@ mod tests {
 
     #[test]
     fn http_dates_never_panic() {
+        let http_date = |us| header::HttpDate::from(modified_at(us)).to_string();
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
         assert_eq!(http_date(i64::MIN), "Thu, 01 Jan 1970 00:00:00 GMT");

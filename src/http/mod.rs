@@ -4,6 +4,8 @@
 pub mod admission;
 pub mod authenticate;
 pub mod body;
+pub mod compress;
+pub mod conditional;
 mod dbcall;
 pub mod error;
 pub mod handlers;
@@ -35,7 +37,9 @@ pub struct AppState {
     /// Addresses of trusted reverse proxies: only their forwarding headers shape links.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Search totals remembered per search and consumer.
-    pub counts: Arc<crate::service::counts::CountMemo>,
+    pub counts: Arc<crate::service::memo::GenerationMemo<u64>>,
+    /// Validators of search answers remembered per page and consumer (conditional searches).
+    pub tags: Arc<crate::service::memo::GenerationMemo<String>>,
 }
 
 const READ_ONLY: &str = "this server is read-only: only read and search interactions are supported";

@@ -2,8 +2,9 @@
 //! asked, to know whether more follow), the count only when it is needed, the included resources
 //! cut at the server's cap, and the places completed with what the consumer may see of them.
 
-use super::counts::Remembered;
+use super::memo::Remembered;
 use super::visibility::compose_locations;
+use crate::base::validator::Held;
 use crate::db::rows::ResourceRow;
 use crate::db::sql::Scope;
 use crate::db::{DbConn, DbError, read};
@@ -24,6 +25,11 @@ pub struct SearchResult {
     pub included: Vec<(ResourceType, ResourceRow)>,
     /// Whether the include cap cut the included resources.
     pub included_truncated: bool,
+    /// The data generation of the snapshot, when it was read.
+    pub generation: Option<i64>,
+    /// The validator the client holds, remembered for this search under this generation: the
+    /// answer is unchanged, and nothing else was read.
+    pub unchanged: Option<String>,
 }
 
 /// One resource by id, within `scope` (outside it, `None`: existence does not leak).
@@ -35,23 +41,42 @@ pub fn read(conn: &mut DbConn, rt: ResourceType, id: &str, scope: &Scope) -> Res
     Ok(rows.into_iter().next())
 }
 
+/// What a search may take from earlier answers under the same data generation.
+pub struct Reuse {
+    /// Remembered totals of this search.
+    pub totals: Remembered<u64>,
+    /// With `If-None-Match`: the remembered validators of this search, and what the client holds.
+    pub held: Option<(Remembered<String>, Held)>,
+}
+
 /// Runs a search in one read transaction, so that `total`, the page and its includes come from
-/// the same snapshot. A total is taken from `memo` when it holds one counted under the snapshot's
-/// data generation, and remembered there when counted.
+/// the same snapshot. With `reuse`, a total remembered under the snapshot's data generation is
+/// taken rather than counted (and a count remembered), and when the client holds the validator
+/// remembered for this search under that generation, nothing else is read
+/// ([`SearchResult::unchanged`]).
 pub fn search(
     conn: &mut DbConn,
     req: &SearchRequest,
     scope: &Scope,
     after: Option<&CursorKey>,
     max_included: usize,
-    memo: Option<&Remembered>,
+    reuse: Option<&Reuse>,
 ) -> Result<SearchResult, DbError> {
     let ranges = req.conditions.iter().any(Condition::is_range);
     read::in_snapshot(conn, ranges, |c| {
         let mut out = SearchResult::default();
+        if let Some((tags, held)) = reuse.and_then(|r| r.held.as_ref()) {
+            let generation = read::generation(c)?;
+            out.generation = Some(generation);
+            if let Some(tag) = tags.memo.get(&tags.key, generation).filter(|t| held.holds(t)) {
+                out.unchanged = Some(tag);
+                return Ok(out);
+            }
+        }
+        let totals = reuse.map(|r| &r.totals);
         if req.summary_count || req.count == 0 {
             if req.total || req.summary_count {
-                out.total = Some(total(c, req, scope, memo)?);
+                out.total = Some(total(c, req, scope, totals, &mut out.generation)?);
             }
             return Ok(out);
         }
@@ -64,7 +89,7 @@ pub fn search(
             out.total = match after {
                 None if !out.has_more => Some(rows.len() as u64),
                 Some(key) if key.total.is_some() => key.total,
-                _ => Some(total(c, req, scope, memo)?),
+                _ => Some(total(c, req, scope, totals, &mut out.generation)?),
             };
         }
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
@@ -83,15 +108,25 @@ pub fn search(
 /// read before it is still the one after it: serving transactions are one snapshot on both
 /// backends, but a caller outside one (a writable connection in `read committed`) could see an
 /// import commit in between.
-fn total(c: &mut DbConn, req: &SearchRequest, scope: &Scope, memo: Option<&Remembered>) -> Result<u64, DbError> {
+fn total(
+    c: &mut DbConn,
+    req: &SearchRequest,
+    scope: &Scope,
+    memo: Option<&Remembered<u64>>,
+    generation: &mut Option<i64>,
+) -> Result<u64, DbError> {
     let Some(m) = memo else { return read::count(c, req, scope) };
-    let generation = read::generation(c)?;
-    if let Some(n) = m.memo.get(&m.key, generation) {
+    let g = match *generation {
+        Some(g) => g,
+        None => read::generation(c)?,
+    };
+    *generation = Some(g);
+    if let Some(n) = m.memo.get(&m.key, g) {
         return Ok(n);
     }
     let n = read::count(c, req, scope)?;
-    if read::generation(c)? == generation {
-        m.memo.put(&m.key, generation, n);
+    if read::generation(c)? == g {
+        m.memo.put(&m.key, g, n);
     }
     Ok(n)
 }

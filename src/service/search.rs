@@ -3,6 +3,7 @@
 
 use super::query::SearchResult;
 use crate::auth::registry::Consumer;
+use crate::base::validator::Validator;
 use crate::fhir::bundle::{Entry, SearchMode, Searchset};
 use crate::fhir::outcome::{Issue, operation_outcome_with_id};
 use crate::fhir::{ResourceType, elements};
@@ -127,6 +128,25 @@ pub fn searchset(search: &SearchRequest, result: SearchResult, base: &str, bindi
     }
 }
 
+/// The validator (weak `ETag`) of a searchset: its total, links and entries, without what differs
+/// between two answers of the same content (the Bundle's id and instant, an OperationOutcome
+/// entry's id: the warnings themselves follow from the request and the data).
+pub fn validator(set: &Searchset) -> String {
+    let mut v = Validator::new();
+    v.part(set.total.map(|t| t.to_string()).unwrap_or_default().as_bytes());
+    v.part(set.self_url.as_bytes()).part(set.next_url.as_deref().unwrap_or_default().as_bytes());
+    for e in &set.entries {
+        v.part(e.resource_type.as_bytes());
+        if e.mode == SearchMode::Outcome {
+            continue;
+        }
+        v.part(e.id.as_bytes()).part(e.json.as_bytes());
+        v.part(&e.distance_km.map(f64::to_bits).unwrap_or(u64::MAX).to_le_bytes());
+        v.part(if e.mode == SearchMode::Match { b"match" } else { b"include" });
+    }
+    v.tag()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +208,7 @@ mod tests {
                 row("s1", r#"{"resourceType":"HealthcareService","id":"s1"}"#),
             )],
             included_truncated: true,
+            ..SearchResult::default()
         };
         let b = searchset(&req, result, "https://h/fhir", "binding", b"secret");
         assert_eq!(b.self_url, "https://h/fhir/Location?name=a&_elements=name");

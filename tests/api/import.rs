@@ -144,7 +144,8 @@ fn remembered_totals_follow_imports(backend: Backend) {
     use ror_capacity::db::sql::Scope;
     use ror_capacity::fhir::ResourceType;
     use ror_capacity::search::parse::parse;
-    use ror_capacity::service::counts::{CountMemo, Remembered};
+    use ror_capacity::service::memo::{GenerationMemo, Remembered};
+    use ror_capacity::service::query::Reuse;
     use std::sync::Arc;
 
     let data = crate::helpers::dataset().clone();
@@ -153,10 +154,11 @@ fn remembered_totals_follow_imports(backend: Backend) {
     let mut conn = db::connect(&test_db.db_url(), false).unwrap();
     let pairs = vec![("_count".to_owned(), "2".to_owned())];
     let req = parse(ResourceType::Location, &pairs, false, &SearchLimits::default()).unwrap();
-    let memo = Remembered { memo: Arc::new(CountMemo::new(1 << 20)), key: "consumer\nLocation?_count=2".into() };
+    let memo = Remembered { memo: Arc::new(GenerationMemo::new(1 << 20)), key: "consumer\nLocation?_count=2".into() };
+    let reuse = Reuse { totals: memo.clone(), held: None };
     let scope = Scope::everything();
     let total = |conn: &mut db::DbConn| {
-        ror_capacity::service::query::search(conn, &req, &scope, None, 1000, Some(&memo)).unwrap().total.unwrap()
+        ror_capacity::service::query::search(conn, &req, &scope, None, 1000, Some(&reuse)).unwrap().total.unwrap()
     };
     let places = data.locations.len() as u64;
     assert_eq!(total(&mut conn), places);

@@ -6,6 +6,7 @@
 
 mod budget;
 mod capacity_search;
+mod conditional;
 mod corpus;
 mod crl;
 mod demo;

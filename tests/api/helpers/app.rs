@@ -272,6 +272,21 @@ impl TestApp {
         Resp::from(rb.send().unwrap())
     }
 
+    /// GET with extra headers: the status, headers and body bytes as sent (not decoded).
+    pub fn get_bytes(
+        &self,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut rb = self.client.get(self.url(path_and_query));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        let r = rb.send().unwrap();
+        let (status, headers) = (r.status().as_u16(), r.headers().clone());
+        (status, headers, r.bytes().unwrap().to_vec())
+    }
+
     /// Any method with an optional body and content type.
     pub fn request(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Resp {
         let url = format!("{}/{path}", self.base);
