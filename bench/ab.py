@@ -56,7 +56,7 @@ def fresh_db(backend, label):
 
 def oha_run(oha, pki, urls, conns, duration):
     res = subprocess.run(
-        ["taskset", "-c", "0", oha, "--no-tui", "--output-format", "json", "-z", duration, "-c", str(conns),
+        ["taskset", "-c", "0", oha, "--no-tui", "--disable-compression", "--output-format", "json", "-z", duration, "-c", str(conns),
          "--cacert", f"{pki}/root-ca.crt", "--cert", f"{pki}/client-profile-1.crt",
          "--key", f"{pki}/client-profile-1.key", "--urls-from-file", urls],
         capture_output=True, text=True, check=True)

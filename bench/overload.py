@@ -102,7 +102,7 @@ def overload(out, pki, oha, urls, duration, conns, builds):
             sampler = threading.Thread(target=sample)
             sampler.start()
             res = subprocess.run(
-                ["taskset", "-c", "0", oha, "--no-tui", "--output-format", "json", "--stats-success-breakdown", "-z", duration, "-c", str(c),
+                ["taskset", "-c", "0", oha, "--no-tui", "--disable-compression", "--output-format", "json", "--stats-success-breakdown", "-z", duration, "-c", str(c),
                  "--cacert", f"{pki}/root-ca.crt", "--cert", f"{pki}/client-profile-1.crt",
                  "--key", f"{pki}/client-profile-1.key", "--urls-from-file", run_urls],
                 capture_output=True, text=True)

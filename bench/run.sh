@@ -77,11 +77,12 @@ start_server() { # db_url ceiling_bytes
 }
 
 # oha over mTLS, pinned to core 0; prints the JSON summary path.
-load() { # name conns urls_file
+# Answers are asked for unencoded (oha asks for gzip and br by default); extra oha arguments follow.
+load() { # name conns urls_file label [oha arguments…]
     local name=$1 c=$2 urls=$3 out="$RAW/$4.json"
-    taskset -c 0 "$OHA" --no-tui --output-format json -z "$DURATION" -c "$c" \
+    taskset -c 0 "$OHA" --no-tui --disable-compression --output-format json -z "$DURATION" -c "$c" \
         --cacert "$PKI/root-ca.crt" --cert "$PKI/client-profile-1.crt" --key "$PKI/client-profile-1.key" \
-        --urls-from-file "$urls" >"$out" 2>"$out.err" || { cat "$out.err" >&2; return 1; }
+        "${@:5}" --urls-from-file "$urls" >"$out" 2>"$out.err" || { cat "$out.err" >&2; return 1; }
     echo "$out"
 }
 
@@ -169,9 +170,19 @@ for size in $SIZES; do
                 f=$(load s4 "$c" "$RAW/urls-$size/s4.run.txt" "$backend-$size-s4-c$c-r$run")
                 record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" s4 "$c" "$run")"
             done
+            # S4NM: the same poll with nothing changed since, sent with the answer's ETag (304).
+            etag=$(curl -sf -o /dev/null -D - --cert "$PKI/client-profile-1.crt" --key "$PKI/client-profile-1.key" \
+                --cacert "$PKI/root-ca.crt" "$(cat "$RAW/urls-$size/s4.run.txt")" | tr -d '\r' | sed -n 's/^etag: //Ip')
+            for c in $CONNS; do
+                f=$(load s4nm "$c" "$RAW/urls-$size/s4.run.txt" "$backend-$size-s4nm-c$c-r$run" -H "If-None-Match: $etag")
+                record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" s4nm "$c" "$run")"
+            done
             log "$backend $size run $run: S1 walk"
             walk=$(taskset -c 0 python3 "$ROOT/bench/walk.py" "$BASE" "$PKI" "$SERVER_PID")
             record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"s1\",\"run\":$run,\"walk\":$walk}"
+            log "$backend $size run $run: S1 walk, gzip"
+            walk=$(taskset -c 0 python3 "$ROOT/bench/walk.py" "$BASE" "$PKI" "$SERVER_PID" gzip)
+            record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"s1gz\",\"run\":$run,\"walk\":$walk}"
         done
         stop_server
     done

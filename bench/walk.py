@@ -2,9 +2,11 @@
 """Scenario 1 at scale: walk every page of `Location?_revinclude=HealthcareService:location`
 following `next` over one keep-alive mTLS connection, while sampling the server's RSS from /proc.
 
-Usage: bench/walk.py BASE_URL PKI_DIR SERVER_PID
+Usage: bench/walk.py BASE_URL PKI_DIR SERVER_PID [ENCODING]
 Prints one JSON object: locations, included, pages, seconds, locations_per_s, peak_rss_mb
-(the max of VmRSS samples every 50 ms and of VmHWM at the end).
+(the max of VmRSS samples every 50 ms and of VmHWM at the end), wire_bytes (the bodies as sent)
+and body_bytes (decoded). With ENCODING (gzip or br), each page is asked for with
+`Accept-Encoding: ENCODING` and decoded by the client (`br` needs the `brotli` module).
 
 The client does not parse the 2 MB pages as JSON (that would cost it as much as the server spends
 answering, and the walk is sequential): the Bundle's `total` and `link` come before its entries, and
@@ -19,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 
 
 def rss_kb(pid: int, field: str) -> int:
@@ -51,6 +54,9 @@ def parse(body: bytes) -> tuple:
 
 def main() -> int:
     base, pki, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    encoding = sys.argv[4] if len(sys.argv) > 4 else None
+    headers = {"Accept-Encoding": encoding} if encoding else {}
+    wire = decoded = 0
     u = urllib.parse.urlsplit(base)
     ctx = ssl.create_default_context(cafile=f"{pki}/root-ca.crt")
     ctx.load_cert_chain(f"{pki}/client-profile-1.crt", f"{pki}/client-profile-1.key")
@@ -70,9 +76,20 @@ def main() -> int:
     total = None
     t0 = time.perf_counter()
     while path:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
         body = resp.read()
+        wire += len(body)
+        sent_as = resp.getheader("Content-Encoding")
+        if encoding and sent_as != encoding:
+            print(f"asked for {encoding}, got {sent_as!r} on {path}", file=sys.stderr)
+            return 1
+        if sent_as == "gzip":
+            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        elif sent_as == "br":
+            import brotli  # noqa: PLC0415 (only for br walks)
+            body = brotli.decompress(body)
+        decoded += len(body)
         if resp.status != 200:
             print(f"HTTP {resp.status} on {path}: {body[:300]!r}", file=sys.stderr)
             return 1
@@ -98,6 +115,7 @@ def main() -> int:
     print(json.dumps({
         "locations": locations, "included": included, "pages": pages, "seconds": round(secs, 2),
         "locations_per_s": round(locations / secs), "peak_rss_mb": round(peak_kb / 1024, 1),
+        "wire_bytes": wire, "body_bytes": decoded,
     }))
     return 0
 

@@ -20,14 +20,28 @@ impl RawResponse {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
-    /// The body as JSON, if it is.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
+    /// The body, decoded as its `Content-Encoding` says (gzip, br); `None` when it does not decode.
+    pub fn decoded(&self) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        match self.header("content-encoding") {
+            None => return Some(self.body.clone()),
+            Some("gzip") => flate2::read::GzDecoder::new(&self.body[..]).read_to_end(&mut out).ok()?,
+            Some("br") => brotli::Decompressor::new(&self.body[..], 4096).read_to_end(&mut out).ok()?,
+            Some(_) => return None,
+        };
+        Some(out)
     }
 
-    /// The body as text (lossy), for messages.
+    /// The body as JSON, if it is (once decoded).
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.decoded()?).ok()
+    }
+
+    /// The body as text (lossy, once decoded), for messages.
     pub fn text(&self) -> String {
-        let t = String::from_utf8_lossy(&self.body);
+        let body = self.decoded().unwrap_or_else(|| self.body.clone());
+        let t = String::from_utf8_lossy(&body);
         t.chars().take(600).collect()
     }
 }
