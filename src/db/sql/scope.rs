@@ -41,8 +41,8 @@ pub(super) fn capacity_visible(p: &mut SqlPlan, alias: &'static str, cap: &Capac
     figure_visible(p, alias, cap, true);
 }
 
-/// The predicate "figure `alias` is visible", the links to sensitive units read only when
-/// `check_links` (otherwise the caller tests the place's own `sensitive` flag).
+/// The predicate "figure `alias` is visible", the place's `sensitive` flag read only when
+/// `check_links` (otherwise the caller tests it on the place's row).
 pub(super) fn figure_visible(p: &mut SqlPlan, alias: &'static str, cap: &CapacityScope, check_links: bool) {
     if cap.none {
         p.push("(1 = 0)");
@@ -68,9 +68,10 @@ pub(super) fn figure_visible(p: &mut SqlPlan, alias: &'static str, cap: &Capacit
         p.text_list(&owned(only));
     }
     if cap.hide_sensitive && check_links {
-        p.push(" AND NOT EXISTS (SELECT 1 FROM ");
-        p.push(SENSITIVE_LINKS);
-        p.push(" AND shl.location_id = ");
+        // The place's own flag (kept by the import with its links to sensitive units), through
+        // the partial index of the few sensitive places: reading the links instead made
+        // PostgreSQL scan every link and every offer for a capacity search of all of France.
+        p.push(" AND NOT EXISTS (SELECT 1 FROM locations sp WHERE sp.sensitive = TRUE AND sp.id = ");
         p.col(alias, c::LOCATION_ID);
         p.push(")");
     }
