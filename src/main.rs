@@ -117,8 +117,8 @@ struct LoadLimits {
     /// Open client connections at most (over all workers); more wait in the listen backlog.
     #[arg(long, env = "ROR_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: u64,
-    /// Memory for remembered search totals, in MiB (a total counted once is reused until an import
-    /// changes the data; 0: count every time).
+    /// Memory for remembered search totals, in MiB, and as much for the validators of conditional
+    /// searches (reused until the next import; 0: remember nothing).
     #[arg(long, env = "ROR_COUNT_MEMO_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(0..=4096))]
     count_memo_mb: u64,
 }
