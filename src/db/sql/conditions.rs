@@ -270,13 +270,13 @@ pub(super) fn figures(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope) {
     figure_passes(p, tests, scope, true);
 }
 
-/// `<each test> AND <figure c is visible>` (the links to sensitive units read when `check_links`).
-fn figure_passes(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope, check_links: bool) {
+/// `<each test> AND <figure c is visible>` (its place's `sensitive` flag read when `check_place`).
+fn figure_passes(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope, check_place: bool) {
     for t in tests {
         figure_test(p, t);
         p.push(" AND ");
     }
-    figure_visible(p, "c", &scope.capacity, check_links);
+    figure_visible(p, "c", &scope.capacity, check_place);
 }
 
 fn figure_column(field: CapacityCode) -> Ident {
@@ -423,23 +423,21 @@ fn strings(p: &mut SqlPlan, field: StringField, mode: StringMode, values: &[Stri
                 p.push(" < ");
                 p.text(end);
             }
-            None => {
-                p.col("r", col);
-                p.push(" LIKE ");
-                p.text(format!("{}%", escape_like(v)));
-                p.push(" ESCAPE '\\'");
-            }
+            None => like(p, col, &format!("{}%", escape_like(v))),
         },
-        StringMode::Contains => {
-            p.col("r", col);
-            p.push(" LIKE ");
-            p.text(format!("%{}%", escape_like(v)));
-            p.push(" ESCAPE '\\'");
-        }
+        StringMode::Contains => like(p, col, &format!("%{}%", escape_like(v))),
     };
     p.push("(");
     any_of(p, values, &term);
     p.push(")");
+}
+
+/// `r.<col> LIKE <pattern>` (backslash escapes).
+fn like(p: &mut SqlPlan, col: Ident, pattern: &str) {
+    p.col("r", col);
+    p.push(" LIKE ");
+    p.text(pattern);
+    p.push(" ESCAPE '\\'");
 }
 
 /// The least string above every string that starts with `prefix` (its last character that has a

@@ -42,8 +42,8 @@ pub(super) fn capacity_visible(p: &mut SqlPlan, alias: &'static str, cap: &Capac
 }
 
 /// The predicate "figure `alias` is visible", the place's `sensitive` flag read only when
-/// `check_links` (otherwise the caller tests it on the place's row).
-pub(super) fn figure_visible(p: &mut SqlPlan, alias: &'static str, cap: &CapacityScope, check_links: bool) {
+/// `check_place` (otherwise the caller tests it on the place's row).
+pub(super) fn figure_visible(p: &mut SqlPlan, alias: &'static str, cap: &CapacityScope, check_place: bool) {
     if cap.none {
         p.push("(1 = 0)");
         return;
@@ -67,7 +67,7 @@ pub(super) fn figure_visible(p: &mut SqlPlan, alias: &'static str, cap: &Capacit
         p.push(" IN ");
         p.text_list(&owned(only));
     }
-    if cap.hide_sensitive && check_links {
+    if cap.hide_sensitive && check_place {
         // The place's own flag (kept by the import with its links to sensitive units), through
         // the partial index of the few sensitive places: reading the links instead made
         // PostgreSQL scan every link and every offer for a capacity search of all of France.
