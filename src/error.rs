@@ -41,6 +41,9 @@ pub enum AppError {
     /// 503 with `Retry-After`: the server sheds load (too many requests in flight and waiting).
     #[error("overloaded")]
     Overloaded,
+    /// 429 with `Retry-After` (seconds): the client asks too often or has too much running.
+    #[error("too many requests: {0}")]
+    TooManyRequests(String, u64),
     /// 503: the client's certificate cannot be checked for revocation (its CRL is out of date).
     #[error("revocation status unknown: {0}")]
     RevocationUnknown(String),
@@ -71,6 +74,7 @@ impl AppError {
                 "the server is at capacity and cannot answer in time; retry after the delay in Retry-After",
             )],
             Self::RevocationUnknown(m) => vec![Issue::error("transient", m.clone())],
+            Self::TooManyRequests(m, _) => vec![Issue::error("throttled", m.clone())],
             Self::Internal => vec![Issue::error(
                 "exception",
                 "internal error; the request id in X-Request-Id identifies it in the server log",
@@ -89,14 +93,19 @@ impl AppError {
             Self::UnsupportedMediaType(_) => 415,
             Self::Timeout(_) => 408,
             Self::TooLarge(_) => 413,
+            Self::TooManyRequests(..) => 429,
             Self::Unavailable | Self::Overloaded | Self::RevocationUnknown(_) => 503,
             Self::Internal => 500,
         }
     }
 
-    /// Whether the client should retry after a delay (`Retry-After`).
-    pub fn retry_later(&self) -> bool {
-        matches!(self, Self::Unavailable | Self::Overloaded)
+    /// The delay, in seconds, to send in `Retry-After`, when there is one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Unavailable | Self::Overloaded => Some(1),
+            Self::TooManyRequests(_, s) => Some(*s),
+            _ => None,
+        }
     }
 
     /// Whether the rest of the request was left unread, so that its connection cannot carry another.

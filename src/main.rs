@@ -74,6 +74,8 @@ struct ServeArgs {
     security: Security,
     #[command(flatten)]
     load: LoadLimits,
+    #[command(flatten)]
+    export: ExportArgs,
     /// Read-only connections in the pool.
     #[arg(long, env = "ROR_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
@@ -137,6 +139,42 @@ impl LoadLimits {
         config.admission = admission;
         config.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
         config.count_memo_bytes = self.count_memo_mb << 20;
+    }
+}
+
+/// Bulk Data `$export`.
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// Folder of export jobs and their files (kept across restarts; not the database's).
+    #[arg(long, env = "ROR_EXPORT_DIR", default_value = "ror-capacity-exports")]
+    export_dir: PathBuf,
+    /// Minutes a finished export's files stay downloadable.
+    #[arg(long, env = "ROR_EXPORT_EXPIRY_MINUTES", default_value_t = 1440, value_parser = clap::value_parser!(u64).range(1..))]
+    export_expiry_minutes: u64,
+    /// Unfinished exports at once, over all consumers (more: 429).
+    #[arg(long, env = "ROR_EXPORT_MAX_JOBS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    export_max_jobs: u64,
+    /// Unfinished exports at once per consumer (more: 429).
+    #[arg(long, env = "ROR_EXPORT_MAX_JOBS_PER_CONSUMER", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    export_max_jobs_per_consumer: u64,
+    /// Exports written at once (each on a thread and a database connection of its own).
+    #[arg(long, env = "ROR_EXPORT_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    export_workers: u64,
+    /// Polling delay given to export clients, in ms (Retry-After; polls twice as fast get 429).
+    #[arg(long, env = "ROR_EXPORT_POLL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    export_poll_ms: u64,
+}
+
+impl ExportArgs {
+    fn apply(self, config: &mut ServerConfig) {
+        use std::time::Duration;
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        config.export.dir = Some(self.export_dir);
+        config.export.expiry = Duration::from_secs(self.export_expiry_minutes.saturating_mul(60));
+        config.export.max_jobs = n(self.export_max_jobs);
+        config.export.max_jobs_per_consumer = n(self.export_max_jobs_per_consumer);
+        config.export.workers = n(self.export_workers);
+        config.export.poll_interval = Duration::from_millis(self.export_poll_ms);
     }
 }
 
@@ -260,6 +298,7 @@ fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
     config.cursor_secret = args.cursor_secret.map(String::into_bytes);
     config.bench_ceiling_bytes = args.bench_ceiling_bytes;
     args.load.apply(&mut config);
+    args.export.apply(&mut config);
     let demo_pki = configure_security(&mut config, args.security, args.demo)?;
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) = startup::build(&config)?;

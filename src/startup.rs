@@ -13,6 +13,9 @@ use crate::db::{self, DbError, DbUrl};
 use crate::http::telemetry::AuditCapture;
 use crate::http::{self, AppState};
 
+/// Export files sent at once (each on a thread of its own).
+const MAX_DOWNLOADS: usize = 16;
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -31,6 +34,9 @@ pub enum StartError {
     /// A configuration that would expose data.
     #[error("refusing to start: {0}")]
     Unsafe(String),
+    /// The export directory cannot be used.
+    #[error("export directory: {0}")]
+    Export(String),
     /// The system random generator failed: no unguessable cursor key can be made.
     #[error("refusing to start: the system random generator failed ({0}); set ROR_CURSOR_SECRET or fix the system")]
     Random(String),
@@ -132,6 +138,11 @@ fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
         },
         counts: std::sync::Arc::new(GenerationMemo::new(config.count_memo_bytes)),
         tags: std::sync::Arc::new(GenerationMemo::new(config.count_memo_bytes)),
+        exports: Some(std::sync::Arc::new(
+            crate::service::export::Exports::open(&config.export, url, &config.limits)
+                .map_err(|e| StartError::Export(e.to_string()))?,
+        )),
+        downloads: http::stream::Streams::new(MAX_DOWNLOADS),
     }))
 }
 

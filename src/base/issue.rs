@@ -47,6 +47,11 @@ impl Issue {
         Self { severity: Severity::Warning, code, diagnostics: diagnostics.into(), expression: None }
     }
 
+    /// An information issue.
+    pub fn information(code: &'static str, diagnostics: impl Into<String>) -> Self {
+        Self { severity: Severity::Information, code, diagnostics: diagnostics.into(), expression: None }
+    }
+
     /// Adds the element or parameter concerned.
     pub fn at(mut self, expression: impl Into<String>) -> Self {
         self.expression = Some(expression.into());

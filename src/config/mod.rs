@@ -45,6 +45,41 @@ impl AdmissionLimits {
     }
 }
 
+/// Bulk Data exports: where jobs and files are kept, how long, how many at once.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// Folder of the jobs' records and files (`None`: a temporary folder removed when the server
+    /// stops, so jobs do not survive a restart; the command line always names one).
+    pub dir: Option<std::path::PathBuf>,
+    /// How long a finished job's files stay downloadable.
+    pub expiry: std::time::Duration,
+    /// Unfinished jobs (queued or running) at once, over all consumers.
+    pub max_jobs: usize,
+    /// Unfinished jobs at once per consumer.
+    pub max_jobs_per_consumer: usize,
+    /// Jobs written at once (each on a thread and a database connection of its own).
+    pub workers: usize,
+    /// The delay a poller is told to wait (`Retry-After`); polls of an unfinished job sooner
+    /// than half of it after the previous one are answered 429.
+    pub poll_interval: std::time::Duration,
+    /// Rows read per statement while writing.
+    pub page: usize,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            expiry: std::time::Duration::from_secs(24 * 3600),
+            max_jobs: 4,
+            max_jobs_per_consumer: 1,
+            workers: 1,
+            poll_interval: std::time::Duration::from_secs(2),
+            page: 1000,
+        }
+    }
+}
+
 /// Everything the HTTP server needs.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -78,6 +113,8 @@ pub struct ServerConfig {
     /// Bytes of remembered search totals, and as many of remembered answer validators
     /// (`service::memo`; 0: nothing is remembered).
     pub count_memo_bytes: u64,
+    /// Bulk Data exports.
+    pub export: ExportSettings,
     /// Benchmarks only: serve `GET /bench/ceiling`, a fixed FHIR JSON body of this many bytes, through
     /// the same TLS, middleware and authentication (the ceiling the API's figures are compared to).
     pub bench_ceiling_bytes: Option<usize>,
@@ -102,6 +139,7 @@ impl ServerConfig {
             tls: None,
             auth: AuthMode::Insecure { profile: Profile::EVERYTHING },
             bench_ceiling_bytes: None,
+            export: ExportSettings::default(),
             count_memo_bytes: 16 << 20,
         }
     }

@@ -185,12 +185,12 @@ pub fn locations_of_services(
 /// plan made without them, and for a `_lastUpdated` range that plan guesses a third of the rows
 /// match and walks the whole id index (S4 on 12k places: 10-20 ms against 2 ms planned with the
 /// values); set for this transaction only.
-pub fn in_snapshot<T>(
+pub fn in_snapshot<T, E: From<diesel::result::Error>>(
     conn: &mut DbConn,
     planned_with_values: bool,
-    f: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
-) -> Result<T, DbError> {
-    conn.transaction::<_, DbError, _>(|c| {
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.transaction::<_, E, _>(|c| {
         if planned_with_values && matches!(c, DbConn::Postgresql(_)) {
             diesel::connection::SimpleConnection::batch_execute(c, "SET LOCAL plan_cache_mode = force_custom_plan")?;
         }

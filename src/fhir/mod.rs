@@ -12,8 +12,8 @@ pub mod outcome;
 pub mod render;
 pub mod validate;
 
-/// Resource types served by this facade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Resource types served by this facade (serialised as their FHIR name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ResourceType {
     /// Lieu de réalisation de l'offre.
     Location,

@@ -23,7 +23,7 @@ pub const MIN_BYTES: usize = 1024;
 const INLINE_BYTES: usize = 64 * 1024;
 
 /// Brotli's quality and window (quality 4: about gzip's speed, a smaller output).
-const BROTLI_QUALITY: u32 = 4;
+pub(super) const BROTLI_QUALITY: u32 = 4;
 const BROTLI_WINDOW: u32 = 22;
 
 /// The encodings offered, the preferred first.

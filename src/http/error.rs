@@ -25,8 +25,8 @@ impl ResponseError for AppError {
         if let Self::MethodNotAllowed(_, allow) = self {
             resp.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }
-        if self.retry_later() {
-            resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        if let Some(secs) = self.retry_after() {
+            resp.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
         }
         if self.body_unread() {
             // The rest of the body was not read: the connection cannot carry another request.

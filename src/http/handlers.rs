@@ -46,7 +46,7 @@ fn resource_type(name: &str) -> Result<ResourceType, AppError> {
 /// connected to (`Host`, or the HTTP/2 authority). Forwarding headers (`Forwarded`,
 /// `X-Forwarded-Host`, `X-Forwarded-Proto`) are only followed on connections from a trusted proxy:
 /// from anyone else they would let a client make the server write links to another host.
-fn base_url(req: &HttpRequest, state: &AppState) -> String {
+pub(super) fn base_url(req: &HttpRequest, state: &AppState) -> String {
     if let Some(b) = &state.base_url {
         return b.trim_end_matches('/').to_owned();
     }
@@ -77,11 +77,11 @@ fn valid_authority(h: &str) -> bool {
         && h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
-fn format_param(pairs: &[(String, String)]) -> Option<&str> {
+pub(super) fn format_param(pairs: &[(String, String)]) -> Option<&str> {
     pairs.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.as_str())
 }
 
-fn query_pairs(q: &str) -> Result<Vec<(String, String)>, AppError> {
+pub(super) fn query_pairs(q: &str) -> Result<Vec<(String, String)>, AppError> {
     Ok(crate::search::query::decode_pairs(q)?)
 }
 
@@ -133,12 +133,12 @@ pub async fn read(
 /// The instant of a `Last-Modified`, to the second as an HTTP-date says it; instants outside
 /// 1970–9999 (which it cannot write, and which `HttpDate` panics on past 9999) are clamped. Import
 /// refuses such instants; this keeps the response whole anyway.
-fn modified_at(us: i64) -> std::time::SystemTime {
+pub(super) fn modified_at(us: i64) -> std::time::SystemTime {
     let secs = us.clamp(0, crate::search::date::MAX_SERVABLE_US).div_euclid(1_000_000);
     std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0))
 }
 
-fn lenient(req: &HttpRequest) -> bool {
+pub(super) fn lenient(req: &HttpRequest) -> bool {
     req.headers()
         .get_all("prefer")
         .filter_map(|v| v.to_str().ok())

@@ -8,9 +8,11 @@ pub mod compress;
 pub mod conditional;
 mod dbcall;
 pub mod error;
+pub mod export;
 pub mod handlers;
 pub mod negotiate;
 pub mod peer;
+pub mod stream;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -40,6 +42,10 @@ pub struct AppState {
     pub counts: Arc<crate::service::memo::GenerationMemo<u64>>,
     /// Validators of search answers remembered per page and consumer (conditional searches).
     pub tags: Arc<crate::service::memo::GenerationMemo<String>>,
+    /// Bulk Data export jobs (`None`: exports are not served).
+    pub exports: Option<Arc<crate::service::export::Exports>>,
+    /// Export files being sent.
+    pub downloads: stream::Streams,
 }
 
 const READ_ONLY: &str = "this server is read-only: only read and search interactions are supported";
@@ -76,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/fhir")
+            .configure(export::routes)
             .service(
                 web::resource("/metadata")
                     .route(web::get().to(handlers::metadata))

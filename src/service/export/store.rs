@@ -1,0 +1,126 @@
+//! The export directory: one folder per job, named by its id, holding `job.json` (the [`Job`],
+//! replaced atomically at each change of state) and its NDJSON files. Nothing of the served data
+//! is written here, and nothing here is read by searches.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::job::{ERROR_FILE, Job, OutputFile, file_name};
+use super::write::Sink;
+use crate::fhir::ResourceType;
+
+const RECORD: &str = "job.json";
+
+/// Whether `id` has the form of a job id (so that it can name a folder).
+pub fn valid_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// The folder of job `id` (a [`valid_id`]).
+pub fn job_dir(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+/// Writes `job`'s record: to a temporary file, synced, then renamed over the old one, so that a
+/// crash leaves the old record or the new one.
+pub fn save(root: &Path, job: &Job) -> std::io::Result<()> {
+    let dir = job_dir(root, &job.id);
+    std::fs::create_dir_all(&dir)?;
+    let tmp = dir.join("job.json.tmp");
+    let mut f = File::create(&tmp)?;
+    f.write_all(&serde_json::to_vec_pretty(job).map_err(std::io::Error::other)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(RECORD))
+}
+
+/// Every job recorded under `root` (folders without a readable record are removed: a kick-off
+/// interrupted before its record was written).
+pub fn load_all(root: &Path) -> std::io::Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).filter(|n| valid_id(n)) else { continue };
+        let record = std::fs::read(path.join(RECORD)).ok().and_then(|b| serde_json::from_slice::<Job>(&b).ok());
+        match record {
+            Some(job) if job.id == name => jobs.push(job),
+            _ => {
+                log::warn!("export folder {} has no readable job record: removed", path.display());
+                remove(root, name);
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// Removes job `id`'s folder. A file being downloaded stays readable to its reader until closed.
+pub fn remove(root: &Path, id: &str) {
+    let dir = job_dir(root, id);
+    if let Err(e) = std::fs::remove_dir_all(&dir)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        log::warn!("cannot remove export folder {}: {e}", dir.display());
+    }
+}
+
+/// Removes the NDJSON files of job `id` (its record stays): before it is written again.
+pub fn clear_files(root: &Path, id: &str) -> std::io::Result<()> {
+    let dir = job_dir(root, id);
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "ndjson") {
+            std::fs::remove_file(path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a job's files: one per type, opened when its first resource comes.
+pub struct FileSink {
+    dir: PathBuf,
+    files: BTreeMap<&'static str, (BufWriter<File>, u64)>,
+}
+
+impl FileSink {
+    /// A sink writing into job `id`'s folder.
+    pub fn new(root: &Path, id: &str) -> Self {
+        Self { dir: job_dir(root, id), files: BTreeMap::new() }
+    }
+
+    fn file(&mut self, rt: ResourceType) -> std::io::Result<&mut (BufWriter<File>, u64)> {
+        if !self.files.contains_key(rt.as_str()) {
+            let f = File::create(self.dir.join(file_name(rt)))?;
+            self.files.insert(rt.as_str(), (BufWriter::with_capacity(1 << 20, f), 0));
+        }
+        self.files.get_mut(rt.as_str()).ok_or_else(|| std::io::Error::other("export file not open"))
+    }
+
+    /// Writes the error file: one OperationOutcome per line.
+    pub fn put_outcome(&mut self, outcome: &serde_json::Value) -> std::io::Result<()> {
+        let path = self.dir.join(ERROR_FILE);
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        writeln!(f, "{outcome}")
+    }
+
+    /// Flushes and syncs every file; the files written, by type.
+    pub fn finish(self) -> std::io::Result<Vec<OutputFile>> {
+        let mut out = Vec::new();
+        for (rt, (w, count)) in self.files {
+            let f = w.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+            f.sync_all()?;
+            out.push(OutputFile { resource_type: rt.to_owned(), file: format!("{rt}.ndjson"), count });
+        }
+        Ok(out)
+    }
+}
+
+impl Sink for FileSink {
+    fn put(&mut self, rt: ResourceType, json: &str) -> std::io::Result<()> {
+        let (w, count) = self.file(rt)?;
+        w.write_all(json.as_bytes())?;
+        w.write_all(b"\n")?;
+        *count += 1;
+        Ok(())
+    }
+}
