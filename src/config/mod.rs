@@ -57,7 +57,8 @@ pub struct ExportSettings {
     pub max_jobs: usize,
     /// Unfinished jobs at once per consumer.
     pub max_jobs_per_consumer: usize,
-    /// Jobs written at once (each on a thread and a database connection of its own).
+    /// Jobs written at once (each on a thread and a database connection of its own). With 0,
+    /// jobs are accepted and queued but not written until a start with workers.
     pub workers: usize,
     /// The delay a poller is told to wait (`Retry-After`); polls of an unfinished job sooner
     /// than half of it after the previous one are answered 429.

@@ -11,6 +11,8 @@ mod corpus;
 mod crl;
 mod demo;
 mod errors;
+mod export;
+mod export_snapshot;
 mod filter_search;
 mod grants;
 mod helpers;

@@ -9,7 +9,7 @@
 # Environment:
 #   ROR_CAPACITY_BIN   server binary (default /var/cache/ror-capacity/target-release/release/ror-capacity)
 #   ROR_CACHE_DIR      cache root, outside the clone (default /var/cache/ror-capacity); tools go to
-#                      $ROR_CACHE_DIR/conformance (Python venv and node_modules, keyed by their lock files)
+#                      $ROR_CACHE_DIR/conformance (Python venvs and node_modules, keyed by their lock files)
 #   CONFORMANCE_KEEP   set to 1 to keep the work folder (responses, validator reports, server log)
 #
 # Ends with "conformance: N passed, M failed"; exit 0 only when M is 0.
@@ -49,6 +49,18 @@ if [[ ! -f "$VENV/.complete" ]]; then
     "$VENV/bin/python" -m pip check >/dev/null || die "pinned Python packages are inconsistent (pip check)"
     touch "$VENV/.complete"
 fi
+# The Bulk Data client (test_bulk_export.py) in a venv of its own: its dependencies are not the stage's.
+BULKKEY="$( (python3 -c 'import sys; print(sys.version)'; cat "$HERE/requirements-bulk.txt") | sha256sum | cut -c1-16)"
+BULKVENV="$CACHE/venv-bulk-$BULKKEY"
+if [[ ! -f "$BULKVENV/.complete" ]]; then
+    say "installing the Bulk Data client into $BULKVENV"
+    rm -rf "$BULKVENV"
+    python3 -m venv "$BULKVENV"
+    "$BULKVENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+        -r "$HERE/requirements-bulk.txt" || die "pip install failed (requirements-bulk.txt)"
+    "$BULKVENV/bin/python" -m pip check >/dev/null || die "pinned Bulk Data client packages are inconsistent (pip check)"
+    touch "$BULKVENV/.complete"
+fi
 NODEKEY="$( (node --version; cat "$HERE/package.json" "$HERE/package-lock.json") | sha256sum | cut -c1-16)"
 NODEDIR="$CACHE/node-$NODEKEY"
 if [[ ! -f "$NODEDIR/.complete" ]]; then
@@ -82,6 +94,7 @@ export CONF_PKI="$WORK/pki"
 export CONF_WORK="$WORK"
 export CONF_EXPECTED="$WORK/expected.ndjson"
 export CONF_NODE_MODULES="$NODEDIR/node_modules"
+export CONF_BULK_VENV="$BULKVENV"
 export CONF_REPO="$REPO"
 
 # A free port, then the server; tried again on another port if the server could not start (another
@@ -93,7 +106,7 @@ for attempt in 1 2 3; do
     env -u DATABASE_URL -u ROR_BIND -u ROR_BASE_URL -u ROR_TLS_CERT -u ROR_TLS_KEY -u ROR_CLIENT_CA -u ROR_CRL \
         -u ROR_CONSUMERS -u ROR_TRUSTED_PROXY -u ROR_CLIENT_CERT_HEADER -u ROR_CURSOR_SECRET \
         "$BIN" --database-url "sqlite://$WORK/demo.db" serve --demo --demo-locations 2000 \
-        --pki-dir "$WORK/pki" --bind "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+        --pki-dir "$WORK/pki" --bind "127.0.0.1:$PORT" --export-dir "$WORK/exports" --export-poll-ms 500 >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     export CONF_BASE="https://127.0.0.1:$PORT/fhir"
     export CONF_SERVER_PID="$SERVER_PID"

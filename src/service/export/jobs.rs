@@ -122,7 +122,7 @@ impl Exports {
             stopping: AtomicBool::new(false),
         });
         resume(&shared)?;
-        for n in 0..settings.workers.max(1) {
+        for n in 0..settings.workers {
             let s = shared.clone();
             std::thread::Builder::new().name(format!("ror-export-{n}")).spawn(move || work(&s))?;
         }
