@@ -13,6 +13,9 @@ use serde_json::Value;
 use crate::helpers::{Backend, Shared, TestApp, TestDb, enc, next_link, scratch_dir};
 use crate::pki::{ClientCert, https_client, pki};
 
+/// The canonical of the operation, as the CapabilityStatement declares it.
+const EXPORT: &str = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export|2.0.0";
+
 /// A consumer talking to one server.
 struct As<'a> {
     app: &'a TestApp,
@@ -179,6 +182,12 @@ fn each_consumer_exports_what_it_searches(backend: Backend) {
 fn parameters(backend: Backend) {
     let app = shared(backend);
     let c = as_(app, &pki().profiles[1]);
+    let (_, metadata) = c.json("GET", "metadata");
+    let op = &metadata["rest"][0]["operation"][0];
+    assert_eq!((op["name"].as_str(), op["definition"].as_str()), (Some("export"), Some(EXPORT)));
+    assert!(
+        metadata["rest"][0]["resource"].as_array().unwrap().iter().all(|r| r["operation"][0]["definition"] == EXPORT)
+    );
     let region = app.data.first_region();
     let since = "2026-06-01T00:00:00Z";
     let e = c.export(&format!("$export?_type=Location&_since={}", enc(since)));
