@@ -65,7 +65,8 @@ start_server() { # db_url ceiling_bytes
     PORT=$(free_port)
     taskset -c 1 "$BIN" --database-url "$1" serve --bind "127.0.0.1:$PORT" --workers 1 --pool-size 4 \
         --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key" --client-ca "$PKI/client-trust.pem" \
-        --consumers "$PKI/consumers.toml" --bench-ceiling-bytes "$2" >"$RAW/server-$PORT.log" 2>&1 &
+        --consumers "$PKI/consumers.toml" --bench-ceiling-bytes "$2" \
+        --export-dir "$RAW/exports-$PORT" --export-poll-ms 100 >"$RAW/server-$PORT.log" 2>&1 &
     SERVER_PID=$!
     BASE=https://127.0.0.1:$PORT/fhir
     for _ in $(seq 1 100); do
@@ -183,6 +184,9 @@ for size in $SIZES; do
             log "$backend $size run $run: S1 walk, gzip"
             walk=$(taskset -c 0 python3 "$ROOT/bench/walk.py" "$BASE" "$PKI" "$SERVER_PID" gzip)
             record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"s1gz\",\"run\":$run,\"walk\":$walk}"
+            log "$backend $size run $run: export"
+            exp=$(taskset -c 0 python3 "$ROOT/bench/export.py" "$BASE" "$PKI" "$SERVER_PID")
+            record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"export\",\"run\":$run,\"export\":$exp}"
         done
         stop_server
     done

@@ -139,6 +139,20 @@ def report(results):
         wire = (f"{walks[0].get('wire_bytes', 0) / 1e6:.0f} / {gz[0]['wire_bytes'] / 1e6:.0f}"
                 if gz and walks else "")
         out.append(f"| {size} | {backend} | {statistics.median(imp):.1f} | {lps:.0f} | {rss:.0f} | {gz_lps} | {wire} |")
+    out += ["", "| size | backend | export resources | export resources/s | of S1 walk places/s "
+            "| peak RSS MB (before) | files MB | download MB/s |", "|---:|---|---:|---:|---:|---|---:|---:|"]
+    for size, backend in sorted({(r["size"], r["backend"]) for r in rows}):
+        ex = [r["export"] for r in rows if r["size"] == size and r["backend"] == backend and r["measure"] == "export"]
+        walks = [r["walk"] for r in rows if r["size"] == size and r["backend"] == backend and r["measure"] == "s1"]
+        if not ex:
+            continue
+        rps = statistics.median(e["resources_per_s"] for e in ex)
+        lps = statistics.median(w["locations_per_s"] for w in walks) if walks else 0
+        ratio = f"{rps / lps:.1f}x" if lps else ""
+        before = max(e["rss_before_mb"] for e in ex)
+        out.append(f"| {size} | {backend} | {ex[0]['resources']} | {rps:.0f} | {ratio} | "
+                   f"{max(e['peak_rss_mb'] for e in ex):.0f} ({before:.0f}) | {ex[0]['file_bytes'] / 1e6:.0f} | "
+                   f"{statistics.median(e['download_mb_per_s'] for e in ex):.0f} |")
     print("\n".join(out))
 
 
