@@ -185,7 +185,6 @@ impl Exports {
     pub fn poll(&self, id: &str, owner: &Owner) -> Option<Poll> {
         let s = &self.shared;
         let mut jobs = s.lock();
-        let position = jobs.queue.iter().position(|q| q == id);
         let entry = jobs.entries.get_mut(id).filter(|e| e.job.owner == *owner)?;
         let interval = s.settings.poll_interval;
         Some(match entry.job.state {
@@ -198,8 +197,9 @@ impl Exports {
             _ if entry.last_poll.is_some_and(|t| t.elapsed() < interval / 2) => Poll::TooSoon(interval),
             state => {
                 entry.last_poll = Some(Instant::now());
-                let progress = match (state, position) {
-                    (State::Queued, Some(ahead)) => format!("queued, {ahead} export(s) ahead"),
+                // Nothing of other consumers' jobs (how many wait ahead) is said.
+                let progress = match state {
+                    State::Queued => "queued".to_owned(),
                     _ => format!("{} resources written", entry.written.load(Ordering::Relaxed)),
                 };
                 Poll::Pending(progress, interval)
