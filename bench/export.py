@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.parse
 
-POLL = 0.1
+POLL = 0.02
 
 
 def rss_kb(pid: int) -> int:

@@ -66,7 +66,7 @@ start_server() { # db_url ceiling_bytes
     taskset -c 1 "$BIN" --database-url "$1" serve --bind "127.0.0.1:$PORT" --workers 1 --pool-size 4 \
         --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key" --client-ca "$PKI/client-trust.pem" \
         --consumers "$PKI/consumers.toml" --bench-ceiling-bytes "$2" \
-        --export-dir "$RAW/exports-$PORT" --export-poll-ms 100 >"$RAW/server-$PORT.log" 2>&1 &
+        --export-dir "$RAW/exports-$PORT" --export-poll-ms 40 >"$RAW/server-$PORT.log" 2>&1 &
     SERVER_PID=$!
     BASE=https://127.0.0.1:$PORT/fhir
     for _ in $(seq 1 100); do

@@ -20,54 +20,40 @@ use crate::service::export::{Poll, Refusal, plan, request, store};
 /// The media type of the export's files.
 const NDJSON: &str = "application/fhir+ndjson";
 
+/// A route answering `405` with `why` and the methods allowed.
+fn refuse(why: &'static str, allow: &'static str) -> actix_web::Route {
+    web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed(why.into(), allow)) })
+}
+
 /// Registers the routes (inside the `/fhir` scope, before the type routes they would match).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let refuse = || {
-        web::to(|| async {
-            Err::<HttpResponse, _>(AppError::MethodNotAllowed("see the CapabilityStatement".into(), "GET, POST"))
-        })
-    };
+    const KICKOFF: &str = "an export is kicked off with GET or POST";
+    const POLL: &str = "poll with GET, cancel with DELETE";
+    for path in ["/$export", "/{type}/$export"] {
+        cfg.service(
+            web::resource(path)
+                .route(web::get().to(kickoff))
+                .route(web::post().to(kickoff))
+                .default_service(refuse(KICKOFF, "GET, POST")),
+        );
+    }
     cfg.service(
-        web::resource("/$export")
-            .route(web::get().to(kickoff))
-            .route(web::post().to(kickoff))
-            .default_service(refuse()),
-    )
-    .service(
         web::resource("/$export-status/{id}")
             .route(web::get().to(status))
             .route(web::delete().to(cancel))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AppError::MethodNotAllowed(
-                    "poll with GET, cancel with DELETE".into(),
-                    "GET, DELETE",
-                ))
-            })),
+            .default_service(refuse(POLL, "GET, DELETE")),
     )
     .service(
         web::resource("/$export-poll-status")
             .route(web::get().to(status_by_query))
             .route(web::delete().to(cancel_by_query))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AppError::MethodNotAllowed(
-                    "poll with GET, cancel with DELETE".into(),
-                    "GET, DELETE",
-                ))
-            })),
+            .default_service(refuse(POLL, "GET, DELETE")),
     )
     .service(
         web::resource("/$export-file/{id}/{name}")
             .route(web::get().to(file))
             .route(web::head().to(file))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AppError::MethodNotAllowed("files are read with GET".into(), "GET, HEAD"))
-            })),
-    )
-    .service(
-        web::resource("/{type}/$export")
-            .route(web::get().to(kickoff))
-            .route(web::post().to(kickoff))
-            .default_service(refuse()),
+            .default_service(refuse("files are read with GET", "GET, HEAD")),
     );
 }
 

@@ -178,16 +178,10 @@ fn each_consumer_exports_what_it_searches(backend: Backend) {
     }
 }
 
-/// `_since`, `_type`, `_typeFilter`, `_myCompleteExtract`, type level, POST, and gzip.
+/// `_since`, `_type`, `_typeFilter`, `_myCompleteExtract`, type level.
 fn parameters(backend: Backend) {
     let app = shared(backend);
     let c = as_(app, &pki().profiles[1]);
-    let (_, metadata) = c.json("GET", "metadata");
-    let op = &metadata["rest"][0]["operation"][0];
-    assert_eq!((op["name"].as_str(), op["definition"].as_str()), (Some("export"), Some(EXPORT)));
-    assert!(
-        metadata["rest"][0]["resource"].as_array().unwrap().iter().all(|r| r["operation"][0]["definition"] == EXPORT)
-    );
     let region = app.data.first_region();
     let since = "2026-06-01T00:00:00Z";
     let e = c.export(&format!("$export?_type=Location&_since={}", enc(since)));
@@ -230,7 +224,18 @@ fn parameters(backend: Backend) {
         orgs.extend(reference(place, "managingOrganization", "Organization/"));
     }
     assert_eq!(e.ids("Organization"), orgs);
+}
 
+/// POST with a `Parameters` body, gzip and Brotli, and the CapabilityStatement's entry.
+fn post_and_encodings(backend: Backend) {
+    let app = shared(backend);
+    let c = as_(app, &pki().profiles[1]);
+    let (_, metadata) = c.json("GET", "metadata");
+    let op = &metadata["rest"][0]["operation"][0];
+    assert_eq!((op["name"].as_str(), op["definition"].as_str()), (Some("export"), Some(EXPORT)));
+    assert!(
+        metadata["rest"][0]["resource"].as_array().unwrap().iter().all(|r| r["operation"][0]["definition"] == EXPORT)
+    );
     // POST with a Parameters body.
     let body = serde_json::json!({"resourceType": "Parameters", "parameter": [
         {"name": "_type", "valueString": "Organization"},
@@ -422,6 +427,7 @@ fn restart(backend: Backend) {
 crate::each_backend!(
     each_consumer_exports_what_it_searches,
     parameters,
+    post_and_encodings,
     refusals,
     ownership,
     limits_and_cancel,

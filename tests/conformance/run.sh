@@ -38,29 +38,29 @@ command -v npm >/dev/null || die "npm is required"
 
 # --- pinned tools, cached outside the clone ---------------------------------------------------
 mkdir -p "$CACHE"
-PYKEY="$( (python3 -c 'import sys; print(sys.version)'; cat "$HERE/requirements.txt") | sha256sum | cut -c1-16)"
-VENV="$CACHE/venv-$PYKEY"
-if [[ ! -f "$VENV/.complete" ]]; then
-    say "installing Python tools into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-        -r "$HERE/requirements.txt" || die "pip install failed"
-    "$VENV/bin/python" -m pip check >/dev/null || die "pinned Python packages are inconsistent (pip check)"
-    touch "$VENV/.complete"
-fi
+# A venv per requirements file, keyed by the Python version and the file: installed with --no-deps
+# (every package is pinned, transitive ones included), then checked with pip check. Sets VENV_DIR
+# (not a command substitution: `die` must end the script and print its summary line).
+venv_for() { # requirements-file name-prefix what
+    local key dir
+    key="$( (python3 -c 'import sys; print(sys.version)'; cat "$HERE/$1") | sha256sum | cut -c1-16)"
+    dir="$CACHE/$2-$key"
+    if [[ ! -f "$dir/.complete" ]]; then
+        say "installing $3 into $dir"
+        rm -rf "$dir"
+        python3 -m venv "$dir"
+        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$HERE/$1" \
+            || die "pip install failed ($1)"
+        "$dir/bin/python" -m pip check >/dev/null || die "pinned packages of $1 are inconsistent (pip check)"
+        touch "$dir/.complete"
+    fi
+    VENV_DIR=$dir
+}
+venv_for requirements.txt venv "Python tools"
+VENV=$VENV_DIR
 # The Bulk Data client (test_bulk_export.py) in a venv of its own: its dependencies are not the stage's.
-BULKKEY="$( (python3 -c 'import sys; print(sys.version)'; cat "$HERE/requirements-bulk.txt") | sha256sum | cut -c1-16)"
-BULKVENV="$CACHE/venv-bulk-$BULKKEY"
-if [[ ! -f "$BULKVENV/.complete" ]]; then
-    say "installing the Bulk Data client into $BULKVENV"
-    rm -rf "$BULKVENV"
-    python3 -m venv "$BULKVENV"
-    "$BULKVENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-        -r "$HERE/requirements-bulk.txt" || die "pip install failed (requirements-bulk.txt)"
-    "$BULKVENV/bin/python" -m pip check >/dev/null || die "pinned Bulk Data client packages are inconsistent (pip check)"
-    touch "$BULKVENV/.complete"
-fi
+venv_for requirements-bulk.txt venv-bulk "the Bulk Data client"
+BULKVENV=$VENV_DIR
 NODEKEY="$( (node --version; cat "$HERE/package.json" "$HERE/package-lock.json") | sha256sum | cut -c1-16)"
 NODEDIR="$CACHE/node-$NODEKEY"
 if [[ ! -f "$NODEDIR/.complete" ]]; then

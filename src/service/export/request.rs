@@ -77,18 +77,7 @@ pub fn parse_kickoff(
     let mut named: Vec<ResourceType> = Vec::new();
     for (name, value) in pairs {
         match name.as_str() {
-            "_type" => {
-                for t in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-                    match ResourceType::parse(t) {
-                        Some(rt) if !named.contains(&rt) => named.push(rt),
-                        Some(_) => {}
-                        None => issues.push(Issue::error(
-                            "not-supported",
-                            format!("_type {t:?} is not exported here (Location, HealthcareService, Organization, Observation are)"),
-                        )),
-                    }
-                }
-            }
+            "_type" => types(value, &mut named, &mut issues),
             "_since" => match parse_servable_instant_us(value) {
                 Some(_) if value.contains('T') && spec.since.is_none() => spec.since = Some(value.clone()),
                 Some(_) if value.contains('T') => issues.push(Issue::error("invalid", "_since may be given once")),
@@ -132,6 +121,28 @@ pub fn parse_kickoff(
             _ => spec.types = Some(named),
         }
     }
+    check_filters(&spec, &mut issues);
+    if issues.is_empty() { Ok(spec) } else { Err(issues) }
+}
+
+/// The types of one `_type` value, added to `named` once each.
+fn types(value: &str, named: &mut Vec<ResourceType>, issues: &mut Vec<Issue>) {
+    for t in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        match ResourceType::parse(t) {
+            Some(rt) if !named.contains(&rt) => named.push(rt),
+            Some(_) => {}
+            None => issues.push(Issue::error(
+                "not-supported",
+                format!(
+                    "_type {t:?} is not exported here (Location, HealthcareService, Organization, Observation are)"
+                ),
+            )),
+        }
+    }
+}
+
+/// Refuses too many `_typeFilter` queries, and queries on types the export leaves out.
+fn check_filters(spec: &ExportSpec, issues: &mut Vec<Issue>) {
     if spec.type_filters.len() > MAX_TYPE_FILTERS {
         issues.push(Issue::error("too-costly", format!("at most {MAX_TYPE_FILTERS} _typeFilter queries")));
     }
@@ -145,7 +156,6 @@ pub fn parse_kickoff(
             }
         }
     }
-    if issues.is_empty() { Ok(spec) } else { Err(issues) }
 }
 
 fn refuse_or_ignore(spec: &mut ExportSpec, issues: &mut Vec<Issue>, lenient: bool, what: &str) {
