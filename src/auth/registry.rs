@@ -27,8 +27,9 @@ use super::policy::Profile;
 use super::stable_file::{self, Stamp};
 use crate::fhir::ResourceType;
 
-/// An interaction a consumer may be granted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An interaction a consumer may be granted (serialised as the registry names it: `read`, `search`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Interaction {
     /// `GET /{type}/{id}`.
     Read,

@@ -69,8 +69,8 @@ pub fn connect(url: &DbUrl, read_only: bool) -> Result<DbConn, DbError> {
             // Writers (import, migrate) run large transactions: a 1 GiB page cache keeps the pages of a
             // national import in memory until commit instead of spilling them to a growing WAL.
             // A database the writer creates gets 16 KiB pages (an existing one keeps its own): a place's
-            // row (~9 KB) then fits in one page instead of a page and two overflow pages, and reading
-            // France costs a quarter of the page reads (S1 walk and $export at 120k: BENCHMARKS.md).
+            // row (~9 KB) then fits in one page instead of a page and two overflow pages (the S1 walk
+            // +25%, S2 -8-11% at 12k; $export at 120k from 66k to ~100k resources/s: BENCHMARKS.md).
             "PRAGMA page_size = 16384; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
              PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;"
         }

@@ -22,8 +22,8 @@ pub const MIN_BYTES: usize = 1024;
 /// Bodies larger than this are compressed on a blocking thread, off the worker's event loop.
 const INLINE_BYTES: usize = 64 * 1024;
 
-/// Brotli's quality and window (quality 4: a third of gzip's bytes on search pages, at 2.4 times
-/// its CPU).
+/// Brotli's quality and window (quality 4: a third of gzip's bytes on the S1 walk, which it made
+/// 2.4 times slower than gzip with the server on one core).
 pub(super) const BROTLI_QUALITY: u32 = 4;
 const BROTLI_WINDOW: u32 = 22;
 
@@ -37,9 +37,8 @@ fn quality(accept: &AcceptEncoding, encoding: ContentEncoding) -> Quality {
 
 /// The encoding of the answer to a request carrying `accept`: the one of gzip and Brotli the
 /// client prefers, **gzip on a tie** (actix's own negotiation prefers Brotli): Brotli sends a third
-/// of gzip's bytes but costs the server's core 2.4 times as much (the S1 walk at 120k: 5,400
-/// places/s with Brotli, 13,000 with gzip; BENCHMARKS.md), so it goes to clients that rank it
-/// first. Identity when the client accepts neither, or sends no `Accept-Encoding`.
+/// of gzip's bytes, but the S1 walk at 120k with the server on one core ran at 5,400 places/s with
+/// it against 13,000 with gzip (BENCHMARKS.md), so it goes to clients that rank it first. Identity when the client accepts neither, or sends no `Accept-Encoding`.
 pub fn choose(accept: Option<&AcceptEncoding>) -> ContentEncoding {
     let Some(accept) = accept else { return ContentEncoding::Identity };
     let (gzip, br) = (quality(accept, ContentEncoding::Gzip), quality(accept, ContentEncoding::Brotli));

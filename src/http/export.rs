@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::authenticate::Principal;
 use super::error::FHIR_JSON;
-use super::handlers::{base_url, format_param, lenient, modified_at, query_pairs};
+use super::handlers::{base_url, format_param, lenient, modified_at, prefers, query_pairs};
 use super::{AppState, compress, negotiate};
 use crate::error::AppError;
 use crate::fhir::ResourceType;
@@ -129,15 +129,9 @@ pub async fn kickoff(
             return Err(AppError::Internal);
         }
     };
-    let asked_async = req
-        .headers()
-        .get_all("prefer")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"));
     let mut issues =
         vec![Issue::information("informational", format!("export {id} accepted: poll the URL in Content-Location"))];
-    if !asked_async {
+    if !prefers(&req, "respond-async") {
         issues.push(Issue::warning(
             "informational",
             "Prefer: respond-async was not sent; the export runs asynchronously all the same",

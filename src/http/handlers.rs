@@ -138,12 +138,17 @@ pub(super) fn modified_at(us: i64) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0))
 }
 
-pub(super) fn lenient(req: &HttpRequest) -> bool {
+/// Whether the request's `Prefer` fields hold `token` (e.g. `respond-async`).
+pub(super) fn prefers(req: &HttpRequest, token: &str) -> bool {
     req.headers()
         .get_all("prefer")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|p| p.trim().eq_ignore_ascii_case("handling=lenient"))
+        .any(|p| p.trim().eq_ignore_ascii_case(token))
+}
+
+pub(super) fn lenient(req: &HttpRequest) -> bool {
+    prefers(req, "handling=lenient")
 }
 
 /// `GET /fhir/{type}`.

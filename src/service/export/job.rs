@@ -34,48 +34,27 @@ pub struct Owner {
     pub name: String,
     /// Access profile number.
     pub profile: u8,
-    /// Regions it is limited to (`None`: all).
+    /// Regions it is limited to, sorted (`None`: all).
     pub regions: Option<Vec<String>>,
-    /// Interactions per type (`None`: all), `read` / `search`.
-    pub interactions: Option<BTreeMap<String, Vec<String>>>,
+    /// Interactions per type (`None`: all).
+    pub interactions: Option<BTreeMap<String, Vec<Interaction>>>,
 }
 
 impl Owner {
     /// The owner a request of `c` is.
     pub fn of(c: &Consumer) -> Self {
-        let interactions = c.interactions.as_ref().map(|map| {
-            map.iter()
-                .map(|(t, list)| {
-                    let names = list
-                        .iter()
-                        .map(|i| if *i == Interaction::Read { "read" } else { "search" }.to_owned())
-                        .collect();
-                    (t.clone(), names)
-                })
-                .collect()
-        });
         let mut regions = c.regions.clone();
         if let Some(r) = regions.as_mut() {
             r.sort();
         }
-        Self { name: c.name.clone(), profile: c.profile.number(), regions, interactions }
+        Self { name: c.name.clone(), profile: c.profile.number(), regions, interactions: c.interactions.clone() }
     }
 
     /// The consumer the job's data is read as (`None` if the stored profile is not one).
     pub fn consumer(&self) -> Option<Consumer> {
         let mut c = Consumer::unauthenticated(&self.name, Profile::new(self.profile)?);
         c.regions = self.regions.clone();
-        c.interactions = self.interactions.as_ref().map(|map| {
-            map.iter()
-                .map(|(t, list)| {
-                    let grants = list
-                        .iter()
-                        .map(|n| if n == "read" { Interaction::Read } else { Interaction::Search })
-                        .collect();
-                    (t.clone(), grants)
-                })
-                .collect()
-        });
+        c.interactions = self.interactions.clone();
         Some(c)
     }
 }

@@ -188,11 +188,7 @@ impl Exports {
         let entry = jobs.entries.get_mut(id).filter(|e| e.job.owner == *owner)?;
         let interval = s.settings.poll_interval;
         Some(match entry.job.state {
-            State::Done => {
-                let expires =
-                    entry.job.finished_us.unwrap_or(entry.job.created_us).saturating_add(micros(s.settings.expiry));
-                Poll::Done(Box::new(entry.job.clone()), expires)
-            }
+            State::Done => Poll::Done(Box::new(entry.job.clone()), expires_us(&entry.job, s.settings.expiry)),
             State::Failed => Poll::Failed(entry.job.failure.clone().unwrap_or_else(|| "the export failed".into())),
             _ if entry.last_poll.is_some_and(|t| t.elapsed() < interval / 2) => Poll::TooSoon(interval),
             state => {
@@ -232,8 +228,10 @@ impl Exports {
     }
 }
 
-fn micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+/// When `job`'s files expire (µs): `expiry` after it finished (or, never finished, was accepted).
+fn expires_us(job: &Job, expiry: Duration) -> i64 {
+    let expiry = i64::try_from(expiry.as_micros()).unwrap_or(i64::MAX);
+    job.finished_us.unwrap_or(job.created_us).saturating_add(expiry)
 }
 
 /// A random job id: 128 bits from the system generator, as 32 lower-case hex digits.
@@ -252,7 +250,7 @@ fn resume(s: &Shared) -> std::io::Result<()> {
     for mut job in recorded {
         match job.state {
             State::Done | State::Failed => {
-                if job.finished_us.unwrap_or(job.created_us).saturating_add(micros(s.settings.expiry)) <= now {
+                if expires_us(&job, s.settings.expiry) <= now {
                     store::remove(&s.root, &job.id);
                     continue;
                 }
@@ -377,7 +375,7 @@ fn sweep(s: &Arc<Shared>) {
             .entries
             .values()
             .filter(|e| matches!(e.job.state, State::Done | State::Failed))
-            .filter(|e| e.job.finished_us.unwrap_or(e.job.created_us).saturating_add(micros(s.settings.expiry)) <= now)
+            .filter(|e| expires_us(&e.job, s.settings.expiry) <= now)
             .map(|e| e.job.id.clone())
             .collect();
         for id in expired {
