@@ -240,12 +240,16 @@ pub fn import_reader(
 /// `sqlite_stat4` (the bundled SQLite is built with STAT4), a prepared statement is planned again
 /// each time a new value is bound, which cost the identifier, `_lastUpdated` and `_has` searches
 /// 10–20% of their time.
+///
+/// On PostgreSQL the tables are vacuumed as well: until a row's page is marked all-visible, an
+/// index-only read (the token walk, the capacity probe) also reads the row itself (a région's
+/// page at 120k places: 0.11 ms for its token rows after `VACUUM`, 1 ms before).
 fn refresh_statistics(conn: &mut DbConn) {
     use diesel::RunQueryDsl;
-    let mut statements = vec!["ANALYZE"];
-    if matches!(conn, DbConn::Sqlite(_)) {
-        statements.push("DELETE FROM sqlite_stat4");
-    }
+    let statements = match conn {
+        DbConn::Sqlite(_) => vec!["ANALYZE", "DELETE FROM sqlite_stat4"],
+        DbConn::Postgresql(_) => vec!["VACUUM (ANALYZE)"],
+    };
     for sql in statements {
         if let Err(e) = diesel::sql_query(sql).execute(conn) {
             log::warn!("the import is done, but refreshing the planner's statistics failed: {e}");

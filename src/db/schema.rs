@@ -105,7 +105,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    search_tokens (resource_type, param, code, system, resource_id) {
+    search_tokens (resource_type, param, code, resource_id, system) {
         resource_type -> Text,
         param -> Text,
         code -> Text,

@@ -62,4 +62,46 @@ fn walk_with_updates_between_pages(backend: Backend) {
     }
 }
 
-crate::each_backend!(walk_with_updates_between_pages);
+/// A page driven by one token value walks the token's rows: a place holding the code in two
+/// systems comes once, on every page size, and the count agrees.
+fn token_walk_without_duplicates(backend: Backend) {
+    let app = TestApp::builder(backend).start();
+    let dir = scratch_dir("two-systems");
+    let path = dir.join("two-systems.ndjson");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chosen: BTreeSet<String> = app.data.locations.keys().step_by(7).take(5).cloned().collect();
+    for id in &chosen {
+        let mut loc = app.data.locations[id].clone();
+        let ids = loc["identifier"].as_array_mut().unwrap();
+        for system in ["urn:test:b", "urn:test:a"] {
+            ids.push(serde_json::json!({ "system": system, "value": "shared-code" }));
+        }
+        writeln!(f, "{loc}").unwrap();
+    }
+    drop(f);
+    app.db.import(&[&path]).unwrap();
+    for query in
+        ["identifier=shared-code", "identifier=urn:test:a%7Cshared-code", "identifier=urn:test:b%7Cshared-code"]
+    {
+        for count in [1, 2, 200] {
+            let mut url = format!("Location?{query}&_count={count}&_total=accurate");
+            let mut seen = Vec::new();
+            loop {
+                let r = app.get(&url);
+                assert_eq!(r.status, 200, "{}", r.body);
+                assert_eq!(r.body["total"], 5, "{url}");
+                let entries = r.body["entry"].as_array().cloned().unwrap_or_default();
+                seen.extend(entries.iter().map(|e| e["resource"]["id"].as_str().unwrap().to_owned()));
+                match next_link(&r.body) {
+                    Some(n) => url = n,
+                    None => break,
+                }
+            }
+            assert_eq!(seen.len(), 5, "{query} by {count}: {seen:?}");
+            assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), chosen, "{query} by {count}");
+        }
+    }
+    assert_eq!(app.walk("Location?identifier=urn:test:c%7Cshared-code").matches.len(), 0);
+}
+
+crate::each_backend!(walk_with_updates_between_pages, token_walk_without_duplicates);

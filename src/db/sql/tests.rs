@@ -57,8 +57,10 @@ fn repeated_semi_joins_are_one_intersection() {
     let q: Vec<String> = (0..90).map(|i| format!("_lastUpdated=ge20{:02}", i % 30)).collect();
     let many = req(ResourceType::Location, &format!("{}&identifier=x&name=a&_id=b", q.join("&")));
     let plan = page(&many, &Scope::everything(), None, 10);
-    // 91 subqueries: two groups (64 + 27), so 89 INTERSECTs and two `IN`s.
-    assert_eq!(plan.sql().matches(" INTERSECT ").count(), 89, "{}", plan.sql());
+    // The page walks the one identifier's token rows (db::sql::walk); the 90 other subqueries make
+    // two groups (64 + 26), so 88 INTERSECTs and two `IN`s.
+    assert!(plan.sql().contains(" FROM search_tokens t JOIN locations r "), "{}", plan.sql());
+    assert_eq!(plan.sql().matches(" INTERSECT ").count(), 88, "{}", plan.sql());
     assert_eq!(plan.sql().matches("r.id IN (SELECT").count(), 2, "{}", plan.sql());
     assert_eq!(plan.sql().matches('?').count(), plan.binds().len());
 }
@@ -189,4 +191,35 @@ fn ored_semi_joins_are_one_union_and_a_negation_is_probed() {
     let r = req(ResourceType::Location, "capacity-status:not=01&nb-capacity=gt0");
     let sql = page(&r, &Scope::everything(), None, 2).sql().to_owned();
     assert!(sql.contains("r.id IN (SELECT c.location_id FROM capacities c"), "{sql}");
+}
+
+#[test]
+fn one_token_value_is_walked_in_page_order() {
+    let walked = " FROM search_tokens t JOIN ";
+    let every = Scope::everything();
+    let after = CursorKey { last_updated: None, id: "x".into(), total: None, score_bits: None };
+    // One value: the page walks that value's token rows, pages on them and keeps each resource once.
+    let tag = page(&req(ResourceType::Location, "_tag=52&capacity-status=02"), &every, Some(&after), 10);
+    assert!(tag.sql().contains(walked), "{}", tag.sql());
+    assert!(tag.sql().contains("t.code = ? AND NOT EXISTS (SELECT 1 FROM search_tokens d"), "{}", tag.sql());
+    assert!(tag.sql().contains("AND t.resource_id > ? ORDER BY t.resource_id ASC"), "{}", tag.sql());
+    assert!(!tag.sql().contains("t.param = '_tag' AND (t.code IN"), "walked and repeated: {}", tag.sql());
+    // With its system, a resource has one row of it: nothing to check.
+    let sys = page(&req(ResourceType::HealthcareService, "specialty=http://s%7C356"), &every, None, 10);
+    assert!(sys.sql().contains("t.code = ? AND t.system = ?"), "{}", sys.sql());
+    assert!(!sys.sql().contains("NOT EXISTS"), "{}", sys.sql());
+    // Several values, a system without a code, another order, or a count: the table is read.
+    for (rt, q) in [
+        (ResourceType::Location, "_tag=52,53"),
+        (ResourceType::Location, "identifier=http://s%7C"),
+        (ResourceType::Location, "_tag=52&_sort=_lastUpdated"),
+        (ResourceType::Location, "_tag=52&near=48.1%7C-1.6%7C10%7Ckm&_sort=near"),
+    ] {
+        let plan = page(&req(rt, q), &every, None, 10);
+        assert!(!plan.sql().contains(walked), "{q}: {}", plan.sql());
+    }
+    assert!(!count(&req(ResourceType::Location, "_tag=52"), &every).sql().contains(walked));
+    for plan in [tag, sys] {
+        assert_eq!(plan.sql().matches('?').count(), plan.binds().len());
+    }
 }

@@ -1,0 +1,69 @@
+//! Searches walked along the token index. A search with one token condition of one value (a
+//! région's `_tag`, one `identifier`, one `specialty`) reads its rows from `search_tokens` in the
+//! order of that value's rows, keyed (type, param, code, resource, system): in resource id order,
+//! the order of the page, so the page stops after its last row. Written as `id IN (SELECT …)`
+//! instead, the database first gathers every id of the value (SQLite into a temporary b-tree,
+//! PostgreSQL into a hash), 6,000 to 22,000 ids for a région of the France set, whatever the page.
+
+use super::plan::SqlPlan;
+use super::{Drive, table};
+use crate::db::ident::search_tokens as st;
+use crate::fhir::ResourceType;
+use crate::search::{Condition, SearchRequest, SortKey, TokenValue};
+
+/// The token condition a search is walked along.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TokenWalk<'a> {
+    /// Its position in the request's conditions (the walk replaces it).
+    pub(super) at: usize,
+    param: &'static str,
+    value: &'a TokenValue,
+}
+
+/// The condition a page of `req` read through `drive` is walked along: the first token condition
+/// of one value with a code, when the page is sorted by id. `None`: the page reads its own table.
+pub(super) fn token_walk(req: &SearchRequest, drive: Drive) -> Option<TokenWalk<'_>> {
+    if drive != Drive::Table || req.sort.key != SortKey::Id {
+        return None;
+    }
+    req.conditions.iter().enumerate().find_map(|(at, c)| match c {
+        Condition::Tokens { param, values } => match values.as_slice() {
+            [value] if value.code.is_some() => Some(TokenWalk { at, param, value }),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// ` FROM search_tokens t JOIN <table> r ON r.<id> = t.resource_id`.
+pub(super) fn from_tokens(p: &mut SqlPlan, rt: ResourceType) {
+    let t = table(rt);
+    p.push(" FROM search_tokens t JOIN ");
+    p.ident(t.name);
+    p.push(" r ON ");
+    p.col("r", t.id);
+    p.push(" = ");
+    p.col("t", st::RESOURCE_ID);
+}
+
+/// The walked token's rows: its type, parameter, code and, when given, system. Without a system a
+/// resource may hold the code in several systems: only its row of the smallest one is kept, so
+/// that each resource comes once.
+pub(super) fn walked_rows(p: &mut SqlPlan, rt: ResourceType, walk: &TokenWalk<'_>) {
+    p.push("t.resource_type = ");
+    p.literal(rt.as_str());
+    p.push(" AND t.param = ");
+    p.literal(walk.param);
+    p.push(" AND t.code = ");
+    p.text(walk.value.code.clone().unwrap_or_default());
+    match &walk.value.system {
+        Some(system) => {
+            p.push(" AND t.system = ");
+            p.text(system.as_str());
+        }
+        None => p.push(
+            " AND NOT EXISTS (SELECT 1 FROM search_tokens d WHERE d.resource_type = t.resource_type \
+             AND d.param = t.param AND d.code = t.code AND d.resource_id = t.resource_id AND d.system < t.system)",
+        ),
+    }
+}
