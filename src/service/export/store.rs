@@ -79,7 +79,8 @@ pub fn clear_files(root: &Path, id: &str) -> std::io::Result<()> {
 /// Writes a job's files: one per type, opened when its first resource comes.
 pub struct FileSink {
     dir: PathBuf,
-    files: BTreeMap<&'static str, (BufWriter<File>, u64)>,
+    /// By type name (the manifest lists the files in that order): the type, its file and count.
+    files: BTreeMap<&'static str, (ResourceType, BufWriter<File>, u64)>,
 }
 
 impl FileSink {
@@ -88,10 +89,10 @@ impl FileSink {
         Self { dir: job_dir(root, id), files: BTreeMap::new() }
     }
 
-    fn file(&mut self, rt: ResourceType) -> std::io::Result<&mut (BufWriter<File>, u64)> {
+    fn file(&mut self, rt: ResourceType) -> std::io::Result<&mut (ResourceType, BufWriter<File>, u64)> {
         if !self.files.contains_key(rt.as_str()) {
             let f = File::create(self.dir.join(file_name(rt)))?;
-            self.files.insert(rt.as_str(), (BufWriter::with_capacity(1 << 20, f), 0));
+            self.files.insert(rt.as_str(), (rt, BufWriter::with_capacity(1 << 20, f), 0));
         }
         self.files.get_mut(rt.as_str()).ok_or_else(|| std::io::Error::other("export file not open"))
     }
@@ -106,10 +107,10 @@ impl FileSink {
     /// Flushes and syncs every file; the files written, by type.
     pub fn finish(self) -> std::io::Result<Vec<OutputFile>> {
         let mut out = Vec::new();
-        for (rt, (w, count)) in self.files {
+        for (name, (rt, w, count)) in self.files {
             let f = w.into_inner().map_err(std::io::IntoInnerError::into_error)?;
             f.sync_all()?;
-            out.push(OutputFile { resource_type: rt.to_owned(), file: format!("{rt}.ndjson"), count });
+            out.push(OutputFile { resource_type: name.to_owned(), file: file_name(rt), count });
         }
         Ok(out)
     }
@@ -117,7 +118,7 @@ impl FileSink {
 
 impl Sink for FileSink {
     fn put(&mut self, rt: ResourceType, json: &str) -> std::io::Result<()> {
-        let (w, count) = self.file(rt)?;
+        let (_, w, count) = self.file(rt)?;
         w.write_all(json.as_bytes())?;
         w.write_all(b"\n")?;
         *count += 1;
