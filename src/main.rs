@@ -79,6 +79,10 @@ struct ServeArgs {
     /// Read-only connections in the pool.
     #[arg(long, env = "ROR_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
+    /// SQLite: MiB of the database file the serving connections read through a memory map instead
+    /// of copying its pages (0: none). Faster large pages; the mapped file counts in the resident size.
+    #[arg(long, env = "ROR_SQLITE_MMAP_MB", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    sqlite_mmap_mb: u64,
     /// HTTP worker threads.
     #[arg(long, env = "ROR_WORKERS", default_value_t = 2)]
     workers: usize,
@@ -293,6 +297,7 @@ fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
     }
     let mut config = ServerConfig::new(args.bind, url);
     config.pool_size = args.pool_size;
+    config.sqlite_mmap_mb = args.sqlite_mmap_mb;
     config.workers = args.workers;
     config.base_url = args.base_url;
     config.cursor_secret = args.cursor_secret.map(String::into_bytes);

@@ -121,7 +121,11 @@ fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
     let url = &config.database;
     let pool = db::read_only_pool(
         url,
-        db::PoolSettings { size: config.pool_size, statement_timeout: config.statement_timeout },
+        db::PoolSettings {
+            size: config.pool_size,
+            statement_timeout: config.statement_timeout,
+            sqlite_mmap_bytes: config.sqlite_mmap_mb.saturating_mul(1 << 20),
+        },
     )?;
     Ok(web::Data::new(AppState {
         db: std::sync::Arc::new(db::run::Runner::new(pool, url, config.pool_wait)),

@@ -90,6 +90,8 @@ pub struct ServerConfig {
     pub database: DbUrl,
     /// Connections in the read-only serving pool.
     pub pool_size: u32,
+    /// SQLite: MiB of the database file the serving connections read through a memory map (0: none).
+    pub sqlite_mmap_mb: u64,
     /// HTTP worker threads.
     pub workers: usize,
     /// Time budget of one request's database work (each PostgreSQL statement; all of a
@@ -130,6 +132,7 @@ impl ServerConfig {
             admission: AdmissionLimits::for_pool(8, database.backend),
             database,
             pool_size: 8,
+            sqlite_mmap_mb: 0,
             workers: 2,
             statement_timeout: std::time::Duration::from_secs(5),
             pool_wait: std::time::Duration::from_secs(1),

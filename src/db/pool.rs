@@ -71,6 +71,9 @@ pub struct PoolSettings {
     pub size: u32,
     /// Longest statement on PostgreSQL (`statement_timeout`).
     pub statement_timeout: Duration,
+    /// SQLite: bytes of the database file each connection reads through a memory map
+    /// (`PRAGMA mmap_size`; 0, the default, reads it with `pread` into each connection's page cache).
+    pub sqlite_mmap_bytes: u64,
 }
 
 /// r2d2 manager that builds connections by URL scheme.
@@ -78,6 +81,7 @@ pub struct PoolSettings {
 pub struct Manager {
     url: DbUrl,
     statement_timeout: Duration,
+    sqlite_mmap_bytes: u64,
 }
 
 impl ManageConnection for Manager {
@@ -92,6 +96,10 @@ impl ManageConnection for Manager {
                 pg.batch_execute(&format!("SET statement_timeout = {ms}"))?;
                 let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<BackendPid>(&mut pg)?;
                 (DbConn::Postgresql(pg), Some(pid.pid))
+            }
+            DbConn::Sqlite(mut lite) if self.sqlite_mmap_bytes > 0 => {
+                lite.batch_execute(&format!("PRAGMA mmap_size = {}", self.sqlite_mmap_bytes))?;
+                (DbConn::Sqlite(lite), None)
             }
             other => (other, None),
         };
@@ -117,6 +125,10 @@ pub fn read_only_pool(url: &DbUrl, settings: PoolSettings) -> Result<DbPool, DbE
         .max_size(settings.size.max(1))
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
-        .build(Manager { url: url.clone(), statement_timeout: settings.statement_timeout })
+        .build(Manager {
+            url: url.clone(),
+            statement_timeout: settings.statement_timeout,
+            sqlite_mmap_bytes: settings.sqlite_mmap_bytes,
+        })
         .map_err(DbError::from)
 }

@@ -29,7 +29,7 @@ fn runner(backend: Backend, statement_timeout: Duration) -> (TestDb, Runner, &'s
         Backend::Postgres => PG_SLOW,
     };
     let url = test_db.db_url();
-    let pool = db::read_only_pool(&url, PoolSettings { size: 1, statement_timeout }).unwrap();
+    let pool = db::read_only_pool(&url, PoolSettings { size: 1, statement_timeout, sqlite_mmap_bytes: 0 }).unwrap();
     (test_db, Runner::new(pool, &url, Duration::from_secs(5)), slow)
 }
 
@@ -189,4 +189,33 @@ fn postgres_requests_past_the_queue_are_shed() {
     drop(lock);
     assert_eq!(first.join().unwrap(), 200);
     assert_eq!(app.get("Location?_count=5").status, 200);
+}
+
+#[test]
+fn sqlite_serving_connections_map_the_file_when_asked() {
+    #[derive(diesel::QueryableByName)]
+    struct Mmap {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        mmap_size: i64,
+    }
+    let test_db = TestDb::new(Backend::Sqlite);
+    let url = test_db.db_url();
+    for bytes in [0, 64 << 20] {
+        let settings = PoolSettings { size: 1, statement_timeout: Duration::from_secs(5), sqlite_mmap_bytes: bytes };
+        let pool = db::read_only_pool(&url, settings).unwrap();
+        let mut conn = pool.get().unwrap();
+        let db::DbConn::Sqlite(c) = &mut **conn else { panic!("a SQLite connection") };
+        let got: Mmap = diesel::sql_query("PRAGMA mmap_size").get_result(c).unwrap();
+        assert_eq!(got.mmap_size, i64::try_from(bytes).unwrap());
+    }
+    // A server reading through the map answers as one that copies its pages.
+    let mapped = TestApp::builder(Backend::Sqlite).config(|c| c.sqlite_mmap_mb = 64).start();
+    let query = "Location?_count=50&_revinclude=HealthcareService:location";
+    let (a, b) = (mapped.get(query), crate::helpers::app(Backend::Sqlite).get(query));
+    assert_eq!((a.status, b.status), (200, 200));
+    let resources = |r: &crate::helpers::Resp| -> Vec<serde_json::Value> {
+        r.body["entry"].as_array().unwrap().iter().map(|e| e["resource"].clone()).collect()
+    };
+    assert_eq!(resources(&a), resources(&b));
+    assert!(resources(&a).len() > 50);
 }
