@@ -53,12 +53,18 @@ pub(super) fn token_match(p: &mut SqlPlan, values: &[TokenValue]) {
 /// The ids of the resources of `resource_type` with a token of `param` among `values` (both names
 /// are written as literals: the planner sees them, and they come from the code).
 pub(super) fn token_subquery(p: &mut SqlPlan, resource_type: &'static str, param: &'static str, values: &[TokenValue]) {
-    p.push("SELECT t.resource_id FROM search_tokens t WHERE t.resource_type = ");
+    p.push("SELECT t.resource_id FROM search_tokens t WHERE ");
+    token_rows(p, resource_type, param);
+    p.push(" AND ");
+    token_match(p, values);
+}
+
+/// `t.resource_type = '<type>' AND t.param = '<param>'`: the token rows of one parameter.
+pub(super) fn token_rows(p: &mut SqlPlan, resource_type: &'static str, param: &'static str) {
+    p.push("t.resource_type = ");
     p.literal(resource_type);
     p.push(" AND t.param = ");
     p.literal(param);
-    p.push(" AND ");
-    token_match(p, values);
 }
 
 pub(super) fn escape_like(s: &str) -> String {

@@ -5,6 +5,7 @@
 //! instead, the database first gathers every id of the value (SQLite into a temporary b-tree,
 //! PostgreSQL into a hash), 6,000 to 22,000 ids for a région of the France set, whatever the page.
 
+use super::conditions::token_rows;
 use super::plan::SqlPlan;
 use super::{Drive, table};
 use crate::db::ident::search_tokens as st;
@@ -50,10 +51,7 @@ pub(super) fn from_tokens(p: &mut SqlPlan, rt: ResourceType) {
 /// resource may hold the code in several systems: only its row of the smallest one is kept, so
 /// that each resource comes once.
 pub(super) fn walked_rows(p: &mut SqlPlan, rt: ResourceType, walk: &TokenWalk<'_>) {
-    p.push("t.resource_type = ");
-    p.literal(rt.as_str());
-    p.push(" AND t.param = ");
-    p.literal(walk.param);
+    token_rows(p, rt.as_str(), walk.param);
     p.push(" AND t.code = ");
     p.text(walk.value.code.clone().unwrap_or_default());
     match &walk.value.system {
