@@ -166,6 +166,27 @@ pub mod search_tokens {
     pub const RESOURCE_ID: Ident = col::<t::resource_id>();
 }
 
+/// `search_tokens_shared`: the codes some resource holds in several systems.
+pub mod search_tokens_shared {
+    use super::{Ident, col, schema::search_tokens_shared as t};
+
+    pub const TABLE: Ident = Ident("search_tokens_shared");
+    pub const RESOURCE_TYPE: Ident = col::<t::resource_type>();
+    pub const PARAM: Ident = col::<t::param>();
+    pub const CODE: Ident = col::<t::code>();
+}
+
+/// `location_text` and `service_text`: the normalised strings of places and offers, indexed by
+/// trigrams for `:contains` (on SQLite an FTS5 table kept by triggers, on PostgreSQL a view of
+/// the table, whose columns carry `pg_trgm` indexes). Not diesel tables: named here, with the
+/// columns of the tables they mirror.
+pub mod text {
+    use super::Ident;
+
+    pub const LOCATIONS: Ident = Ident("location_text");
+    pub const SERVICES: Ident = Ident("service_text");
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::prelude::*;
@@ -206,6 +227,10 @@ mod tests {
         assert_eq!(
             table_of(schema::search_tokens::table.select(schema::search_tokens::code)),
             super::search_tokens::TABLE.as_str()
+        );
+        assert_eq!(
+            table_of(schema::search_tokens_shared::table.select(schema::search_tokens_shared::code)),
+            super::search_tokens_shared::TABLE.as_str()
         );
         assert_eq!(super::capacities::CAPACITY_STATUS.as_str(), "capacity_status");
     }

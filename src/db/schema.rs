@@ -115,6 +115,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    search_tokens_shared (resource_type, param, code) {
+        resource_type -> Text,
+        param -> Text,
+        code -> Text,
+    }
+}
+
+diesel::table! {
     search_index_state (id) {
         id -> Integer,
         version -> Integer,

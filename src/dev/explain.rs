@@ -105,6 +105,8 @@ fn surface_plans(scope: &Scope, place: &str) -> Vec<(String, SqlPlan)> {
         (L, "capacity-status:not=01".into()),
         (L, "operational-status=3".into()),
         (L, "address-city=rennes".into()),
+        (L, "name:contains=clinique".into()),
+        (L, "address-city:contains=enne".into()),
         (L, "commune-cog=35238".into()),
         (L, format!("organization={place}")),
         (L, format!("partof={place}")),
@@ -119,6 +121,7 @@ fn surface_plans(scope: &Scope, place: &str) -> Vec<(String, SqlPlan)> {
             ),
         ),
         (H, "name=urgences".into()),
+        (H, "name:contains=gence".into()),
         (H, "specialty=356&_tag=52".into()),
     ];
     let mut out = Vec::new();

@@ -7,6 +7,7 @@
 mod budget;
 mod capacity_search;
 mod conditional;
+mod contains;
 mod corpus;
 mod crl;
 mod demo;

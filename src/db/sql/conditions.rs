@@ -5,7 +5,7 @@ use super::plan::{Junction, SqlPlan, any_of, balanced};
 use super::scope::{Scope, figure_visible, region_filter, visible_offers};
 use super::{Col, Drive, table};
 use crate::db::ident::Ident;
-use crate::db::ident::{capacities as c, healthcare_services as hs, location_views as lv, locations as l};
+use crate::db::ident::{capacities as c, healthcare_services as hs, location_views as lv, locations as l, text};
 use crate::fhir::ResourceType;
 use crate::fhir::codes::{CapacityCode, LOCATION_STATUS_SYSTEM};
 use crate::search::date::DateCondition;
@@ -400,6 +400,11 @@ fn strings(p: &mut SqlPlan, field: StringField, mode: StringMode, values: &[Stri
         StringField::City => (l::CITY_NORM, l::CITY),
         StringField::ServiceName => (hs::NAME_NORM, hs::NAME),
     };
+    // Where `:contains` finds its ids by trigrams: the resource's id column and its text table.
+    let (id, text) = match field {
+        StringField::ServiceName => (hs::ID, text::SERVICES),
+        _ => (l::ID, text::LOCATIONS),
+    };
     let term = |p: &mut SqlPlan, v: &String| match mode {
         // `:exact` reads the index of the normalised column, then compares the original.
         StringMode::Exact if col != exact => {
@@ -431,11 +436,31 @@ fn strings(p: &mut SqlPlan, field: StringField, mode: StringMode, values: &[Stri
             }
             None => like(p, col, &format!("{}%", escape_like(v))),
         },
+        StringMode::Contains if trigram_indexed(v) => {
+            p.col("r", id);
+            p.push(" IN (SELECT x.");
+            p.ident(id);
+            p.push(" FROM ");
+            p.ident(text);
+            p.push(" x WHERE ");
+            p.col("x", col);
+            p.push(" LIKE ");
+            p.text(format!("%{v}%"));
+            p.push(")");
+        }
         StringMode::Contains => like(p, col, &format!("%{}%", escape_like(v))),
     };
     p.push("(");
     any_of(p, values, &term);
     p.push(")");
+}
+
+/// Whether a `:contains` value is found through the trigram index: it has three characters or
+/// more (a trigram), and none that `LIKE` reads as a wildcard or an escape (SQLite's FTS5 tables
+/// use their index for `LIKE` without an `ESCAPE` clause only). Other values are compared with
+/// every row's column.
+pub(super) fn trigram_indexed(v: &str) -> bool {
+    v.chars().count() >= 3 && !v.contains(['%', '_', '\\'])
 }
 
 /// `r.<col> LIKE <pattern>` (backslash escapes).

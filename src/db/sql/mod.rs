@@ -23,7 +23,7 @@ pub use scope::Scope;
 use conditions::{condition, correlated, subquery};
 use plan::{Junction, balanced, limit_clause};
 use scope::{SENSITIVE_LINKS, capacity_visible, observation_filter, region_filter};
-use walk::{TokenWalk, from_tokens, token_walk, walked_rows};
+use walk::{TokenWalk, from_tokens, token_walk, walked_once, walked_rows};
 
 #[cfg(test)]
 mod tests;
@@ -276,6 +276,9 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Driv
     });
     region_filter(p, rt, scope);
     observation_filter(p, rt, scope);
+    if let Some(w) = walk {
+        walked_once(p, rt, w);
+    }
 }
 
 /// Whether condition `c` selects few rows through an index of its own (so that the search can
@@ -293,7 +296,8 @@ fn drives(c: &Condition) -> bool {
             | Condition::LocationPartOf(_)
             | Condition::LocationOrganization(_)
             | Condition::Near(_)
-    ) || matches!(c, Condition::Strings { mode, .. } if *mode != StringMode::Contains)
+    ) || matches!(c, Condition::Strings { mode, values, .. }
+        if *mode != StringMode::Contains || values.iter().all(|v| conditions::trigram_indexed(v)))
 }
 
 /// Whether `c` is a figure condition made of `:not` tests only: it matches nearly every place, so

@@ -8,7 +8,7 @@
 use super::conditions::token_rows;
 use super::plan::SqlPlan;
 use super::{Drive, table};
-use crate::db::ident::search_tokens as st;
+use crate::db::ident::{search_tokens as st, search_tokens_shared as shared};
 use crate::fhir::ResourceType;
 use crate::search::{Condition, SearchRequest, SortKey, TokenValue};
 
@@ -47,21 +47,46 @@ pub(super) fn from_tokens(p: &mut SqlPlan, rt: ResourceType) {
     p.col("t", st::RESOURCE_ID);
 }
 
-/// The walked token's rows: its type, parameter, code and, when given, system. Without a system a
-/// resource may hold the code in several systems: only its row of the smallest one is kept, so
-/// that each resource comes once.
+/// The walked token's rows: its type, parameter, code and, when given, system.
 pub(super) fn walked_rows(p: &mut SqlPlan, rt: ResourceType, walk: &TokenWalk<'_>) {
     token_rows(p, rt.as_str(), walk.param);
     p.push(" AND t.code = ");
     p.text(walk.value.code.clone().unwrap_or_default());
-    match &walk.value.system {
-        Some(system) => {
-            p.push(" AND t.system = ");
-            p.text(system.as_str());
-        }
-        None => p.push(
-            " AND NOT EXISTS (SELECT 1 FROM search_tokens d WHERE d.resource_type = t.resource_type \
-             AND d.param = t.param AND d.code = t.code AND d.resource_id = t.resource_id AND d.system < t.system)",
-        ),
+    if let Some(system) = &walk.value.system {
+        p.push(" AND t.system = ");
+        p.text(system.as_str());
     }
+}
+
+/// Without a system, a resource may hold the walked code in several systems: only its row of the
+/// smallest one is kept, so that each resource comes once. The probe for a smaller system runs
+/// only for a code that some resource holds in several systems (`search_tokens_shared`, kept by
+/// the import; the check does not depend on the row, so the database makes it once), and it is
+/// written last, on `r`'s id, so that it comes after the other conditions. For a région's `_tag`
+/// with capacity criteria (2,800 candidates for a page of 200 places of type 02 on the France set)
+/// the probe made 45% of SQLite's time.
+pub(super) fn walked_once(p: &mut SqlPlan, rt: ResourceType, walk: &TokenWalk<'_>) {
+    if walk.value.system.is_some() {
+        return;
+    }
+    p.push(" AND (NOT EXISTS (SELECT 1 FROM ");
+    p.ident(shared::TABLE);
+    p.push(" s WHERE ");
+    p.col("s", shared::RESOURCE_TYPE);
+    p.push(" = ");
+    p.text(rt.as_str());
+    p.push(" AND ");
+    p.col("s", shared::PARAM);
+    p.push(" = ");
+    p.text(walk.param);
+    p.push(" AND ");
+    p.col("s", shared::CODE);
+    p.push(" = ");
+    p.text(walk.value.code.clone().unwrap_or_default());
+    p.push(
+        ") OR NOT EXISTS (SELECT 1 FROM search_tokens d WHERE d.resource_type = t.resource_type \
+         AND d.param = t.param AND d.code = t.code AND d.resource_id = ",
+    );
+    p.col("r", table(rt).id);
+    p.push(" AND d.system < t.system))");
 }

@@ -14,16 +14,17 @@ mod reindex;
 pub use location::upgrade_legacy_locations;
 pub use reindex::{SEARCH_INDEX_VERSION, reindex_if_stale};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
 use self::batch::Rows;
 use super::rows::{NewHealthcareService, NewOrganization};
 use super::schema::{healthcare_service_locations, healthcare_services, organizations, search_tokens};
-use super::{DbConn, DbError};
+use super::{DbConn, DbError, read};
 use crate::auth::views::next_last_updated;
-use crate::db::ident::{healthcare_service_locations as hl, search_tokens as st};
+use crate::db::ident::{healthcare_service_locations as hl, search_tokens as st, search_tokens_shared as shared};
+use crate::db::sql::SqlPlan;
 use crate::fhir::extract::{Common, HealthcareServiceRecord, OrganizationRecord, Record};
 use crate::fhir::render;
 
@@ -53,7 +54,40 @@ fn insert_tokens(conn: &mut DbConn, resource_type: &str, common: &Common) -> Res
             batch::text(&common.id),
         ]);
     }
-    rows.insert(conn)
+    rows.insert(conn)?;
+    note_shared_codes(conn, resource_type, common)
+}
+
+/// Records the codes this resource holds in several systems of one parameter, so that a search
+/// walking such a code without a system keeps each resource once (`db::sql::walk`). Kept when
+/// the resource changes: a code recorded in vain only costs those walks a probe per candidate.
+fn note_shared_codes(conn: &mut DbConn, resource_type: &str, common: &Common) -> Result<(), DbError> {
+    let mut systems: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
+    for t in &common.tokens {
+        systems.entry((t.param, t.code.as_str())).or_default().insert(t.system.as_str());
+    }
+    for ((param, code), in_systems) in systems {
+        if in_systems.len() < 2 {
+            continue;
+        }
+        let mut plan = SqlPlan::new("INSERT INTO ");
+        plan.ident(shared::TABLE);
+        plan.push(" (");
+        plan.ident(shared::RESOURCE_TYPE);
+        plan.push(", ");
+        plan.ident(shared::PARAM);
+        plan.push(", ");
+        plan.ident(shared::CODE);
+        plan.push(") VALUES (");
+        plan.text(resource_type);
+        plan.push(", ");
+        plan.text(param);
+        plan.push(", ");
+        plan.text(code);
+        plan.push(") ON CONFLICT DO NOTHING");
+        read::execute(conn, &plan)?;
+    }
+    Ok(())
 }
 
 fn delete_tokens(conn: &mut DbConn, resource_type: &str, id: &str) -> Result<(), DbError> {

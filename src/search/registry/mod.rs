@@ -213,7 +213,7 @@ pub static PARAMETERS: &[SearchParam] = &[
         "name",
         Str,
         "http://hl7.org/fhir/SearchParameter/Location-name",
-        "Name of the location (FHIR string search: case-insensitive, starts with).",
+        "Name of the location (FHIR string search: case- and accent-insensitive, starts with; :exact; :contains, through a trigram index from three characters).",
         c::location_name,
     )
     .accepting(STRING_MODIFIERS),
@@ -247,7 +247,7 @@ pub static PARAMETERS: &[SearchParam] = &[
         "address-city",
         Str,
         "http://hl7.org/fhir/SearchParameter/Location-address-city",
-        "City of the location address (FHIR string search: case- and accent-insensitive, starts with; :exact, :contains).",
+        "City of the location address (FHIR string search: case- and accent-insensitive, starts with; :exact; :contains, through a trigram index from three characters).",
         c::city,
     )
     .accepting(STRING_MODIFIERS),
@@ -425,7 +425,7 @@ pub static PARAMETERS: &[SearchParam] = &[
         "name",
         Str,
         "http://hl7.org/fhir/SearchParameter/HealthcareService-name",
-        "Name of the offer (FHIR string search: case- and accent-insensitive, starts with; :exact, :contains).",
+        "Name of the offer (FHIR string search: case- and accent-insensitive, starts with; :exact; :contains, through a trigram index from three characters).",
         c::service_name,
     )
     .accepting(STRING_MODIFIERS),

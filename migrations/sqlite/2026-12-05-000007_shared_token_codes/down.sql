@@ -1,0 +1,1 @@
+DROP TABLE search_tokens_shared;
