@@ -48,7 +48,9 @@ fn benches(c: &mut Criterion) {
     });
     let req = parse(ResourceType::Location, &query, false, &limits).expect("parse");
     let scope = Scope::everything();
-    c.bench_function("build_sql", |b| b.iter(|| sql::page(black_box(&req), &scope, None, 201)));
+    c.bench_function("build_sql", |b| {
+        b.iter(|| sql::page(black_box(&req), &scope, None, 201, ror_capacity::db::Backend::Sqlite))
+    });
     c.bench_function("map_location_6_figures", |b| {
         b.iter(|| {
             let extract::Record::Location(l) = extract::extract(black_box(&six)).expect("extract") else {

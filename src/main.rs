@@ -281,7 +281,9 @@ fn import_files(url: &DbUrl, files: &[PathBuf]) -> Result<(), AnyError> {
 fn explain(url: &DbUrl) -> Result<(), AnyError> {
     let mut conn = db::connect(url, true)?;
     let (places, offers) = db::read::sample_identifiers(&mut conn, 50)?;
-    for (name, plan) in ror_capacity::dev::explain::scenario_plans(&places, &offers, "2026-10-31T00:00:00Z") {
+    for (name, plan) in
+        ror_capacity::dev::explain::scenario_plans(&places, &offers, "2026-10-31T00:00:00Z", url.backend)
+    {
         println!("## {name}\n{}", plan.sql());
         for line in ror_capacity::dev::explain::explain(&mut conn, &plan)? {
             println!("    {line}");

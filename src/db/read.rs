@@ -13,6 +13,7 @@ use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
 use super::rows::{CountRow, ResourceRow};
 use super::{DbConn, DbError};
+use crate::config::database::Backend;
 use crate::db::sql::{self, Bind, Scope, SqlPlan};
 use crate::fhir::ResourceType;
 use crate::search::SearchRequest;
@@ -146,7 +147,11 @@ pub fn page(
     after: Option<&CursorKey>,
     limit: usize,
 ) -> Result<Vec<ResourceRow>, DbError> {
-    load::<ResourceRow>(c, &sql::page(req, scope, after, limit))
+    let backend = match c {
+        DbConn::Sqlite(_) => Backend::Sqlite,
+        DbConn::Postgresql(_) => Backend::Postgres,
+    };
+    load::<ResourceRow>(c, &sql::page(req, scope, after, limit, backend))
 }
 
 /// At most `limit` offers linked to the places `ids`, within `scope`.

@@ -5,6 +5,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::Text;
 
 use crate::auth::policy::Profile;
+use crate::config::database::Backend;
 use crate::db::read::load;
 use crate::db::sql::{self, Scope, SqlPlan};
 use crate::db::{DbConn, DbError};
@@ -36,7 +37,12 @@ pub fn explain(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<String>, DbError
 }
 
 /// The SQL run by each scenario (count, page, `_revinclude`), with sample values.
-pub fn scenario_plans(place_ids: &[String], offer_ids: &[String], since: &str) -> Vec<(String, SqlPlan)> {
+pub fn scenario_plans(
+    place_ids: &[String],
+    offer_ids: &[String],
+    since: &str,
+    backend: Backend,
+) -> Vec<(String, SqlPlan)> {
     let limits = SearchLimits::default();
     let profile = |n: u8| Scope::of_profile(Profile::new(n).unwrap_or(Profile::EVERYTHING));
     let scope = profile(1);
@@ -57,18 +63,18 @@ pub fn scenario_plans(place_ids: &[String], offer_ids: &[String], since: &str) -
     for (name, query) in searches {
         let Ok(req) = parse(ResourceType::Location, &q(&query), false, &limits) else { continue };
         out.push((format!("{name}: count"), sql::count(&req, &scope)));
-        out.push((format!("{name}: page"), sql::page(&req, &scope, None, 201)));
-        out.push((format!("{name}: page, profile 0"), sql::page(&req, &narrowed, None, 201)));
+        out.push((format!("{name}: page"), sql::page(&req, &scope, None, 201, backend)));
+        out.push((format!("{name}: page, profile 0"), sql::page(&req, &narrowed, None, 201, backend)));
         if name.starts_with("S4") {
             // Each profile matches and orders places on its own view of them.
             for n in [2, 5] {
-                out.push((format!("{name}: page, profile {n}"), sql::page(&req, &profile(n), None, 201)));
+                out.push((format!("{name}: page, profile {n}"), sql::page(&req, &profile(n), None, 201, backend)));
             }
             let sorted = format!("{query}&_sort=_lastUpdated");
             if let Ok(req) = parse(ResourceType::Location, &q(&sorted), false, &limits) {
                 for n in [0, 1, 2, 5] {
                     let name = format!("{name} _sort=_lastUpdated: page, profile {n}");
-                    out.push((name, sql::page(&req, &profile(n), None, 201)));
+                    out.push((name, sql::page(&req, &profile(n), None, 201, backend)));
                 }
             }
         }
@@ -80,13 +86,13 @@ pub fn scenario_plans(place_ids: &[String], offer_ids: &[String], since: &str) -
     by_subject.text(ids[0].clone());
     by_subject.push(")");
     out.push(("Observation by subject".to_owned(), by_subject));
-    out.extend(surface_plans(&scope, place_ids.first().map(String::as_str).unwrap_or_default()));
+    out.extend(surface_plans(&scope, place_ids.first().map(String::as_str).unwrap_or_default(), backend));
     out
 }
 
 /// The page of each search parameter of the ROR search surface (issue 11), alone or as a
 /// regulator combines them, and the IG's offer search.
-fn surface_plans(scope: &Scope, place: &str) -> Vec<(String, SqlPlan)> {
+fn surface_plans(scope: &Scope, place: &str, backend: Backend) -> Vec<(String, SqlPlan)> {
     use ResourceType::{HealthcareService as H, Location as L};
     let limits = SearchLimits::default();
     let place = serde_urlencoded::to_string([("v", place)]).unwrap_or_default();
@@ -128,7 +134,7 @@ fn surface_plans(scope: &Scope, place: &str) -> Vec<(String, SqlPlan)> {
     for (rt, query) in searches {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap_or_default();
         let Ok(req) = parse(rt, &pairs, false, &limits) else { continue };
-        out.push((format!("{}?{query}: page", rt.as_str()), sql::page(&req, scope, None, 201)));
+        out.push((format!("{}?{query}: page", rt.as_str()), sql::page(&req, scope, None, 201, backend)));
     }
     out
 }

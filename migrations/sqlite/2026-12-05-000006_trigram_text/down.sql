@@ -1,8 +1,9 @@
 DROP TRIGGER service_text_update;
 DROP TRIGGER service_text_delete;
 DROP TRIGGER service_text_insert;
-DROP TABLE service_text;
 DROP TRIGGER location_text_update;
 DROP TRIGGER location_text_delete;
 DROP TRIGGER location_text_insert;
+DROP TABLE text_changes;
+DROP TABLE service_text;
 DROP TABLE location_text;

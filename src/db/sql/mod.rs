@@ -5,6 +5,7 @@
 //! never SQL text (the pieces' types allow nothing else). Plans are index-driven: id lists and token lists become
 //! `IN (…)`, `_has` a semi-join on the offer↔place link table, paging a keyset on (sort key, id).
 
+use crate::config::database::Backend;
 use crate::fhir::ResourceType;
 use crate::search::cursor::CursorKey;
 use crate::search::near::Near;
@@ -276,9 +277,6 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Driv
     });
     region_filter(p, rt, scope);
     observation_filter(p, rt, scope);
-    if let Some(w) = walk {
-        walked_once(p, rt, w);
-    }
 }
 
 /// Whether condition `c` selects few rows through an index of its own (so that the search can
@@ -318,8 +316,9 @@ pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
     p
 }
 
-/// One page: rows after `after` in the requested order, at most `limit` of them.
-pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
+/// One page: rows after `after` in the requested order, at most `limit` of them, as `backend`
+/// plans it best (the statements differ only where their planners do: see [`walk`]).
+pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize, backend: Backend) -> SqlPlan {
     let drive = Drive::of(req);
     let near = req.near().filter(|_| req.sort.key == SortKey::Near && req.resource == ResourceType::Location);
     let walk = token_walk(req, drive).filter(|_| near.is_none());
@@ -329,6 +328,9 @@ pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit
     let mut p = SqlPlan::default();
     select_list(&mut p, req.resource, scope, drive, near, walk.is_some());
     where_clause(&mut p, req, scope, drive, walk.as_ref());
+    if let Some(w) = &walk {
+        walked_once(&mut p, req.resource, w, backend);
+    }
     let (cmp, dir) = if req.sort.descending { (" < ", " DESC") } else { (" > ", " ASC") };
     if let Some(after) = after {
         match (req.sort.key, after.last_updated, after.score_bits, near) {

@@ -141,11 +141,39 @@ impl Session {
     }
 }
 
-/// Raises the data generation (see [`crate::db::read::generation`]). Call inside the transaction
-/// that changed what consumers read.
+/// Raises the data generation (see [`crate::db::read::generation`]), after bringing the SQLite
+/// text tables up to date. Call inside the transaction that changed what consumers read, at its
+/// end.
 pub fn advance_generation(conn: &mut DbConn) -> Result<(), DbError> {
     use super::schema::data_generation as g;
+    apply_text_changes(conn)?;
     diesel::update(g::table.find(1)).set(g::generation.eq(g::generation + 1)).execute(conn)?;
+    Ok(())
+}
+
+/// SQLite: writes the rows queued in `text_changes` into the FTS5 tables `:contains` reads (see
+/// the migration `trigram_text`): the text rows of the rows that left, then those of the rows
+/// that came (from the table as it is now). In two statements per table, so that FTS5 writes
+/// its index once rather than at each record's savepoint. PostgreSQL indexes its columns itself.
+fn apply_text_changes(conn: &mut DbConn) -> Result<(), DbError> {
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Ok(());
+    }
+    for (kind, text, table, columns) in [
+        ("location", "location_text", "locations", "id, name_norm, city_norm, postal_code"),
+        ("service", "service_text", "healthcare_services", "id, name_norm"),
+    ] {
+        let queued =
+            |removed: &str| format!("SELECT row_id FROM text_changes WHERE kind = '{kind}' AND removed = {removed}");
+        let sql = format!(
+            "DELETE FROM {text} WHERE rowid IN ({}); \
+             INSERT INTO {text} (rowid, {columns}) SELECT rowid, {columns} FROM {table} WHERE rowid IN ({});",
+            queued("TRUE"),
+            queued("FALSE")
+        );
+        diesel::connection::SimpleConnection::batch_execute(conn, &sql)?;
+    }
+    diesel::connection::SimpleConnection::batch_execute(conn, "DELETE FROM text_changes;")?;
     Ok(())
 }
 
