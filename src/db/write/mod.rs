@@ -159,10 +159,14 @@ fn apply_text_changes(conn: &mut DbConn) -> Result<(), DbError> {
     if !matches!(conn, DbConn::Sqlite(_)) {
         return Ok(());
     }
+    use crate::db::ident::{healthcare_services as hs, locations as l, text as t};
+    let places = [l::ID, l::NAME_NORM, l::CITY_NORM, l::POSTAL_CODE];
     for (kind, text, table, columns) in [
-        ("location", "location_text", "locations", "id, name_norm, city_norm, postal_code"),
-        ("service", "service_text", "healthcare_services", "id, name_norm"),
+        ("location", t::LOCATIONS, l::TABLE, &places[..]),
+        ("service", t::SERVICES, hs::TABLE, &[hs::ID, hs::NAME_NORM]),
     ] {
+        let (text, table) = (text.as_str(), table.as_str());
+        let columns = columns.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
         let queued =
             |removed: &str| format!("SELECT row_id FROM text_changes WHERE kind = '{kind}' AND removed = {removed}");
         let sql = format!(
