@@ -49,7 +49,9 @@ fn benches(c: &mut Criterion) {
     let req = parse(ResourceType::Location, &query, false, &limits).expect("parse");
     let scope = Scope::everything();
     c.bench_function("build_sql", |b| {
-        b.iter(|| sql::page(black_box(&req), &scope, None, 201, ror_capacity::db::Backend::Sqlite))
+        b.iter(|| {
+            sql::page(black_box(&req), &scope, None, 201, sql::Planning::for_backend(ror_capacity::db::Backend::Sqlite))
+        })
     });
     c.bench_function("map_location_6_figures", |b| {
         b.iter(|| {

@@ -110,6 +110,7 @@ pub mod capacities {
     pub const LAST_UPDATED: Ident = col::<t::last_updated>();
     pub const EXTENSION_JSON: Ident = col::<t::extension_json>();
     pub const OBSERVATION_JSON: Ident = col::<t::observation_json>();
+    pub const REGION: Ident = col::<t::region>();
 }
 
 /// `healthcare_services`.
@@ -176,6 +177,14 @@ pub mod search_tokens_shared {
     pub const CODE: Ident = col::<t::code>();
 }
 
+/// `search_tags_off_region`: the `_tag` codes some place holds other than as its région.
+pub mod search_tags_off_region {
+    use super::{Ident, col, schema::search_tags_off_region as t};
+
+    pub const TABLE: Ident = Ident("search_tags_off_region");
+    pub const CODE: Ident = col::<t::code>();
+}
+
 /// `location_text` and `service_text`: the normalised strings of places and offers, indexed by
 /// trigrams for `:contains` (on SQLite an FTS5 table kept by triggers, on PostgreSQL a view of
 /// the table, whose columns carry `pg_trgm` indexes). Not diesel tables: named here, with the
@@ -231,6 +240,10 @@ mod tests {
         assert_eq!(
             table_of(schema::search_tokens_shared::table.select(schema::search_tokens_shared::code)),
             super::search_tokens_shared::TABLE.as_str()
+        );
+        assert_eq!(
+            table_of(schema::search_tags_off_region::table.select(schema::search_tags_off_region::code)),
+            super::search_tags_off_region::TABLE.as_str()
         );
         assert_eq!(super::capacities::CAPACITY_STATUS.as_str(), "capacity_status");
     }

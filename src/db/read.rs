@@ -14,6 +14,7 @@ use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 use super::rows::{CountRow, ResourceRow};
 use super::{DbConn, DbError};
 use crate::config::database::Backend;
+use crate::db::ident::search_tags_off_region as off_region;
 use crate::db::sql::{self, Bind, Scope, SqlPlan};
 use crate::fhir::ResourceType;
 use crate::search::SearchRequest;
@@ -147,11 +148,28 @@ pub fn page(
     after: Option<&CursorKey>,
     limit: usize,
 ) -> Result<Vec<ResourceRow>, DbError> {
+    let how = planning(c, req)?;
+    load::<ResourceRow>(c, &sql::page(req, scope, after, limit, how))
+}
+
+/// What the page of `req` may rely on: its backend and, for a région's `_tag` with figure
+/// criteria, whether the tag is held only as a région (one lookup, in the caller's snapshot).
+pub fn planning(c: &mut DbConn, req: &SearchRequest) -> Result<sql::Planning, DbError> {
     let backend = match c {
         DbConn::Sqlite(_) => Backend::Sqlite,
         DbConn::Postgresql(_) => Backend::Postgres,
     };
-    load::<ResourceRow>(c, &sql::page(req, scope, after, limit, backend))
+    let mut how = sql::Planning::for_backend(backend);
+    if let Some(code) = sql::region_code(req) {
+        let mut p = SqlPlan::new("SELECT COUNT(*) AS n FROM ");
+        p.ident(off_region::TABLE);
+        p.push(" WHERE ");
+        p.ident(off_region::CODE);
+        p.push(" = ");
+        p.text(code);
+        how.region_exact = load::<CountRow>(c, &p)?.first().is_some_and(|r| r.n == 0);
+    }
+    Ok(how)
 }
 
 /// At most `limit` offers linked to the places `ids`, within `scope`.

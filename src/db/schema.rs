@@ -76,6 +76,7 @@ diesel::table! {
         last_updated -> BigInt,
         extension_json -> Text,
         observation_json -> Text,
+        region -> Nullable<Text>,
     }
 }
 
@@ -118,6 +119,12 @@ diesel::table! {
     search_tokens_shared (resource_type, param, code) {
         resource_type -> Text,
         param -> Text,
+        code -> Text,
+    }
+}
+
+diesel::table! {
+    search_tags_off_region (code) {
         code -> Text,
     }
 }

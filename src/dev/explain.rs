@@ -7,7 +7,7 @@ use diesel::sql_types::Text;
 use crate::auth::policy::Profile;
 use crate::config::database::Backend;
 use crate::db::read::load;
-use crate::db::sql::{self, Scope, SqlPlan};
+use crate::db::sql::{self, Planning, Scope, SqlPlan};
 use crate::db::{DbConn, DbError};
 use crate::fhir::ResourceType;
 use crate::search::limits::SearchLimits;
@@ -63,18 +63,24 @@ pub fn scenario_plans(
     for (name, query) in searches {
         let Ok(req) = parse(ResourceType::Location, &q(&query), false, &limits) else { continue };
         out.push((format!("{name}: count"), sql::count(&req, &scope)));
-        out.push((format!("{name}: page"), sql::page(&req, &scope, None, 201, backend)));
-        out.push((format!("{name}: page, profile 0"), sql::page(&req, &narrowed, None, 201, backend)));
+        out.push((format!("{name}: page"), sql::page(&req, &scope, None, 201, Planning::for_backend(backend))));
+        out.push((
+            format!("{name}: page, profile 0"),
+            sql::page(&req, &narrowed, None, 201, Planning::for_backend(backend)),
+        ));
         if name.starts_with("S4") {
             // Each profile matches and orders places on its own view of them.
             for n in [2, 5] {
-                out.push((format!("{name}: page, profile {n}"), sql::page(&req, &profile(n), None, 201, backend)));
+                out.push((
+                    format!("{name}: page, profile {n}"),
+                    sql::page(&req, &profile(n), None, 201, Planning::for_backend(backend)),
+                ));
             }
             let sorted = format!("{query}&_sort=_lastUpdated");
             if let Ok(req) = parse(ResourceType::Location, &q(&sorted), false, &limits) {
                 for n in [0, 1, 2, 5] {
                     let name = format!("{name} _sort=_lastUpdated: page, profile {n}");
-                    out.push((name, sql::page(&req, &profile(n), None, 201, backend)));
+                    out.push((name, sql::page(&req, &profile(n), None, 201, Planning::for_backend(backend))));
                 }
             }
         }
@@ -134,7 +140,18 @@ fn surface_plans(scope: &Scope, place: &str, backend: Backend) -> Vec<(String, S
     for (rt, query) in searches {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap_or_default();
         let Ok(req) = parse(rt, &pairs, false, &limits) else { continue };
-        out.push((format!("{}?{query}: page", rt.as_str()), sql::page(&req, scope, None, 201, backend)));
+        let how = Planning::for_backend(backend);
+        if sql::region_code(&req).is_some() {
+            // Read along the figures' région, unless some place holds the tag otherwise.
+            let exact = Planning { region_exact: true, ..how };
+            out.push((format!("{}?{query}: page", rt.as_str()), sql::page(&req, scope, None, 201, exact)));
+            out.push((
+                format!("{}?{query}: page, tag held off its région", rt.as_str()),
+                sql::page(&req, scope, None, 201, how),
+            ));
+        } else {
+            out.push((format!("{}?{query}: page", rt.as_str()), sql::page(&req, scope, None, 201, how)));
+        }
     }
     out
 }

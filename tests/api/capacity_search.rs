@@ -217,8 +217,18 @@ fn profiles(backend: Backend) {
             ("temporary-assignement=02", Box::new(|f: &Figure| f.code("temporaryAssignement") == Some("02"))),
             ("nb-capacity=ge0", Box::new(|_: &Figure| true)),
         ] {
-            let expected = d.places_with_figure(profile, test);
+            let expected = d.places_with_figure(profile, &test);
             assert_eq!(ids(&app, &format!("Location?{q}")), expected, "profile {profile}: {q}");
+            // With a région, also read along the figures' région (db::sql::figure_walk).
+            let region = d.first_region();
+            let in_region: BTreeSet<String> =
+                expected.iter().filter(|id| region_of(d, id) == region).cloned().collect();
+            let typed = format!("Location?{q}&capacity-type=01&_tag={region}");
+            let typed_expected: BTreeSet<String> = in_region
+                .intersection(&d.places_with_figure(profile, |f| test(f) && f.code("capacityType") == Some("01")))
+                .cloned()
+                .collect();
+            assert_eq!(ids(&app, &typed), typed_expected, "profile {profile}: {typed}");
             if profile == 0 && q != "capacity-status=01&nb-capacity=gt0" && q != "nb-capacity=ge0" {
                 assert!(expected.is_empty(), "profile 0 sees none of {q}");
             }
@@ -230,4 +240,54 @@ fn profiles(backend: Backend) {
     }
 }
 
-crate::each_backend!(profiles);
+/// The région code of place `id` in the dataset (its first tag).
+fn region_of(d: &crate::helpers::Dataset, id: &str) -> String {
+    d.locations[id]["meta"]["tag"][0]["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A page of one région with capacity criteria is read along the figures' région only while no
+/// place holds the région's code as another tag: a place given such a tag by an import is found
+/// by both codes, and by the paging of both.
+fn region_tag_held_otherwise(backend: Backend) {
+    let app = TestApp::builder(backend).start();
+    let d = &app.data;
+    let criteria = "capacity-type=01&capacity-status=02&nb-capacity=gt0";
+    let wanted =
+        |f: &Figure| f.code("capacityType") == Some("01") && f.code("capacityStatus") == Some("02") && f.nb > 0;
+    let matching = d.places_with_figure(1, wanted);
+    let home = d.first_region();
+    let (id, place) = d
+        .locations
+        .iter()
+        .find(|(i, _)| matching.contains(*i) && region_of(d, i) == home)
+        .map(|(i, p)| (i.clone(), p.clone()))
+        .expect("a matching place in the first région");
+    let other = d.locations.keys().map(|i| region_of(d, i)).find(|r| *r != home).expect("a second région");
+    let in_region =
+        |r: &str| -> BTreeSet<String> { matching.iter().filter(|i| region_of(d, i) == r).cloned().collect() };
+    assert_eq!(ids(&app, &format!("Location?{criteria}&_tag={other}")), in_region(&other));
+    let mut tagged = place.clone();
+    tagged["meta"]["tag"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"system": "urn:example:tags", "code": other}));
+    let path = crate::helpers::scratch_dir("off-region").join("tagged.ndjson");
+    std::fs::write(&path, format!("{tagged}\n")).unwrap();
+    app.db.import(&[&path]).unwrap();
+    let mut want = in_region(&other);
+    want.insert(id.clone());
+    assert_eq!(ids(&app, &format!("Location?{criteria}&_tag={other}")), want);
+    let pages = app.walk(&format!("Location?{criteria}&_tag={other}&_count=7"));
+    assert_eq!(pages.matches.iter().cloned().collect::<BTreeSet<_>>(), want, "paged by 7");
+    assert_eq!(pages.matches.len(), want.len(), "each place once");
+    assert_eq!(ids(&app, &format!("Location?{criteria}&_tag={home}")), in_region(&home));
+    // Of the région system, the other code is not the place's tag.
+    let system = ror_capacity::fhir::codes::REGION_SYSTEM;
+    assert_eq!(
+        ids(&app, &format!("Location?{criteria}&_tag={}", enc(&format!("{system}|{other}")))),
+        in_region(&other)
+    );
+    assert_eq!(ids(&app, &format!("Location?{criteria}&_tag={}", enc(&format!("{system}|{home}")))), in_region(&home));
+}
+
+crate::each_backend!(profiles, region_tag_held_otherwise);

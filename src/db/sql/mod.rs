@@ -12,19 +12,60 @@ use crate::search::near::Near;
 use crate::search::{Condition, FigureTest, SearchRequest, SortKey, StringMode};
 
 mod conditions;
+mod figure_walk;
 mod plan;
 mod scope;
 mod walk;
 
+pub use figure_walk::region_code;
 pub use plan::{Bind, SqlPlan, limit_bucket, list_bucket};
 
 use crate::db::ident::Ident;
 pub use scope::Scope;
 
 use conditions::{condition, correlated, subquery};
+use figure_walk::{FigureWalk, figure_rows, figure_walk, from_figures};
 use plan::{Junction, balanced, limit_clause};
 use scope::{SENSITIVE_LINKS, capacity_visible, observation_filter, region_filter};
 use walk::{TokenWalk, from_tokens, token_walk, walked_once, walked_rows};
+
+/// What a page's plan may rely on besides the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planning {
+    /// The database that runs it.
+    pub backend: Backend,
+    /// The request's `_tag` code ([`region_code`]) is held by no place other than as its région
+    /// (read in the page's snapshot): the page may be read along its figures' région.
+    pub region_exact: bool,
+}
+
+impl Planning {
+    /// Plans for `backend` that rely on no fact of the data.
+    pub fn for_backend(backend: Backend) -> Self {
+        Self { backend, region_exact: false }
+    }
+}
+
+/// Where a page's rows are read from.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    /// The type's table (or the consumer's view of places).
+    Table,
+    /// The rows of a token ([`walk`]).
+    Tokens(&'a TokenWalk<'a>),
+    /// The figures of a région ([`figure_walk`]), for the token walk it replaces.
+    Figures(&'a TokenWalk<'a>, &'a FigureWalk),
+}
+
+impl<'a> Source<'a> {
+    /// The token walk the rows follow or replace.
+    fn walk(self) -> Option<&'a TokenWalk<'a>> {
+        match self {
+            Self::Table => None,
+            Self::Tokens(w) | Self::Figures(w, _) => Some(w),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests;
@@ -107,8 +148,15 @@ impl Drive {
 /// `db::read` picks the consumer's (a place without its view there, which the start-up upgrade
 /// prevents, falls back to its own instant).
 ///
-/// `walked`: the rows are read along the token index (see [`walk`]).
-fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive, near: Option<&Near>, walked: bool) {
+/// `source`: where the rows are read from (see [`walk`], [`figure_walk`]).
+fn select_list(
+    p: &mut SqlPlan,
+    rt: ResourceType,
+    scope: &Scope,
+    drive: Drive,
+    near: Option<&Near>,
+    source: Source<'_>,
+) {
     let t = table(rt);
     if rt != ResourceType::Location {
         p.push("SELECT ");
@@ -123,7 +171,7 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive, n
              CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at, \
              CAST(NULL AS TEXT) AS views, FALSE AS sensitive, CAST(NULL AS DOUBLE PRECISION) AS score",
         );
-        from_table(p, rt, walked);
+        from_table(p, rt, source);
         return;
     }
     p.push(if drive == Drive::View {
@@ -147,18 +195,20 @@ fn select_list(p: &mut SqlPlan, rt: ResourceType, scope: &Scope, drive: Drive, n
         p.push(" FROM location_views lv JOIN locations r ON r.id = lv.location_id AND lv.view = ");
         p.text(scope.capacity.view_key());
     } else {
-        from_table(p, rt, walked);
+        from_table(p, rt, source);
     }
 }
 
-/// ` FROM <table> r`, or joined to the token rows it is walked along.
-fn from_table(p: &mut SqlPlan, rt: ResourceType, walked: bool) {
-    if walked {
-        from_tokens(p, rt);
-    } else {
-        p.push(" FROM ");
-        p.ident(table(rt).name);
-        p.push(" r");
+/// ` FROM <table> r`, or joined to the token rows or figures it is walked along.
+fn from_table(p: &mut SqlPlan, rt: ResourceType, source: Source<'_>) {
+    match source {
+        Source::Tokens(_) => from_tokens(p, rt),
+        Source::Figures(..) => from_figures(p),
+        Source::Table => {
+            p.push(" FROM ");
+            p.ident(table(rt).name);
+            p.push(" r");
+        }
     }
 }
 
@@ -166,7 +216,7 @@ fn from_table(p: &mut SqlPlan, rt: ResourceType, walked: bool) {
 pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
     let t = table(rt);
     let mut p = SqlPlan::default();
-    select_list(&mut p, rt, scope, Drive::Table, None, false);
+    select_list(&mut p, rt, scope, Drive::Table, None, Source::Table);
     p.push(" WHERE ");
     p.col("r", t.id);
     p.push(" = ");
@@ -229,14 +279,23 @@ enum Term<'a> {
 /// explodes with their number (100 repeated `_lastUpdated` took a minute to plan, 100 `location`
 /// 8 s; intersected, 20 ms).
 ///
-/// With `walk`, the rows are those of the walked token (its condition is not repeated).
-fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Drive, walk: Option<&TokenWalk<'_>>) {
+/// Walked (`source`), the rows are those of the walked token or figures (the walked condition is
+/// not repeated).
+fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Drive, source: Source<'_>) {
     p.push(" WHERE ");
     let rt = req.resource;
-    if let Some(w) = walk {
-        walked_rows(p, rt, w);
-        p.push(" AND ");
+    match source {
+        Source::Table => {}
+        Source::Tokens(w) => {
+            walked_rows(p, rt, w);
+            p.push(" AND ");
+        }
+        Source::Figures(_, f) => {
+            figure_rows(p, f);
+            p.push(" AND ");
+        }
     }
+    let walk = source.walk();
     let walked = |i: usize| walk.is_some_and(|w| w.at == i);
     let conditions: Vec<&Condition> =
         req.conditions.iter().enumerate().filter(|(i, _)| !walked(*i)).map(|(_, c)| c).collect();
@@ -311,25 +370,45 @@ pub fn count(req: &SearchRequest, scope: &Scope) -> SqlPlan {
     // each one for a duplicate, which costs more than the gathering (a région's count at 120k
     // places: 29-44 ms against 16-27 ms).
     let mut p = SqlPlan::new("SELECT COUNT(*) AS n");
-    from_table(&mut p, req.resource, false);
-    where_clause(&mut p, req, scope, Drive::Table, None);
+    from_table(&mut p, req.resource, Source::Table);
+    where_clause(&mut p, req, scope, Drive::Table, Source::Table);
     p
 }
 
-/// One page: rows after `after` in the requested order, at most `limit` of them, as `backend`
-/// plans it best (the statements differ only where their planners do: see [`walk`]).
-pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize, backend: Backend) -> SqlPlan {
+/// The `near` of a page of places sorted by distance.
+fn near_sort(req: &SearchRequest) -> Option<&Near> {
+    req.near().filter(|_| req.sort.key == SortKey::Near && req.resource == ResourceType::Location)
+}
+
+/// The token a page of `req` is walked along, if any.
+fn walk_of(req: &SearchRequest) -> Option<TokenWalk<'_>> {
+    token_walk(req, Drive::of(req)).filter(|_| near_sort(req).is_none())
+}
+
+/// One page: rows after `after` in the requested order, at most `limit` of them, as the backend
+/// of `how` plans it best (the statements differ only where their planners do: see [`walk`]).
+pub fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize, how: Planning) -> SqlPlan {
     let drive = Drive::of(req);
-    let near = req.near().filter(|_| req.sort.key == SortKey::Near && req.resource == ResourceType::Location);
-    let walk = token_walk(req, drive).filter(|_| near.is_none());
+    let near = near_sort(req);
+    let walk = walk_of(req);
+    let figures = walk.as_ref().and_then(|w| figure_walk(req, w)).filter(|_| how.region_exact);
+    let source = match (&walk, &figures) {
+        (Some(w), Some(f)) => Source::Figures(w, f),
+        (Some(w), None) => Source::Tokens(w),
+        (None, _) => Source::Table,
+    };
     let (lu_col, id) = drive.columns(req.resource);
-    // Walked along a token, the page follows the token rows' order.
-    let id = if walk.is_some() { Col("t", crate::db::ident::search_tokens::RESOURCE_ID) } else { id };
+    // Walked, the page follows the order of the token rows or figures.
+    let id = match source {
+        Source::Table => id,
+        Source::Tokens(_) => Col("t", crate::db::ident::search_tokens::RESOURCE_ID),
+        Source::Figures(..) => Col("g", crate::db::ident::capacities::LOCATION_ID),
+    };
     let mut p = SqlPlan::default();
-    select_list(&mut p, req.resource, scope, drive, near, walk.is_some());
-    where_clause(&mut p, req, scope, drive, walk.as_ref());
-    if let Some(w) = &walk {
-        walked_once(&mut p, req.resource, w, backend);
+    select_list(&mut p, req.resource, scope, drive, near, source);
+    where_clause(&mut p, req, scope, drive, source);
+    if let Source::Tokens(w) = source {
+        walked_once(&mut p, req.resource, w, how.backend);
     }
     let (cmp, dir) = if req.sort.descending { (" < ", " DESC") } else { (" > ", " ASC") };
     if let Some(after) = after {
@@ -409,7 +488,7 @@ fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> 
         _ => (hl::SERVICE_ID, hl::LOCATION_ID),
     };
     let mut p = SqlPlan::default();
-    select_list(&mut p, target, scope, Drive::Table, None, false);
+    select_list(&mut p, target, scope, Drive::Table, None, Source::Table);
     p.push(" WHERE r.id IN (SELECT ");
     p.col("hl", wanted);
     p.push(" FROM healthcare_service_locations hl WHERE ");
@@ -442,7 +521,7 @@ pub fn organizations_of(rt: ResourceType, ids: &[String], scope: &Scope, limit: 
         _ => (hs::TABLE, hs::PROVIDED_BY_ID),
     };
     let mut p = SqlPlan::default();
-    select_list(&mut p, ResourceType::Organization, scope, Drive::Table, None, false);
+    select_list(&mut p, ResourceType::Organization, scope, Drive::Table, None, Source::Table);
     p.push(" WHERE r.id IN (SELECT ");
     p.col("x", column);
     p.push(" FROM ");

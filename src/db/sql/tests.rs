@@ -6,7 +6,7 @@ use crate::search::parse::parse;
 
 /// A page as SQLite is asked it.
 fn page(req: &SearchRequest, scope: &Scope, after: Option<&CursorKey>, limit: usize) -> SqlPlan {
-    super::page(req, scope, after, limit, Backend::Sqlite)
+    super::page(req, scope, after, limit, super::Planning::for_backend(Backend::Sqlite))
 }
 
 fn req(rt: ResourceType, q: &str) -> SearchRequest {
@@ -231,8 +231,13 @@ fn one_token_value_is_walked_in_page_order() {
     let (conditions, once_at) = (tag.sql().find("EXISTS (SELECT 1 FROM capacities"), tag.sql().find(once));
     assert!(conditions.is_some() && once_at > conditions, "{}", tag.sql());
     // PostgreSQL plans that OR badly: it gets the plain check, an anti-join.
-    let pg =
-        super::page(&req(ResourceType::Location, "_tag=52&capacity-status=02"), &every, None, 10, Backend::Postgres);
+    let pg = super::page(
+        &req(ResourceType::Location, "_tag=52&capacity-status=02"),
+        &every,
+        None,
+        10,
+        super::Planning::for_backend(Backend::Postgres),
+    );
     assert!(!pg.sql().contains("search_tokens_shared"), "{}", pg.sql());
     assert!(pg.sql().contains(" AND NOT EXISTS (SELECT 1 FROM search_tokens d WHERE"), "{}", pg.sql());
     assert!(tag.sql().contains("AND t.resource_id > ? ORDER BY t.resource_id ASC"), "{}", tag.sql());

@@ -22,6 +22,18 @@ pub(super) struct TokenWalk<'a> {
     value: &'a TokenValue,
 }
 
+impl<'a> TokenWalk<'a> {
+    /// The walked parameter.
+    pub(super) fn param(&self) -> &'static str {
+        self.param
+    }
+
+    /// The walked value.
+    pub(super) fn value(&self) -> &'a TokenValue {
+        self.value
+    }
+}
+
 /// The condition a page of `req` read through `drive` is walked along: the first token condition
 /// of one value with a code, when the page is sorted by id. `None`: the page reads its own table.
 pub(super) fn token_walk(req: &SearchRequest, drive: Drive) -> Option<TokenWalk<'_>> {

@@ -89,7 +89,7 @@ fn figures_of(stored: &[StoredFigure]) -> Vec<Figure<'_>> {
 }
 
 /// The columns of `capacities`, in the order [`insert`] gives their values.
-const CAPACITY_COLUMNS: [Ident; 19] = [
+const CAPACITY_COLUMNS: [Ident; 20] = [
     c::LOCATION_ID,
     c::SEQ,
     c::OBSERVATION_ID,
@@ -109,6 +109,7 @@ const CAPACITY_COLUMNS: [Ident; 19] = [
     c::LAST_UPDATED,
     c::EXTENSION_JSON,
     c::OBSERVATION_JSON,
+    c::REGION,
 ];
 
 /// Everything a place's rows are written from.
@@ -307,10 +308,12 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             Bind::BigInt(*lu),
             text(&cap.extension_json),
             Bind::Text(obs_json),
+            opt_text(l.common.region.as_deref()),
         ]);
     }
     figures.insert(conn)?;
     insert_tokens(conn, "Location", &l.common)?;
+    super::note_tags_off_region(conn, &l.common)?;
     insert_position(conn, id, l)?;
     let mut views = Rows::new(lv::TABLE, [lv::LOCATION_ID, lv::VIEW, lv::LAST_UPDATED]);
     for (view, lu) in &plan.views {

@@ -23,7 +23,10 @@ use super::rows::{NewHealthcareService, NewOrganization};
 use super::schema::{healthcare_service_locations, healthcare_services, organizations, search_tokens};
 use super::{DbConn, DbError, read};
 use crate::auth::views::next_last_updated;
-use crate::db::ident::{healthcare_service_locations as hl, search_tokens as st, search_tokens_shared as shared};
+use crate::db::ident::{
+    healthcare_service_locations as hl, search_tags_off_region as off_region, search_tokens as st,
+    search_tokens_shared as shared,
+};
 use crate::db::sql::SqlPlan;
 use crate::fhir::extract::{Common, HealthcareServiceRecord, OrganizationRecord, Record};
 use crate::fhir::render;
@@ -84,6 +87,24 @@ fn note_shared_codes(conn: &mut DbConn, resource_type: &str, common: &Common) ->
         plan.text(param);
         plan.push(", ");
         plan.text(code);
+        plan.push(") ON CONFLICT DO NOTHING");
+        read::execute(conn, &plan)?;
+    }
+    Ok(())
+}
+
+/// Records the `_tag` codes a place holds other than as its région, for which a search by
+/// `_tag` and figures cannot be read along the figures' région (`db::sql::figure_walk`). Kept
+/// when the place changes, as [`note_shared_codes`] keeps its codes.
+fn note_tags_off_region(conn: &mut DbConn, common: &Common) -> Result<(), DbError> {
+    let off = common.tokens.iter().filter(|t| t.param == "_tag" && common.region.as_deref() != Some(t.code.as_str()));
+    for t in off {
+        let mut plan = SqlPlan::new("INSERT INTO ");
+        plan.ident(off_region::TABLE);
+        plan.push(" (");
+        plan.ident(off_region::CODE);
+        plan.push(") VALUES (");
+        plan.text(t.code.as_str());
         plan.push(") ON CONFLICT DO NOTHING");
         read::execute(conn, &plan)?;
     }

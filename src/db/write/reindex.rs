@@ -55,6 +55,7 @@ fn reindex_locations(conn: &mut DbConn) -> Result<usize, DbError> {
             let l = stored_record(id, row, std::iter::empty())?;
             delete_tokens(conn, "Location", id)?;
             insert_tokens(conn, "Location", &l.common)?;
+            super::note_tags_off_region(conn, &l.common)?;
             diesel::delete(location_positions::table.find(id)).execute(conn)?;
             super::location::insert_position(conn, id, &l)?;
             diesel::update(locations::table.find(id))
