@@ -130,6 +130,43 @@ fn has_ignores_offers_outside_the_regions(app: &TestApp) {
     assert_eq!(status, 200);
 }
 
+/// The match ids of every page of `q` as `who` sees them.
+fn matches_as(app: &TestApp, who: &crate::pki::ClientCert, q: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut next = Some(q.to_owned());
+    while let Some(url) = next {
+        let (status, body) = app.get_as(who, &url);
+        assert_eq!(status, 200, "{url}: {body}");
+        let page = body["entry"].as_array().cloned().unwrap_or_default();
+        ids.extend(page.iter().filter(|e| e["search"]["mode"] == "match").map(|e| e["resource"]["id"].to_string()));
+        next = next_link(&body);
+    }
+    ids
+}
+
+/// A région's places with capacity criteria (read along the figures' région): a regional consumer
+/// sees its région's as a consumer of every région does, and nothing of another région; a consumer
+/// limited to Location searches sees the same places.
+fn region_figures_are_narrowed(app: &TestApp) {
+    let p = pki();
+    let home = app.data.first_region();
+    let other = app
+        .data
+        .locations
+        .values()
+        .filter_map(|l| l["meta"]["tag"][0]["code"].as_str())
+        .find(|r| *r != home)
+        .unwrap()
+        .to_owned();
+    let q = |r: &str| format!("Location?_tag={r}&capacity-type=01&capacity-status=02&nb-capacity=gt0&_count=5");
+    let everyone = matches_as(app, &p.profiles[1], &q(&home));
+    assert!(!everyone.is_empty(), "the control finds places");
+    assert_eq!(matches_as(app, &p.regional, &q(&home)), everyone);
+    assert_eq!(matches_as(app, &p.locations_only, &q(&home)), everyone);
+    assert!(!matches_as(app, &p.profiles[1], &q(&other)).is_empty(), "the control finds places");
+    assert!(matches_as(app, &p.regional, &q(&other)).is_empty());
+}
+
 /// Item 7: a cursor stops working once the registry narrows its consumer.
 fn cursors_end_when_the_consumer_is_narrowed(backend: Backend) {
     let p = pki();
@@ -166,6 +203,10 @@ mod shared_sqlite {
     fn has_ignores_offers_outside_the_regions() {
         super::has_ignores_offers_outside_the_regions(super::grants_app(crate::helpers::Backend::Sqlite));
     }
+    #[test]
+    fn region_figures_are_narrowed() {
+        super::region_figures_are_narrowed(super::grants_app(crate::helpers::Backend::Sqlite));
+    }
 }
 
 mod shared_postgres {
@@ -182,6 +223,13 @@ mod shared_postgres {
             return;
         }
         super::has_ignores_offers_outside_the_regions(super::grants_app(crate::helpers::Backend::Postgres));
+    }
+    #[test]
+    fn region_figures_are_narrowed() {
+        if crate::helpers::skip_without_postgres(concat!(module_path!(), "::region_figures_are_narrowed")) {
+            return;
+        }
+        super::region_figures_are_narrowed(super::grants_app(crate::helpers::Backend::Postgres));
     }
 }
 crate::each_backend!(cursors_end_when_the_consumer_is_narrowed, chains_ignore_places_outside_the_regions);
