@@ -2,7 +2,7 @@
 //!
 //! A regulator's query (`_tag=<région>&capacity-type=02&capacity-status=02&nb-capacity=gt0`) walked
 //! along the région's `_tag` rows probes the figures of every place of the région in id order until
-//! the page is full: about 2,800 places for a page of 200 places of type 02 on the France set, each
+//! the page is full: 2,200 to 2,800 places for a page of 200 places of type 02 on the France set, each
 //! probe a descent of the figures' index. Every figure carries its place's région, and
 //! `capacities_region_walk` (région, status, type, place, seq) lists the figures of one région,
 //! status and type in place order: the page reads those places instead, each once (its first such

@@ -24,7 +24,7 @@ use super::schema::{healthcare_service_locations, healthcare_services, organizat
 use super::{DbConn, DbError, read};
 use crate::auth::views::next_last_updated;
 use crate::db::ident::{
-    healthcare_service_locations as hl, search_tags_off_region as off_region, search_tokens as st,
+    Ident, healthcare_service_locations as hl, search_tags_off_region as off_region, search_tokens as st,
     search_tokens_shared as shared,
 };
 use crate::db::sql::SqlPlan;
@@ -73,24 +73,32 @@ fn note_shared_codes(conn: &mut DbConn, resource_type: &str, common: &Common) ->
         if in_systems.len() < 2 {
             continue;
         }
-        let mut plan = SqlPlan::new("INSERT INTO ");
-        plan.ident(shared::TABLE);
-        plan.push(" (");
-        plan.ident(shared::RESOURCE_TYPE);
-        plan.push(", ");
-        plan.ident(shared::PARAM);
-        plan.push(", ");
-        plan.ident(shared::CODE);
-        plan.push(") VALUES (");
-        plan.text(resource_type);
-        plan.push(", ");
-        plan.text(param);
-        plan.push(", ");
-        plan.text(code);
-        plan.push(") ON CONFLICT DO NOTHING");
-        read::execute(conn, &plan)?;
+        let columns = [shared::RESOURCE_TYPE, shared::PARAM, shared::CODE];
+        insert_once(conn, shared::TABLE, &columns, &[resource_type, param, code])?;
     }
     Ok(())
+}
+
+/// Inserts one row of text `values` into `table`'s `columns`, unless a row with its key is there.
+fn insert_once(conn: &mut DbConn, table: Ident, columns: &[Ident], values: &[&str]) -> Result<(), DbError> {
+    let mut plan = SqlPlan::new("INSERT INTO ");
+    plan.ident(table);
+    plan.push(" (");
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            plan.push(", ");
+        }
+        plan.ident(*c);
+    }
+    plan.push(") VALUES (");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            plan.push(", ");
+        }
+        plan.text(*v);
+    }
+    plan.push(") ON CONFLICT DO NOTHING");
+    read::execute(conn, &plan).map(|_| ())
 }
 
 /// Records the `_tag` codes a place holds other than as its région, for which a search by
@@ -99,14 +107,7 @@ fn note_shared_codes(conn: &mut DbConn, resource_type: &str, common: &Common) ->
 fn note_tags_off_region(conn: &mut DbConn, common: &Common) -> Result<(), DbError> {
     let off = common.tokens.iter().filter(|t| t.param == "_tag" && common.region.as_deref() != Some(t.code.as_str()));
     for t in off {
-        let mut plan = SqlPlan::new("INSERT INTO ");
-        plan.ident(off_region::TABLE);
-        plan.push(" (");
-        plan.ident(off_region::CODE);
-        plan.push(") VALUES (");
-        plan.text(t.code.as_str());
-        plan.push(") ON CONFLICT DO NOTHING");
-        read::execute(conn, &plan)?;
+        insert_once(conn, off_region::TABLE, &[off_region::CODE], &[t.code.as_str()])?;
     }
     Ok(())
 }
