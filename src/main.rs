@@ -76,7 +76,12 @@ struct ServeArgs {
     load: LoadLimits,
     #[command(flatten)]
     export: ExportArgs,
-    /// Read-only connections in the pool.
+    /// A PostgreSQL streaming replica of --database-url to send searches and reads to (repeat for
+    /// several; in the environment, separated by spaces). Import, migrations and $export use the
+    /// primary; reads go to the primary when no replica answers.
+    #[arg(long = "read-database-url", env = "ROR_READ_DATABASE_URLS", value_delimiter = ' ', hide_env_values = true)]
+    read_database_urls: Vec<String>,
+    /// Read-only connections in the pool (of each server, with replicas).
     #[arg(long, env = "ROR_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
     /// SQLite: MiB of the database file the serving connections read through a memory map instead
@@ -298,6 +303,8 @@ fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
         load_demo(&url, args.demo_locations)?;
     }
     let mut config = ServerConfig::new(args.bind, url);
+    config.read_databases =
+        args.read_database_urls.iter().filter(|u| !u.is_empty()).map(|u| DbUrl::parse(u)).collect::<Result<_, _>>()?;
     config.pool_size = args.pool_size;
     config.sqlite_mmap_mb = args.sqlite_mmap_mb;
     config.workers = args.workers;
@@ -415,6 +422,9 @@ fn print_banner(url: &DbUrl, addr: SocketAddr, config: &ServerConfig, pki_dir: O
     let several = if places.len() > 1 { places.join(",") } else { place.clone() };
     let offers = if offers.is_empty() { "11/339772".to_owned() } else { offers.join(",") };
     println!("ror-capacity serving {} at {base}", url.redacted());
+    for r in &config.read_databases {
+        println!("  reads from the replica {} (the primary when no replica answers)", r.redacted());
+    }
     if pki_dir.is_some() {
         println!("(development PKI: client-profile-N.crt/.key act as a consumer of access profile N)");
     }

@@ -34,6 +34,9 @@ pub enum StartError {
     /// A configuration that would expose data.
     #[error("refusing to start: {0}")]
     Unsafe(String),
+    /// Settings that do not go together.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// The export directory cannot be used.
     #[error("export directory: {0}")]
     Export(String),
@@ -114,21 +117,34 @@ fn check_safety(config: &ServerConfig) -> Result<(), StartError> {
     Ok(())
 }
 
+/// The serving pools: the primary's and, with read replicas, one per replica.
+fn servers(config: &ServerConfig) -> Result<std::sync::Arc<db::servers::Servers>, StartError> {
+    let url = &config.database;
+    let settings = db::PoolSettings {
+        size: config.pool_size,
+        statement_timeout: config.statement_timeout,
+        sqlite_mmap_bytes: config.sqlite_mmap_mb.saturating_mul(1 << 20),
+    };
+    let all_postgres = std::iter::once(url).chain(&config.read_databases).all(|u| u.backend == db::Backend::Postgres);
+    if !config.read_databases.is_empty() && !all_postgres {
+        return Err(StartError::Config(
+            "read replicas are PostgreSQL streaming replicas of a PostgreSQL primary: \
+             --database-url and every --read-database-url must be postgres:// URLs"
+                .into(),
+        ));
+    }
+    let primary = db::read_only_pool(url, settings)?;
+    let replicas = config.read_databases.iter().map(|r| (r.clone(), db::replica_pool(r, settings))).collect();
+    Ok(db::servers::Servers::new((url.clone(), primary), replicas))
+}
+
 /// The state every request reads: the database runner (over a read-only pool), limits, links,
 /// the cursor key and the trusted proxies.
 fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
     use crate::service::memo::GenerationMemo;
     let url = &config.database;
-    let pool = db::read_only_pool(
-        url,
-        db::PoolSettings {
-            size: config.pool_size,
-            statement_timeout: config.statement_timeout,
-            sqlite_mmap_bytes: config.sqlite_mmap_mb.saturating_mul(1 << 20),
-        },
-    )?;
     Ok(web::Data::new(AppState {
-        db: std::sync::Arc::new(db::run::Runner::new(pool, url, config.pool_wait)),
+        db: std::sync::Arc::new(db::run::Runner::new(servers(config)?, config.pool_wait)),
         statement_budget: config.statement_timeout,
         limits: config.limits.clone(),
         base_url: config.base_url.clone(),

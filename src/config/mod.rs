@@ -88,7 +88,10 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// The database (`sqlite://PATH` or `postgres://…`).
     pub database: DbUrl,
-    /// Connections in the read-only serving pool.
+    /// PostgreSQL streaming replicas of `database` that searches and reads go to (in turn; the
+    /// primary when none answers). Import, migrations and `$export` use the primary.
+    pub read_databases: Vec<DbUrl>,
+    /// Connections in the read-only serving pool (of each server, with replicas).
     pub pool_size: u32,
     /// SQLite: MiB of the database file the serving connections read through a memory map (0: none).
     pub sqlite_mmap_mb: u64,
@@ -131,6 +134,7 @@ impl ServerConfig {
             bind,
             admission: AdmissionLimits::for_pool(8, database.backend),
             database,
+            read_databases: Vec::new(),
             pool_size: 8,
             sqlite_mmap_mb: 0,
             workers: 2,

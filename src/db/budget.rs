@@ -21,6 +21,16 @@ pub enum Stop {
     Cancelled,
 }
 
+/// A PostgreSQL backend process running a request's statements: which server (see
+/// [`super::servers::Servers::get`]) and its process id there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Running {
+    /// The server.
+    pub server: usize,
+    /// The backend's process id.
+    pub pid: i32,
+}
+
 /// The time budget of one request.
 #[derive(Debug)]
 pub struct Budget {
@@ -28,7 +38,7 @@ pub struct Budget {
     deadline: Instant,
     cancelled: AtomicBool,
     /// PostgreSQL backend process running this request's statements, while it runs.
-    running_pid: Mutex<Option<i32>>,
+    running_pid: Mutex<Option<Running>>,
 }
 
 thread_local! {
@@ -80,7 +90,7 @@ impl Budget {
     }
 
     /// The PostgreSQL backend running this request (held locked: see [`Budget::running`]).
-    pub(crate) fn running(&self) -> MutexGuard<'_, Option<i32>> {
+    pub(crate) fn running(&self) -> MutexGuard<'_, Option<Running>> {
         self.running_pid.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

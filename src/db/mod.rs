@@ -11,12 +11,13 @@ pub mod read;
 pub mod rows;
 pub mod run;
 pub mod schema;
+pub mod servers;
 pub mod sql;
 mod sqlite_progress;
 pub mod write;
 
 pub use crate::config::database::{Backend, DbUrl};
-pub use pool::{DbPool, PoolConn, PoolSettings, read_only_pool};
+pub use pool::{DbPool, PoolConn, PoolSettings, read_only_pool, replica_pool};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

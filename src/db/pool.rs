@@ -121,14 +121,26 @@ pub type DbPool = r2d2::Pool<Manager>;
 /// Builds a pool of read-only connections (not tested on checkout: see [`PoolConn`]). Waits for
 /// a connection are bounded by each caller (`get_timeout`).
 pub fn read_only_pool(url: &DbUrl, settings: PoolSettings) -> Result<DbPool, DbError> {
+    builder(settings).build(manager(url, settings)).map_err(DbError::from)
+}
+
+/// A pool over a read replica: it may be unreachable now (the pool connects when it can, and
+/// says nothing while it cannot: `servers` reports a replica's state when it changes).
+pub fn replica_pool(url: &DbUrl, settings: PoolSettings) -> DbPool {
+    builder(settings).error_handler(Box::new(r2d2::NopErrorHandler)).build_unchecked(manager(url, settings))
+}
+
+fn builder(settings: PoolSettings) -> r2d2::Builder<Manager> {
     r2d2::Pool::builder()
         .max_size(settings.size.max(1))
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
-        .build(Manager {
-            url: url.clone(),
-            statement_timeout: settings.statement_timeout,
-            sqlite_mmap_bytes: settings.sqlite_mmap_bytes,
-        })
-        .map_err(DbError::from)
+}
+
+fn manager(url: &DbUrl, settings: PoolSettings) -> Manager {
+    Manager {
+        url: url.clone(),
+        statement_timeout: settings.statement_timeout,
+        sqlite_mmap_bytes: settings.sqlite_mmap_bytes,
+    }
 }

@@ -2,66 +2,108 @@
 //! time budget entered, a lost connection retried once on a fresh one (serving work is read-only
 //! and nothing has been answered yet, so running it again is safe), and a way to stop it from
 //! another thread when nobody waits for it any more.
+//!
+//! With read replicas ([`Servers`]) the work runs on a replica; when that replica fails (lost,
+//! unreachable, or its statement cancelled by a conflict with recovery), it is set aside and the
+//! work runs again on the next replica, then on the primary.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::prelude::*;
-
-use super::budget::Budget;
-use super::{Backend, DbConn, DbError, DbPool, DbUrl};
+use super::budget::{Budget, Running};
+use super::servers::{ReplicaState, Servers};
+use super::{DbConn, DbError, PoolConn};
 
 /// Runs database work for requests.
 pub struct Runner {
-    pool: DbPool,
+    servers: Arc<Servers>,
     pool_wait: Duration,
-    canceller: Option<Canceller>,
+}
+
+/// What one attempt on one server came to.
+enum Attempt<T> {
+    Done(Result<T, DbError>),
+    /// The server failed in a way another one may not: try the next (setting this one aside
+    /// when it is unusable, not when only this statement was refused).
+    NextServer {
+        e: DbError,
+        set_aside: bool,
+    },
+    /// The connection was lost: try again (once) on a fresh one.
+    Again(DbError),
 }
 
 impl Runner {
-    /// A runner over `pool`, waiting at most `pool_wait` for a connection.
-    pub fn new(pool: DbPool, url: &DbUrl, pool_wait: Duration) -> Self {
-        let canceller =
-            (url.backend == Backend::Postgres).then(|| Canceller { url: url.clone(), control: Mutex::new(None) });
-        Self { pool, pool_wait, canceller }
+    /// A runner over `servers`, waiting at most `pool_wait` for a connection.
+    pub fn new(servers: Arc<Servers>, pool_wait: Duration) -> Self {
+        Self { servers, pool_wait }
     }
 
     /// Runs `f` within `budget`. Errors: [`DbError::Pool`] when no connection came in time,
     /// [`DbError::Stopped`] when the budget stopped the work, [`DbError::Lost`] when the
     /// connection was lost twice, any other error of `f` as it is.
     pub fn run<T>(&self, budget: &Arc<Budget>, f: &dyn Fn(&mut DbConn) -> Result<T, DbError>) -> Result<T, DbError> {
+        let order = self.servers.order();
+        let mut at = 0;
         let mut retried = false;
         loop {
-            let wait = self.pool_wait.min(budget.remaining()).max(Duration::from_millis(1));
-            let mut conn = self.pool.get_timeout(wait)?;
-            if let Some(stop) = budget.stop() {
-                return Err(DbError::Stopped(stop));
+            let server = order[at.min(order.len() - 1)];
+            match self.attempt(server, budget, f) {
+                Attempt::Done(out) => return out,
+                Attempt::NextServer { e, set_aside } if at + 1 < order.len() => {
+                    if set_aside {
+                        self.servers.set_down(server, &e);
+                    } else {
+                        log::warn!("a read replica refused a statement ({e}); running it on the next server");
+                    }
+                    at += 1;
+                }
+                Attempt::NextServer { e, .. } => return Err(e),
+                Attempt::Again(e) if retried => return Err(DbError::Lost(e.to_string())),
+                Attempt::Again(e) => {
+                    log::warn!("database connection lost ({e}); running the request again on another connection");
+                    retried = true;
+                }
             }
-            *budget.running() = conn.backend_pid();
-            let out = {
-                let _entered = budget.enter();
-                f(&mut conn)
-            };
-            // Taken under the lock a cancellation holds while it runs: once this returns, no
-            // cancellation can reach the connection's next user.
-            *budget.running() = None;
-            let e = match out {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-            if let Some(stop) = budget.stop() {
-                conn.lost(&e);
-                return Err(DbError::Stopped(stop));
-            }
-            if !conn.lost(&e) {
-                return Err(e);
-            }
-            if retried {
-                return Err(DbError::Lost(e.to_string()));
-            }
-            log::warn!("database connection lost ({e}); running the request again on another connection");
-            retried = true;
         }
+    }
+
+    fn attempt<T>(
+        &self,
+        server: usize,
+        budget: &Arc<Budget>,
+        f: &dyn Fn(&mut DbConn) -> Result<T, DbError>,
+    ) -> Attempt<T> {
+        let s = self.servers.get(server);
+        let wait = self.pool_wait.min(budget.remaining()).max(Duration::from_millis(1));
+        let mut conn = match s.pool.get_timeout(wait) {
+            Ok(c) => c,
+            // No connection at all (rather than all of them busy): the replica is unreachable.
+            Err(e) if s.is_replica() && s.pool.state().connections == 0 => {
+                return Attempt::NextServer { e: e.into(), set_aside: true };
+            }
+            Err(e) => return Attempt::Done(Err(e.into())),
+        };
+        if let Some(stop) = budget.stop() {
+            return Attempt::Done(Err(DbError::Stopped(stop)));
+        }
+        *budget.running() = conn.backend_pid().map(|pid| Running { server, pid });
+        let out = {
+            let _entered = budget.enter();
+            f(&mut conn)
+        };
+        // Taken under the lock a cancellation holds while it runs: once this returns, no
+        // cancellation can reach the connection's next user.
+        *budget.running() = None;
+        let e = match out {
+            Ok(v) => return Attempt::Done(Ok(v)),
+            Err(e) => e,
+        };
+        if let Some(stop) = budget.stop() {
+            conn.lost(&e);
+            return Attempt::Done(Err(DbError::Stopped(stop)));
+        }
+        failed_on(s.is_replica(), &mut conn, e)
     }
 
     /// Stops the statement `budget`'s request is running, if any (PostgreSQL; SQLite's progress
@@ -69,46 +111,36 @@ impl Runner {
     /// off the async threads.
     pub fn cancel_running(&self, budget: &Budget) {
         budget.cancel();
-        if let Some(c) = &self.canceller {
-            c.cancel(budget);
+        // Held while cancelling: the request's thread cannot hand its connection to another
+        // request before the cancellation has been sent.
+        let running = budget.running();
+        if let Some(r) = *running {
+            self.servers.get(r.server).cancel(r.pid);
         }
     }
 
     /// Whether stopping a request's statement needs [`Runner::cancel_running`] (PostgreSQL).
     pub fn cancels_remotely(&self) -> bool {
-        self.canceller.is_some()
+        self.servers.get(0).cancels_remotely()
+    }
+
+    /// The read replicas' states (empty without replicas).
+    pub fn replica_states(&self) -> Vec<ReplicaState> {
+        self.servers.replica_states()
     }
 }
 
-/// Cancels PostgreSQL statements over a control connection of its own.
-struct Canceller {
-    url: DbUrl,
-    control: Mutex<Option<diesel::PgConnection>>,
-}
-
-impl Canceller {
-    fn cancel(&self, budget: &Budget) {
-        // Held while cancelling: the request's thread cannot hand its connection to another
-        // request before the cancellation has been sent. PostgreSQL ignores a cancellation that
-        // reaches an idle backend, so one that arrives after the statement ended stops nothing.
-        let running = budget.running();
-        let Some(pid) = *running else { return };
-        let mut control = self.control.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if control.is_none() {
-            match diesel::PgConnection::establish(&self.url.target) {
-                Ok(c) => *control = Some(c),
-                Err(e) => {
-                    log::warn!("cannot connect to cancel a statement: {e}");
-                    return;
-                }
-            }
-        }
-        let Some(conn) = control.as_mut() else { return };
-        let sent =
-            diesel::sql_query("SELECT pg_cancel_backend($1)").bind::<diesel::sql_types::Integer, _>(pid).execute(conn);
-        if let Err(e) = sent {
-            log::warn!("cannot cancel the statement of backend {pid}: {e}");
-            *control = None;
-        }
+/// What a failure `e` of `conn` calls for: on a replica, a lost connection or a statement cancelled
+/// by a conflict with recovery (PostgreSQL reports it as a serialization failure) moves the work
+/// to the next server; elsewhere a lost connection is retried, any other error is the answer.
+fn failed_on<T>(replica: bool, conn: &mut PoolConn, e: DbError) -> Attempt<T> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let lost = conn.lost(&e);
+    let conflict = matches!(e, DbError::Query(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)));
+    match (replica, lost, conflict) {
+        (true, true, _) => Attempt::NextServer { e, set_aside: true },
+        (true, false, true) => Attempt::NextServer { e, set_aside: false },
+        (false, true, _) => Attempt::Again(e),
+        _ => Attempt::Done(Err(e)),
     }
 }

@@ -253,7 +253,8 @@ pub async fn health() -> HttpResponse {
 }
 
 /// `GET /ready`: the database answers, and no CRL is past its `nextUpdate` (503 saying which);
-/// lists that expire soon are listed as warnings.
+/// lists that expire soon are listed as warnings, and read replicas with their state (a replica
+/// down does not make the server unready: reads go to the others, or to the primary).
 pub async fn ready(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -271,7 +272,12 @@ pub async fn ready(
     }
     let warnings: Vec<String> =
         reports.iter().filter(|r| r.freshness == Freshness::ExpiresSoon).map(|r| r.describe()).collect();
-    let body = serde_json::json!({"status": "ready", "warnings": warnings});
+    let replicas = state.db.replica_states();
+    let body = if replicas.is_empty() {
+        serde_json::json!({"status": "ready", "warnings": warnings})
+    } else {
+        serde_json::json!({"status": "ready", "warnings": warnings, "replicas": replicas})
+    };
     Ok(HttpResponse::Ok().content_type("application/json").body(body.to_string()))
 }
 

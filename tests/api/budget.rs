@@ -30,7 +30,8 @@ fn runner(backend: Backend, statement_timeout: Duration) -> (TestDb, Runner, &'s
     };
     let url = test_db.db_url();
     let pool = db::read_only_pool(&url, PoolSettings { size: 1, statement_timeout, sqlite_mmap_bytes: 0 }).unwrap();
-    (test_db, Runner::new(pool, &url, Duration::from_secs(5)), slow)
+    let servers = db::servers::Servers::new((url, pool), Vec::new());
+    (test_db, Runner::new(servers, Duration::from_secs(5)), slow)
 }
 
 fn run_sql(runner: &Runner, budget: &Arc<Budget>, sql: &'static str) -> Result<(), DbError> {

@@ -28,6 +28,7 @@ mod pki;
 mod place_search;
 mod proxy;
 mod raw;
+mod replica;
 mod scenarios;
 mod search_props;
 mod tls;

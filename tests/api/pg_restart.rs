@@ -5,58 +5,12 @@
 //! (`pg_createcluster`, on a free port, trust authentication), stopped with `-m fast` (which
 //! terminates the server's connections mid-query) and started again; it is dropped at the end.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::helpers::cluster::Cluster;
 use crate::helpers::{Backend, Dataset, TestApp, TestDb};
-
-struct Cluster {
-    version: String,
-    name: String,
-    port: u16,
-}
-
-fn pg_cmd(program: &str, args: &[&str]) {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-impl Cluster {
-    fn create() -> Self {
-        let version = std::fs::read_dir("/etc/postgresql")
-            .expect("the PostgreSQL restart test needs Debian's postgresql-common (/etc/postgresql)")
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .max()
-            .expect("no PostgreSQL version in /etc/postgresql");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let name = format!("ror_restart_{}_{port}", std::process::id());
-        let cluster = Self { version, name, port };
-        let port = port.to_string();
-        pg_cmd("pg_createcluster", &[&cluster.version, &cluster.name, "-p", &port, "--", "--auth=trust"]);
-        cluster.ctl("start");
-        cluster
-    }
-
-    fn ctl(&self, action: &str) {
-        let mut args = vec!["--skip-systemctl-redirect", &self.version, &self.name, action];
-        if action == "stop" {
-            args.extend(["-m", "fast"]);
-        }
-        pg_cmd("pg_ctlcluster", &args);
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("pg_dropcluster").args(["--stop", &self.version, &self.name]).output();
-    }
-}
 
 #[derive(Debug)]
 struct Answer {
@@ -68,7 +22,7 @@ struct Answer {
 
 #[test]
 fn postgres_restart_under_load_answers_503_then_serves_again() {
-    let cluster = Cluster::create();
+    let cluster = Cluster::create("restart");
     // Declared after the cluster: the server stops and its database is dropped while it still runs.
     let app =
         TestApp::builder(Backend::Postgres).database(TestDb::postgres_on(&cluster.url("postgres")).into()).start();

@@ -12,6 +12,7 @@
 //! that change data, or need another set-up, start their own.
 
 mod app;
+pub mod cluster;
 mod dataset;
 mod db;
 pub mod figures;
