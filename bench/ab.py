@@ -51,7 +51,7 @@ def fresh_db(backend, label):
     name = f"ror_ab_{label}"
     for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
         subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql], check=True)
-    return f"postgres://postgres@127.0.0.1:5432/{name}"
+    return f"postgres://postgres@127.0.0.1:5432/{name}?sslmode={os.environ.get('PG_SSLMODE', 'disable')}"
 
 
 def oha_run(oha, pki, urls, conns, duration):

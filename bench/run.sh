@@ -12,6 +12,11 @@
 #   REFERENCE_BIN=… ONLY=ab OVERLOAD_SIZE=12000 BACKENDS=sqlite ROUNDS=4 DURATION=3s bench/run.sh
 #                                # interleaved older/current comparison of every workload and the import
 #
+#   PG_SSLMODE=prefer bench/run.sh   # the server's link to PostgreSQL over TLS where PostgreSQL offers
+#                                # it (libpq's default; Debian's PostgreSQL does): default `disable`,
+#                                # the link of a server on the database's machine (BENCHMARKS.md: TLS
+#                                # on that loopback link costs 7-12% of S2-S5's p50)
+#
 # Results: $OUT (default bench/results/<date>.md) and one JSON file per measure next to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +37,9 @@ mkdir -p "$WORK" "$(dirname "$OUT")"
 RAW=$(dirname "$OUT")/$STAMP
 mkdir -p "$RAW"
 log() { printf '=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
+
+PG_SSLMODE=${PG_SSLMODE:-disable}
+export PG_SSLMODE
 
 # --- tools -------------------------------------------------------------------------------------
 export CARGO_TARGET_DIR=${BENCH_TARGET_DIR:-$CACHE/target-release}
@@ -135,7 +143,7 @@ for size in $SIZES; do
         case $backend in
             sqlite) db_url="sqlite://$WORK/places-$size.db"; rm -f "$WORK/places-$size.db"{,-wal,-shm} ;;
             postgres)
-                db_url="postgres://postgres@127.0.0.1:5432/ror_bench_$size"
+                db_url="postgres://postgres@127.0.0.1:5432/ror_bench_$size?sslmode=$PG_SSLMODE"
                 psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS ror_bench_$size" \
                     -c "CREATE DATABASE ror_bench_$size" >/dev/null ;;
         esac

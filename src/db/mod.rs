@@ -84,10 +84,12 @@ pub fn connect(url: &DbUrl, read_only: bool) -> Result<DbConn, DbError> {
         // merging a scan of a whole table), and no statement is split over parallel workers (their
         // start-up, 4-6 ms, exceeds a page's own time). A région's page of the regulator's query
         // at 120k places: 23 ms p50 with the server's defaults, 17.5 ms with these (BENCHMARKS.md).
+        // Prepared statements keep one plan made without their values (see `read::in_snapshot`).
         (Backend::Postgres, true) => {
             "SET client_min_messages = WARNING; SET default_transaction_read_only = on; \
              SET default_transaction_isolation = 'repeatable read'; \
-             SET random_page_cost = 1.1; SET max_parallel_workers_per_gather = 0;"
+             SET random_page_cost = 1.1; SET max_parallel_workers_per_gather = 0; \
+             SET plan_cache_mode = force_generic_plan;"
         }
     };
     conn.batch_execute(init)?;

@@ -188,12 +188,13 @@ impl Condition {
     }
 
     /// Whether how many rows match depends on the values so much that a plan made without them
-    /// can be far off: a range (`_lastUpdated=ge…` matches a hundred places or all of them).
+    /// can be far off: a range (`_lastUpdated=ge…` matches a hundred places or all of them), or a
+    /// string match (`name=c` and `name=centre hospitalier d`; `:contains` with or without a
+    /// trigram to look up).
     pub fn is_range(&self) -> bool {
         match self {
-            Self::LastUpdated(_) => true,
+            Self::LastUpdated(_) | Self::Near(_) | Self::Strings { .. } => true,
             Self::Figure(tests) => tests.iter().any(|t| !matches!(t, FigureTest::Code { .. })),
-            Self::Near(_) => true,
             Self::Chain(c) => c.is_range(),
             Self::Filter(node) => node.any(&Condition::is_range),
             _ => false,

@@ -92,6 +92,9 @@ pub fn search(
                 _ => Some(total(c, req, scope, totals, &mut out.generation)?),
             };
         }
+        if ranges {
+            read::plans_without_values(c)?;
+        }
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         if !ids.is_empty() {
             includes(c, req, scope, &ids, max_included, &mut out)?;
