@@ -11,7 +11,7 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Double, HasSqlType, Nullable, Text, Untyped};
 use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
-use super::rows::{CountRow, ResourceRow};
+use super::rows::{CountRow, PartRow, ResourceRow};
 use super::{DbConn, DbError};
 use crate::config::database::Backend;
 use crate::db::ident::search_tags_off_region as off_region;
@@ -170,6 +170,26 @@ pub fn planning(c: &mut DbConn, req: &SearchRequest) -> Result<sql::Planning, Db
         how.region_exact = load::<CountRow>(c, &p)?.first().is_some_and(|r| r.n == 0);
     }
     Ok(how)
+}
+
+/// One page of at most `limit` rows and at most `max_services` offers linked to any of them, in one
+/// statement (see [`sql::lookup`]): the page's rows (in no set order), then the offers (by id).
+/// The page is planned without reading anything first (no région walk).
+pub fn page_with_services(
+    c: &mut DbConn,
+    req: &SearchRequest,
+    scope: &Scope,
+    after: Option<&CursorKey>,
+    limit: usize,
+    max_services: usize,
+) -> Result<(Vec<ResourceRow>, Vec<ResourceRow>), DbError> {
+    let how = sql::Planning::for_backend(match c {
+        DbConn::Sqlite(_) => Backend::Sqlite,
+        DbConn::Postgresql(_) => Backend::Postgres,
+    });
+    let plan = sql::lookup::page_with_services(req, scope, after, limit, max_services, how);
+    let (page, services): (Vec<_>, Vec<_>) = load::<PartRow>(c, &plan)?.into_iter().partition(|r| r.part == 0);
+    Ok((page.into_iter().map(|r| r.row).collect(), services.into_iter().map(|r| r.row).collect()))
 }
 
 /// At most `limit` offers linked to the places `ids`, within `scope`.

@@ -134,3 +134,15 @@ pub struct NewHealthcareService<'a> {
     pub resource_json: &'a str,
     pub name_norm: Option<String>,
 }
+
+/// A row of a statement that returns two kinds of rows ([`crate::db::sql::lookup`]): which one,
+/// and the row.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PartRow {
+    /// 0: a match of the page; 1: an included offer.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub part: i32,
+    /// The row.
+    #[diesel(embed)]
+    pub row: ResourceRow,
+}

@@ -27,6 +27,31 @@ enum Figures {
     Filtered,
 }
 
+/// Where the figures of one place come from, before they are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Hidden,
+    Stored,
+    Filtered,
+}
+
+fn source(r: &ResourceRow, scope: &Scope) -> Source {
+    let cap = &scope.capacity;
+    if cap.none || (cap.hide_sensitive && r.sensitive) {
+        Source::Hidden
+    } else if r.figures.is_some() && cap.admits_all(codes(r.statuses.as_deref()), codes(r.assignments.as_deref())) {
+        Source::Stored
+    } else {
+        Source::Filtered
+    }
+}
+
+/// Whether [`compose_locations`] reads the database for `rows` (a place with a figure the consumer
+/// may not see, whose visible figures are read again).
+pub fn composing_reads(rows: &[ResourceRow], scope: &Scope) -> bool {
+    rows.iter().any(|r| source(r, scope) == Source::Filtered)
+}
+
 /// Completes the JSON of Locations with the capacity figures the consumer may see, and their
 /// `meta.lastUpdated` with the consumer's view of them.
 ///
@@ -45,12 +70,10 @@ pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Sc
     }
     let sources: Vec<Figures> = rows
         .iter_mut()
-        .map(|r| match r.figures.take() {
-            _ if cap.none || (cap.hide_sensitive && r.sensitive) => Figures::Hidden,
-            Some(piece) if cap.admits_all(codes(r.statuses.as_deref()), codes(r.assignments.as_deref())) => {
-                Figures::Stored(piece)
-            }
-            _ => Figures::Filtered,
+        .map(|r| match source(r, scope) {
+            Source::Hidden => Figures::Hidden,
+            Source::Stored => Figures::Stored(r.figures.take().unwrap_or_default()),
+            Source::Filtered => Figures::Filtered,
         })
         .collect();
     let filtered: Vec<String> =

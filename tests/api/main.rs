@@ -19,6 +19,7 @@ mod grants;
 mod helpers;
 mod hostile;
 mod import;
+mod lookup;
 mod metadata;
 mod migrations;
 mod paging;

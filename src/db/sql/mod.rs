@@ -13,6 +13,7 @@ use crate::search::{Condition, FigureTest, SearchRequest, SortKey, StringMode};
 
 mod conditions;
 mod figure_walk;
+pub mod lookup;
 mod plan;
 mod scope;
 mod walk;
@@ -482,6 +483,12 @@ fn dot(p: &mut SqlPlan, near: &Near) {
 /// The resources of `target` linked through HealthcareService.location to any of `ids` (the other
 /// side of the link): offers of places for `_revinclude`, places of offers for `_include`.
 fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> SqlPlan {
+    linked_to(target, Some(ids), scope, limit)
+}
+
+/// The resources of `target` linked to `ids`, or (`None`) to the rows of a `page` common table
+/// expression of the same statement ([`lookup::page_with_services`]).
+fn linked_to(target: ResourceType, ids: Option<&[String]>, scope: &Scope, limit: usize) -> SqlPlan {
     use crate::db::ident::healthcare_service_locations as hl;
     let (wanted, given) = match target {
         ResourceType::Location => (hl::LOCATION_ID, hl::SERVICE_ID),
@@ -494,7 +501,10 @@ fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> 
     p.push(" FROM healthcare_service_locations hl WHERE ");
     p.col("hl", given);
     p.push(" IN ");
-    p.text_list(ids);
+    match ids {
+        Some(ids) => p.text_list(ids),
+        None => p.push("(SELECT page.id FROM page)"),
+    }
     p.push(")");
     region_filter(&mut p, target, scope);
     p.push(" ORDER BY r.id");
