@@ -85,6 +85,19 @@ start_server() { # db_url ceiling_bytes
     echo "server did not start" >&2; cat "$RAW/server-$PORT.log" >&2; exit 1
 }
 
+# The median size in bytes of the answers to the first 9 URLs of a file (as sent: no compression).
+median_bytes() { # urls_file
+    head -9 "$1" | while read -r u; do
+        curl -s -o /dev/null -w '%{size_download}\n' --cert "$PKI/client-profile-1.crt" \
+            --key "$PKI/client-profile-1.key" --cacert "$PKI/root-ca.crt" "$u"
+    done | sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'
+}
+
+# Writes DIR/ceiling-NAME.run.txt: the ceiling route answering a body of BYTES bytes.
+byte_ceiling() { # name bytes dir
+    echo "${BASE%/fhir}/bench/ceiling?bytes=$2" >"$3/ceiling-$1.run.txt"
+}
+
 # oha over mTLS, pinned to core 0; prints the JSON summary path.
 # Answers are asked for unencoded (oha asks for gzip and br by default); extra oha arguments follow.
 load() { # name conns urls_file label [oha arguments…]
@@ -162,9 +175,13 @@ for size in $SIZES; do
             sed "s#^https://X/fhir#$BASE#" "$RAW/urls-$size/$w.txt" >"$RAW/urls-$size/$w.run.txt"
         done
         echo "${BASE%/fhir}/bench/ceiling" >"$RAW/urls-$size/ceiling.run.txt"
+        # Byte-equivalent ceilings: the ceiling route answering a body of S3's and S5's median size.
+        for w in s3 s5; do
+            byte_ceiling "$w" "$(median_bytes "$RAW/urls-$size/$w.run.txt")" "$RAW/urls-$size"
+        done
         for run in $(seq 1 "$RUNS"); do
             for c in $CONNS; do
-                for w in ceiling s2 s3 s5 reg offer; do
+                for w in ceiling s2 s3 s5 reg offer ceiling-s3 ceiling-s5; do
                     f=$(load "$w" "$c" "$RAW/urls-$size/$w.run.txt" "$backend-$size-$w-c$c-r$run")
                     record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" "$w" "$c" "$run")"
                 done
@@ -175,9 +192,12 @@ for size in $SIZES; do
             sleep 1
             "$BIN" --database-url "$db_url" import "$RAW/touch-$size.ndjson" 2>/dev/null
             echo "$BASE/Location?_lastUpdated=ge$since&_revinclude=HealthcareService:location" >"$RAW/urls-$size/s4.run.txt"
+            byte_ceiling s4 "$(median_bytes "$RAW/urls-$size/s4.run.txt")" "$RAW/urls-$size"
             for c in $CONNS; do
-                f=$(load s4 "$c" "$RAW/urls-$size/s4.run.txt" "$backend-$size-s4-c$c-r$run")
-                record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" s4 "$c" "$run")"
+                for w in s4 ceiling-s4; do
+                    f=$(load "$w" "$c" "$RAW/urls-$size/$w.run.txt" "$backend-$size-$w-c$c-r$run")
+                    record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" "$w" "$c" "$run")"
+                done
             done
             # S4NM: the same poll with nothing changed since, sent with the answer's ETag (304).
             etag=$(curl -sf -o /dev/null -D - --cert "$PKI/client-profile-1.crt" --key "$PKI/client-profile-1.key" \
@@ -189,6 +209,11 @@ for size in $SIZES; do
             log "$backend $size run $run: S1 walk"
             walk=$(taskset -c 0 python3 "$ROOT/bench/walk.py" "$BASE" "$PKI" "$SERVER_PID")
             record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"s1\",\"run\":$run,\"walk\":$walk}"
+            # S1's byte-equivalent ceiling: pages of the walk's mean size, one after the other.
+            page_bytes=$(python3 -c 'import json,sys; w=json.loads(sys.argv[1]); print(w["body_bytes"] // max(w["pages"], 1))' "$walk")
+            byte_ceiling s1 "$page_bytes" "$RAW/urls-$size"
+            f=$(load ceiling-s1 1 "$RAW/urls-$size/ceiling-s1.run.txt" "$backend-$size-ceiling-s1-c1-r$run")
+            record "$(python3 "$ROOT/bench/workloads.py" summarize "$f" "$size" "$backend" ceiling-s1 1 "$run")"
             log "$backend $size run $run: S1 walk, gzip"
             walk=$(taskset -c 0 python3 "$ROOT/bench/walk.py" "$BASE" "$PKI" "$SERVER_PID" gzip)
             record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"s1gz\",\"run\":$run,\"walk\":$walk}"

@@ -72,6 +72,16 @@ fn bench_ceiling_route(backend: crate::helpers::Backend) {
     let body = r.text().unwrap();
     assert_eq!(body.len(), 5000);
     assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok());
+    // A workload's byte-equivalent ceiling: a body of the size asked for, within bounds.
+    let r = reqwest::blocking::get(format!("{}/bench/ceiling?bytes=123457", app.root())).unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body = r.text().unwrap();
+    assert_eq!(body.len(), 123_457);
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok());
+    let too_large = format!("{}/bench/ceiling?bytes=999999999", app.root());
+    assert_eq!(reqwest::blocking::get(too_large).unwrap().status().as_u16(), 400);
+    let not_a_size = format!("{}/bench/ceiling?bytes=x", app.root());
+    assert_eq!(reqwest::blocking::get(not_a_size).unwrap().status().as_u16(), 400);
     // Off by default.
     let shared = crate::helpers::app(backend);
     assert_eq!(reqwest::blocking::get(format!("{}/bench/ceiling", shared.root())).unwrap().status().as_u16(), 404);
