@@ -102,6 +102,13 @@ impl CapacityScope {
         *self == Self::default()
     }
 
+    /// Whether a place's figures are either all visible or all hidden, whatever they are: no
+    /// status or temporary assignment is singled out (the sensitive units hide all of a place's).
+    pub fn all_or_nothing(&self) -> bool {
+        self.none
+            || (self.only_statuses.is_none() && self.hidden_statuses.is_empty() && self.only_assignments.is_none())
+    }
+
     /// Whether a figure with this status and temporary assignment is visible, sensitive units
     /// aside (the same rule as the SQL filter on `capacities`).
     pub fn admits(&self, status: &str, assignment: &str) -> bool {

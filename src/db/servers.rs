@@ -54,11 +54,12 @@ impl Server {
     }
 }
 
-/// What `/ready` says of one replica.
+/// What `/ready` says of one replica: its rank among the `--read-database-url` given (from 1), not
+/// its address (`/ready` answers clients that presented no certificate; the log names it).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ReplicaState {
-    /// Its URL, password hidden.
-    pub url: String,
+    /// Its rank.
+    pub replica: usize,
     /// `up` (reads go to it) or `down` (set aside until it answers again).
     pub state: &'static str,
 }
@@ -118,8 +119,9 @@ impl Servers {
     /// The replicas' states, for `/ready` (empty without replicas).
     pub fn replica_states(&self) -> Vec<ReplicaState> {
         self.replicas()
-            .map(|s| ReplicaState {
-                url: s.url.redacted(),
+            .enumerate()
+            .map(|(i, s)| ReplicaState {
+                replica: i + 1,
                 state: if s.down.load(Ordering::Relaxed) { "down" } else { "up" },
             })
             .collect()
@@ -219,7 +221,8 @@ mod tests {
         assert_eq!(servers.order(), [2, 0]);
         assert_eq!(servers.order(), [2, 0]);
         servers.set_down(0, &"the primary is never set aside");
-        assert_eq!(servers.replica_states().iter().map(|r| r.state).collect::<Vec<_>>(), ["down", "up"]);
+        let states = servers.replica_states();
+        assert_eq!(states.iter().map(|r| (r.replica, r.state)).collect::<Vec<_>>(), [(1, "down"), (2, "up")]);
         assert!(servers.order().ends_with(&[0]));
         // The probe finds it answering and brings it back.
         std::thread::sleep(PROBE_EVERY * 3);

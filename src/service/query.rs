@@ -111,11 +111,11 @@ pub fn search(
 }
 
 /// PostgreSQL, a lookup (places by identifiers, ids or offers: as many matches as values at most,
-/// within one page): the page and the offers of its places in one statement, which is one round
-/// trip instead of four and its own snapshot without `BEGIN` and `COMMIT`. `None` when the search
-/// is not one, or when its answer needs more than that statement read (more matches than a page,
-/// a place whose figures are filtered for this consumer): the caller then runs it in a
-/// transaction, from the start.
+/// within one page) by a consumer who sees all of a place's figures or none: the page and the
+/// offers of its places in one statement, which is one round trip instead of four and its own
+/// snapshot without `BEGIN` and `COMMIT`. `None` when the search is not one, or when its answer
+/// needs more than that statement read (more matches than a page; a place stored without its
+/// figures' piece): the caller then runs it in a transaction, from the start.
 fn lookup(
     conn: &mut DbConn,
     req: &SearchRequest,
@@ -125,7 +125,10 @@ fn lookup(
     reuse: Option<&Reuse>,
 ) -> Result<Option<SearchResult>, DbError> {
     let held = reuse.is_some_and(|r| r.held.is_some());
-    if !matches!(conn, DbConn::Postgresql(_)) || held || !is_lookup(req) {
+    // Decided from the consumer's scope, not from the places: whether a place holds a figure this
+    // consumer may not see must not decide how its answer is made (nor how long it takes).
+    let filtered = !scope.capacity.all_or_nothing();
+    if !matches!(conn, DbConn::Postgresql(_)) || held || filtered || !is_lookup(req) {
         return Ok(None);
     }
     let services = if req.revinclude_services { max_included + 1 } else { 0 };
