@@ -40,6 +40,8 @@ log() { printf '=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
 
 PG_SSLMODE=${PG_SSLMODE:-disable}
 export PG_SSLMODE
+# Servers started here take any free port for their admin listener (a build older than it ignores this).
+export ROR_ADMIN_BIND=${ROR_ADMIN_BIND:-127.0.0.1:0}
 
 # --- tools -------------------------------------------------------------------------------------
 export CARGO_TARGET_DIR=${BENCH_TARGET_DIR:-$CACHE/target-release}

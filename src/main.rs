@@ -81,6 +81,13 @@ struct ServeArgs {
     /// primary; reads go to the primary when no replica answers.
     #[arg(long = "read-database-url", env = "ROR_READ_DATABASE_URLS", value_delimiter = ' ', hide_env_values = true)]
     read_database_urls: Vec<String>,
+    /// The admin listener: plain HTTP, no client certificate, `/health`, `/ready` and `/metrics`
+    /// (Prometheus) only; `off` serves none.
+    #[arg(long, env = "ROR_ADMIN_BIND", default_value = "127.0.0.1:9464")]
+    admin_bind: String,
+    /// Let the admin listener listen off loopback.
+    #[arg(long, env = "ROR_ADMIN_ALLOW_REMOTE")]
+    admin_allow_remote: bool,
     /// Read-only connections in the pool (of each server, with replicas).
     #[arg(long, env = "ROR_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
@@ -305,6 +312,11 @@ fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
     let mut config = ServerConfig::new(args.bind, url);
     config.read_databases =
         args.read_database_urls.iter().filter(|u| !u.is_empty()).map(|u| DbUrl::parse(u)).collect::<Result<_, _>>()?;
+    config.admin_bind = match args.admin_bind.as_str() {
+        "off" | "" => None,
+        a => Some(a.parse().map_err(|e| format!("--admin-bind {a:?}: {e} (an address and port, or off)"))?),
+    };
+    config.admin_remote = args.admin_allow_remote;
     config.pool_size = args.pool_size;
     config.sqlite_mmap_mb = args.sqlite_mmap_mb;
     config.workers = args.workers;
@@ -315,9 +327,12 @@ fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
     args.export.apply(&mut config);
     let demo_pki = configure_security(&mut config, args.security, args.demo)?;
     actix_web::rt::System::new().block_on(async move {
-        let (server, addr) = startup::build(&config)?;
-        print_banner(&config.database, addr, &config, demo_pki.as_deref());
-        server.await?;
+        let built = startup::build(&config)?;
+        print_banner(&config.database, built.addr, &config, demo_pki.as_deref());
+        if let Some(admin) = built.admin {
+            println!("Health, readiness and metrics (no certificate): http://{admin}/metrics");
+        }
+        built.server.await?;
         Ok::<(), AnyError>(())
     })
 }

@@ -166,19 +166,27 @@ fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
     }))
 }
 
-/// Builds the server on a migrated database (see [`migrate`], run once per start by the caller);
-/// returns it with the bound address. Await it to run.
-pub fn build(config: &ServerConfig) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+/// A built server: await `server` to run it (the admin listener, if any, runs with it).
+pub struct Built {
+    /// The FHIR listener.
+    pub server: actix_web::dev::Server,
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The admin listener's address.
+    pub admin: Option<SocketAddr>,
+}
+
+/// Builds the server on a migrated database (see [`migrate`], run once per start by the caller).
+/// Call it within an actix system (it starts the admin listener there).
+pub fn build(config: &ServerConfig) -> Result<Built, StartError> {
     build_with_audit(config, None)
 }
 
 /// [`build`], also copying each audit line into `audit` (besides the log).
-pub fn build_with_audit(
-    config: &ServerConfig,
-    audit: Option<AuditCapture>,
-) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> Result<Built, StartError> {
     let state = app_state(config)?;
     check_safety(config)?;
+    let metrics = web::Data::new(http::metrics::Metrics::new());
     let authenticator = Authenticator::load(&config.auth).map_err(StartError::Registry)?;
     if let Authenticator::Registry { registry, .. } = &authenticator {
         registry.watch(std::time::Duration::from_secs(2));
@@ -191,6 +199,10 @@ pub fn build_with_audit(
         trust.watch(std::time::Duration::from_secs(2));
         web::Data::from(trust.clone())
     });
+    let admin = match config.admin_bind {
+        Some(bind) => Some(admin_listener(bind, config.admin_remote, &state, trust.as_ref(), &metrics)?),
+        None => None,
+    };
     let auth_mode = web::Data::new(authenticator);
     let audit = audit.map(web::Data::new);
     let ceiling = config.bench_ceiling_bytes;
@@ -213,6 +225,7 @@ pub fn build_with_audit(
             None => app,
         };
         app.app_data(state.clone())
+            .app_data(metrics.clone())
             .app_data(auth_mode.clone())
             .app_data(admission.clone())
             .app_data(web::PayloadConfig::new(256 * 1024))
@@ -241,7 +254,42 @@ pub fn build_with_audit(
         Some((acceptor, _)) => server.on_connect(on_connect).listen_openssl(listener, acceptor)?,
         None => server.on_connect(on_connect).listen(listener)?,
     };
-    Ok((server.run(), addr))
+    Ok(Built { server: server.run(), addr, admin })
+}
+
+/// Starts the admin listener on `bind` (loopback unless `remote`) in the current actix system;
+/// returns its address.
+fn admin_listener(
+    bind: SocketAddr,
+    remote: bool,
+    state: &web::Data<AppState>,
+    trust: Option<&web::Data<crate::auth::trust::ClientTrust>>,
+    metrics: &web::Data<http::metrics::Metrics>,
+) -> Result<SocketAddr, StartError> {
+    if !remote && !bind.ip().is_loopback() {
+        return Err(StartError::Unsafe(format!(
+            "the admin listener (plain HTTP, no client certificate) listens on loopback only, not on {bind} \
+             (--admin-allow-remote to allow it)"
+        )));
+    }
+    let listener = TcpListener::bind(bind)?;
+    let addr = listener.local_addr()?;
+    let (state, trust, metrics) = (state.clone(), trust.cloned(), metrics.clone());
+    let server = HttpServer::new(move || {
+        let app = App::new().app_data(state.clone()).app_data(metrics.clone());
+        let app = match &trust {
+            Some(t) => app.app_data(t.clone()),
+            None => app,
+        };
+        app.configure(http::admin::routes)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    actix_web::rt::spawn(server);
+    log::info!("admin listener (/health, /ready, /metrics) on http://{addr}");
+    Ok(addr)
 }
 
 #[cfg(test)]

@@ -121,6 +121,11 @@ pub struct ServerConfig {
     pub count_memo_bytes: u64,
     /// Bulk Data exports.
     pub export: ExportSettings,
+    /// The admin listener (`/health`, `/ready`, `/metrics`; plain HTTP, no client certificate),
+    /// `None`: not served.
+    pub admin_bind: Option<SocketAddr>,
+    /// Whether the admin listener may listen off loopback.
+    pub admin_remote: bool,
     /// Benchmarks only: serve `GET /bench/ceiling`, a fixed FHIR JSON body of this many bytes, through
     /// the same TLS, middleware and authentication (the ceiling the API's figures are compared to).
     pub bench_ceiling_bytes: Option<usize>,
@@ -147,6 +152,8 @@ impl ServerConfig {
             tls: None,
             auth: AuthMode::Insecure { profile: Profile::EVERYTHING },
             bench_ceiling_bytes: None,
+            admin_bind: None,
+            admin_remote: false,
             export: ExportSettings::default(),
             count_memo_bytes: 16 << 20,
         }

@@ -124,6 +124,12 @@ impl Runner {
         self.servers.get(0).cancels_remotely()
     }
 
+    /// Each server's pool (open connections, idle ones) and whether reads go to it, the primary
+    /// first.
+    pub fn pool_states(&self) -> Vec<(u32, u32, bool)> {
+        self.servers.pool_states()
+    }
+
     /// The read replicas' states (empty without replicas).
     pub fn replica_states(&self) -> Vec<ReplicaState> {
         self.servers.replica_states()

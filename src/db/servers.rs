@@ -127,6 +127,18 @@ impl Servers {
             .collect()
     }
 
+    /// Each server's pool (open connections, idle ones) and whether reads go to it, the primary
+    /// first.
+    pub fn pool_states(&self) -> Vec<(u32, u32, bool)> {
+        self.all
+            .iter()
+            .map(|s| {
+                let st = s.pool.state();
+                (st.connections, st.idle_connections, !s.down.load(Ordering::Relaxed))
+            })
+            .collect()
+    }
+
     fn replicas(&self) -> impl Iterator<Item = &Server> {
         self.all.iter().filter(|s| s.replica)
     }

@@ -1,6 +1,7 @@
 //! HTTP layer: routes, content negotiation, request ids, and the mapping of everything to FHIR
 //! responses. Handlers stay short: parse, call one function, respond.
 
+pub mod admin;
 pub mod admission;
 pub mod authenticate;
 pub mod body;
@@ -10,6 +11,7 @@ mod dbcall;
 pub mod error;
 pub mod export;
 pub mod handlers;
+pub mod metrics;
 pub mod negotiate;
 pub mod peer;
 pub mod stream;

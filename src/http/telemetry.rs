@@ -78,7 +78,11 @@ pub async fn telemetry(
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
     }
     let status = res.status().as_u16();
-    let elapsed = started.elapsed().as_micros();
+    let took = started.elapsed();
+    if let Some(metrics) = res.request().app_data::<web::Data<super::metrics::Metrics>>() {
+        metrics.observe(&res, took);
+    }
+    let elapsed = took.as_micros();
     log::info!(target: "access", "request_id={id} method={method} path={path} status={status} duration_us={elapsed}");
     let (who, profile) = match res.request().extensions().get::<Principal>() {
         Some(p) => (p.0.name.clone(), p.0.profile.number().to_string()),

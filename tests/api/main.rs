@@ -4,6 +4,7 @@
 // Test code fails loudly on purpose: an unwrap that fires is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod budget;
 mod capacity_search;
 mod conditional;

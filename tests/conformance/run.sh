@@ -91,6 +91,8 @@ say "generating the expected dataset (2000 places, seed 1)"
     || { tail -20 "$WORK/generate.log" >&2; die "ror-capacity generate failed"; }
 
 export CONF_PKI="$WORK/pki"
+# The server's admin listener on any free port (another instance may hold the default one).
+export ROR_ADMIN_BIND=127.0.0.1:0
 export CONF_WORK="$WORK"
 export CONF_EXPECTED="$WORK/expected.ndjson"
 export CONF_NODE_MODULES="$NODEDIR/node_modules"

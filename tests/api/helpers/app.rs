@@ -115,7 +115,7 @@ impl TestAppBuilder {
         let (config, registry) = self.server_config(&db, &data);
         let scheme = if config.tls.is_some() { "https" } else { "http" };
         let audit = AuditCapture::default();
-        let (addr, handle, thread) = serve(config, audit.clone())?;
+        let Serving { addr, admin, handle, thread } = serve(config, audit.clone())?;
         let client = match scheme {
             "https" => https_client(pki(), None),
             _ => reqwest::blocking::Client::builder()
@@ -125,7 +125,8 @@ impl TestAppBuilder {
                 .unwrap(),
         };
         let base = format!("{scheme}://{addr}/fhir");
-        Ok(TestApp { base, db, data, audit, registry, client, server: Some((handle, thread)) })
+        let admin = admin.map(|a| format!("http://{a}"));
+        Ok(TestApp { base, admin, db, data, audit, registry, client, server: Some((handle, thread)) })
     }
 
     /// The configuration, and the registry file it names (if any).
@@ -155,24 +156,32 @@ impl TestAppBuilder {
     }
 }
 
+/// A server running on a thread of its own.
+struct Serving {
+    addr: SocketAddr,
+    admin: Option<SocketAddr>,
+    handle: ServerHandle,
+    thread: JoinHandle<()>,
+}
+
 /// Migrates, then runs the server on a thread of its own (with its actix system); returns its
-/// address, its handle and the thread, which ends when the server has stopped.
-fn serve(config: ServerConfig, audit: AuditCapture) -> Result<(SocketAddr, ServerHandle, JoinHandle<()>), StartError> {
+/// addresses, its handle and the thread, which ends when the server has stopped.
+fn serve(config: ServerConfig, audit: AuditCapture) -> Result<Serving, StartError> {
     ror_capacity::startup::migrate(&config.database).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             match ror_capacity::startup::build_with_audit(&config, Some(audit)) {
-                Ok((server, addr)) => {
-                    tx.send(Ok((addr, server.handle()))).unwrap();
-                    let _ = server.await;
+                Ok(built) => {
+                    tx.send(Ok((built.addr, built.admin, built.server.handle()))).unwrap();
+                    let _ = built.server.await;
                 }
                 Err(e) => tx.send(Err(e)).unwrap(),
             }
         });
     });
-    let (addr, handle) = rx.recv().unwrap()?;
-    Ok((addr, handle, thread))
+    let (addr, admin, handle) = rx.recv().unwrap()?;
+    Ok(Serving { addr, admin, handle, thread })
 }
 
 /// A running server over its database. Dropping it stops the server (gracefully, waiting until
@@ -180,6 +189,8 @@ fn serve(config: ServerConfig, audit: AuditCapture) -> Result<(SocketAddr, Serve
 pub struct TestApp {
     /// `http(s)://127.0.0.1:port/fhir`.
     pub base: String,
+    /// `http://127.0.0.1:port` of the admin listener, when configured.
+    pub admin: Option<String>,
     pub db: Arc<TestDb>,
     /// The shared dataset (whether or not it was imported).
     pub data: Arc<Dataset>,

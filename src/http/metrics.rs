@@ -1,0 +1,214 @@
+//! The server's Prometheus metrics (`prometheus-client`: an explicit registry per server, so two
+//! servers in one process, as in the tests, count apart), served by the admin listener
+//! ([`super::admin`]) in the Prometheus text format.
+//!
+//! Every label takes few values, none copied from the request: the route is one of the server's
+//! (`/fhir/{type}`, `/fhir/{type}/{id}`, …, `other`), the type the resource type it names when it
+//! is one this server serves (empty otherwise), the method one of those served or `other`, the
+//! status the code.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::dev::ServiceResponse;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::db::run::Runner;
+use crate::fhir::ResourceType;
+
+/// A request's labels.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    r#type: &'static str,
+    method: &'static str,
+    status: u16,
+}
+
+/// A route's labels.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+    r#type: &'static str,
+}
+
+/// A database server's label: `primary`, or `replica-N` in the order given.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServerLabels {
+    server: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_buckets() -> Histogram {
+    // 0.25 ms to ~8 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// The metrics of one server.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    duration: HistogramFamily<RouteLabels>,
+    response_bytes: Family<RouteLabels, Counter>,
+    pool_connections: Family<ServerLabels, Gauge>,
+    pool_idle: Family<ServerLabels, Gauge>,
+    replica_up: Family<ServerLabels, Gauge>,
+    /// Scrapes are encoded one at a time (the gauges are set just before).
+    scrape: Mutex<()>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// The metrics, registered and at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ror");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let duration = HistogramFamily::<RouteLabels>::new_with_constructor(latency_buckets as fn() -> Histogram);
+        let response_bytes = Family::<RouteLabels, Counter>::default();
+        let pool_connections = Family::<ServerLabels, Gauge>::default();
+        let pool_idle = Family::<ServerLabels, Gauge>::default();
+        let replica_up = Family::<ServerLabels, Gauge>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route, type, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from a request's arrival to its response's head, by route and type",
+            duration.clone(),
+        );
+        registry.register(
+            "http_response_body_bytes",
+            "Bytes of response bodies of known length, by route and type",
+            response_bytes.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open serving connections, by database server",
+            pool_connections.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle serving connections, by database server",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "db_replica_up",
+            "1 while reads go to this read replica, 0 while it is set aside",
+            replica_up.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            duration,
+            response_bytes,
+            pool_connections,
+            pool_idle,
+            replica_up,
+            scrape: Mutex::new(()),
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn observe<B: actix_web::body::MessageBody>(&self, res: &ServiceResponse<B>, elapsed: Duration) {
+        let (route, rt) = route_of(res.request().path());
+        let method = method_of(res.request().method());
+        let status = res.status().as_u16();
+        self.requests.get_or_create(&RequestLabels { route, r#type: rt, method, status }).inc();
+        let labels = RouteLabels { route, r#type: rt };
+        self.duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        if let actix_web::body::BodySize::Sized(n) = res.response().body().size() {
+            self.response_bytes.get_or_create(&labels).inc_by(n);
+        }
+    }
+
+    /// The metrics in the Prometheus text format, the database pools' state read now.
+    pub fn render(&self, runner: &Runner) -> String {
+        let _one = self.scrape.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (i, (connections, idle, up)) in runner.pool_states().into_iter().enumerate() {
+            let server = ServerLabels { server: if i == 0 { "primary".to_owned() } else { format!("replica-{i}") } };
+            self.pool_connections.get_or_create(&server).set(i64::from(connections));
+            self.pool_idle.get_or_create(&server).set(i64::from(idle));
+            if i > 0 {
+                self.replica_up.get_or_create(&server).set(i64::from(up));
+            }
+        }
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry) {
+            log::error!("cannot encode the metrics: {e}");
+        }
+        out
+    }
+}
+
+/// The route of `path` (a fixed text, never the request's own) and the resource type it names, if
+/// one this server serves (`""` otherwise): nothing allocated, few values.
+fn route_of(path: &str) -> (&'static str, &'static str) {
+    match path {
+        "/health" => return ("/health", ""),
+        "/ready" => return ("/ready", ""),
+        "/fhir/metadata" => return ("/fhir/metadata", ""),
+        "/bench/ceiling" => return ("/bench/ceiling", ""),
+        _ => {}
+    }
+    let Some(rest) = path.strip_prefix("/fhir/") else { return ("other", "") };
+    let mut parts = rest.splitn(3, '/');
+    let (first, second, more) = (parts.next().unwrap_or(""), parts.next(), parts.next().is_some());
+    if first.starts_with('$') || second.is_some_and(|s| s.starts_with('$')) {
+        let rt = ResourceType::parse(first).map_or("", ResourceType::as_str);
+        return ("/fhir/$export", rt);
+    }
+    let rt = ResourceType::parse(first).map_or("", ResourceType::as_str);
+    let route = match (second, more) {
+        (None | Some(""), _) => "/fhir/{type}",
+        (Some("_search"), false) => "/fhir/{type}/_search",
+        (Some(_), false) => "/fhir/{type}/{id}",
+        (Some(_), true) => "other",
+    };
+    (route, rt)
+}
+
+fn method_of(m: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_of;
+
+    #[test]
+    fn routes_take_few_values() {
+        assert_eq!(route_of("/fhir/Location"), ("/fhir/{type}", "Location"));
+        assert_eq!(route_of("/fhir/Location/"), ("/fhir/{type}", "Location"));
+        assert_eq!(route_of("/fhir/Location/_search"), ("/fhir/{type}/_search", "Location"));
+        assert_eq!(route_of("/fhir/Observation/abc-1"), ("/fhir/{type}/{id}", "Observation"));
+        assert_eq!(route_of("/fhir/Nonsense"), ("/fhir/{type}", ""));
+        assert_eq!(route_of("/fhir/x/y/z"), ("other", ""));
+        assert_eq!(route_of("/fhir/$export"), ("/fhir/$export", ""));
+        assert_eq!(route_of("/fhir/Location/$export"), ("/fhir/$export", "Location"));
+        assert_eq!(route_of("/fhir/$export-file/1/Location.ndjson"), ("/fhir/$export", ""));
+        assert_eq!(route_of("/fhir/metadata"), ("/fhir/metadata", ""));
+        assert_eq!(route_of("/etc/passwd"), ("other", ""));
+        assert_eq!(route_of("/health"), ("/health", ""));
+    }
+}

@@ -1,0 +1,81 @@
+//! The admin listener (issue 15): `/health`, `/ready` and `/metrics` over plain HTTP without a
+//! certificate, beside an mTLS FHIR listener; the request counters move by what was asked; nothing
+//! of the FHIR data is served there; it listens on loopback unless told otherwise.
+
+use ror_capacity::config::ServerConfig;
+use ror_capacity::startup::StartError;
+
+use crate::helpers::{Backend, TestApp};
+use crate::pki::pki;
+
+/// The value of the sample whose line starts with `series` (name and labels, exactly), if any.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+fn get(url: &str) -> (u16, String) {
+    let r = reqwest::blocking::Client::builder().no_proxy().build().unwrap().get(url).send().unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+fn admin_listener(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .tls()
+        .config(|c: &mut ServerConfig| c.admin_bind = Some("127.0.0.1:0".parse().unwrap()))
+        .start();
+    let admin = app.admin.clone().expect("the admin listener is configured");
+    let profile1 = &pki().profiles[1];
+    let locations = r#"ror_http_requests_total{route="/fhir/{type}",type="Location",method="GET",status="200"}"#;
+    let (_, before) = get(&format!("{admin}/metrics"));
+    let at_start = sample(&before, locations).unwrap_or(0.0);
+    for _ in 0..3 {
+        assert_eq!(app.get_as(profile1, "Location?_count=2").0, 200);
+    }
+    assert_eq!(app.get_as(profile1, "Nonsense?_count=2").0, 404);
+
+    let (status, text) = get(&format!("{admin}/metrics"));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(sample(&text, locations), Some(at_start + 3.0), "{text}");
+    let unknown = r#"ror_http_requests_total{route="/fhir/{type}",type="",method="GET",status="404"}"#;
+    assert_eq!(sample(&text, unknown), Some(1.0), "{text}");
+    let timed = r#"ror_http_request_duration_seconds_count{route="/fhir/{type}",type="Location"}"#;
+    assert!(sample(&text, timed).is_some_and(|n| n >= 3.0), "{text}");
+    let pool = r#"ror_db_pool_connections{server="primary"}"#;
+    assert!(sample(&text, pool).is_some_and(|n| n >= 1.0), "{text}");
+    assert!(
+        sample(&text, r#"ror_http_response_body_bytes_total{route="/fhir/{type}",type="Location"}"#)
+            .is_some_and(|n| n > 0.0)
+    );
+
+    // Health and readiness without a certificate; no FHIR data at all.
+    assert_eq!(get(&format!("{admin}/health")).0, 200);
+    let (status, ready) = get(&format!("{admin}/ready"));
+    assert_eq!(status, 200, "{ready}");
+    for path in ["/fhir/Location", "/fhir/metadata", "/Location", "/fhir/Location/x", "/metrics/../fhir/Location"] {
+        let (status, body) = get(&format!("{admin}{path}"));
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(!body.contains("resourceType"), "{path}: {body}");
+    }
+}
+
+crate::each_backend!(admin_listener);
+
+#[test]
+fn the_admin_listener_stays_on_loopback_unless_allowed() {
+    let refused = TestApp::builder(Backend::Sqlite)
+        .config(|c: &mut ServerConfig| c.admin_bind = Some("0.0.0.0:0".parse().unwrap()))
+        .try_start();
+    match refused {
+        Err(StartError::Unsafe(why)) => assert!(why.contains("loopback"), "{why}"),
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(_) => panic!("an admin listener off loopback must be asked for"),
+    }
+    let allowed = TestApp::builder(Backend::Sqlite)
+        .config(|c: &mut ServerConfig| {
+            c.admin_bind = Some("0.0.0.0:0".parse().unwrap());
+            c.admin_remote = true;
+        })
+        .start();
+    let port = allowed.admin.as_deref().and_then(|a| a.rsplit(':').next()).unwrap().to_owned();
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/health")).0, 200);
+}
