@@ -85,6 +85,10 @@ struct ServeArgs {
     /// (Prometheus) only; `off` serves none.
     #[arg(long, env = "ROR_ADMIN_BIND", default_value = "127.0.0.1:9464")]
     admin_bind: String,
+    /// On SIGTERM or SIGINT, seconds requests in flight may take to finish once no new connection
+    /// is accepted; then the process exits (0).
+    #[arg(long, env = "ROR_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    shutdown_grace_secs: u64,
     /// Let the admin listener listen off loopback.
     #[arg(long, env = "ROR_ADMIN_ALLOW_REMOTE")]
     admin_allow_remote: bool,
@@ -317,6 +321,7 @@ fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
         a => Some(a.parse().map_err(|e| format!("--admin-bind {a:?}: {e} (an address and port, or off)"))?),
     };
     config.admin_remote = args.admin_allow_remote;
+    config.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace_secs);
     config.pool_size = args.pool_size;
     config.sqlite_mmap_mb = args.sqlite_mmap_mb;
     config.workers = args.workers;
@@ -333,6 +338,7 @@ fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
             println!("Health, readiness and metrics (no certificate): http://{admin}/metrics");
         }
         built.server.await?;
+        log::info!("stopped: every request in flight was answered or its grace period ended");
         Ok::<(), AnyError>(())
     })
 }

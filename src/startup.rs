@@ -242,6 +242,7 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
             })
     })
     .workers(workers)
+    .shutdown_timeout(config.shutdown_grace.as_secs())
     .max_connections(config.max_connections.div_ceil(workers).max(1))
     // Database work runs on each worker's blocking threads: more of them than pooled connections
     // would only queue on the pool (and cost context switches), so the pool is split between them.

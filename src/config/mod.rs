@@ -121,6 +121,9 @@ pub struct ServerConfig {
     pub count_memo_bytes: u64,
     /// Bulk Data exports.
     pub export: ExportSettings,
+    /// On SIGTERM or SIGINT: how long requests in flight may take to finish once the listener is
+    /// closed (then the server exits, cutting those left).
+    pub shutdown_grace: std::time::Duration,
     /// The admin listener (`/health`, `/ready`, `/metrics`; plain HTTP, no client certificate),
     /// `None`: not served.
     pub admin_bind: Option<SocketAddr>,
@@ -154,6 +157,7 @@ impl ServerConfig {
             bench_ceiling_bytes: None,
             admin_bind: None,
             admin_remote: false,
+            shutdown_grace: std::time::Duration::from_secs(30),
             export: ExportSettings::default(),
             count_memo_bytes: 16 << 20,
         }

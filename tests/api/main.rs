@@ -33,5 +33,6 @@ mod raw;
 mod replica;
 mod scenarios;
 mod search_props;
+mod shutdown;
 mod tls;
 mod views;
