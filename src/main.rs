@@ -21,6 +21,10 @@ struct Cli {
     /// `sqlite://PATH` or `postgres://…`
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     database_url: String,
+    /// Log lines as text, or as one JSON object each (time, level, target, message, and the access
+    /// and audit lines' fields).
+    #[arg(long, env = "ROR_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -234,8 +238,9 @@ struct Security {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
+    use ror_capacity::base::logging::{LogFormat, init};
+    init(if cli.log_format == "json" { LogFormat::Json } else { LogFormat::Text });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -4,4 +4,5 @@
 pub mod clock;
 pub mod instant;
 pub mod issue;
+pub mod logging;
 pub mod validator;

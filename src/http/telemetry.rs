@@ -83,7 +83,12 @@ pub async fn telemetry(
         metrics.observe(&res, took);
     }
     let elapsed = took.as_micros();
-    log::info!(target: "access", "request_id={id} method={method} path={path} status={status} duration_us={elapsed}");
+    let duration_us = u64::try_from(elapsed).unwrap_or(u64::MAX);
+    log::info!(
+        target: "access",
+        request_id = id.as_ref(), method = method.as_str(), path = path.as_str(), status = status, duration_us = duration_us;
+        "request_id={id} method={method} path={path} status={status} duration_us={elapsed}"
+    );
     let (who, profile) = match res.request().extensions().get::<Principal>() {
         Some(p) => (p.0.name.clone(), p.0.profile.number().to_string()),
         None => ("-".to_owned(), "-".to_owned()),
@@ -98,7 +103,12 @@ pub async fn telemetry(
     {
         lines.push(line.clone());
     }
-    log::info!(target: "audit", "{line}");
+    log::info!(
+        target: "audit",
+        request_id = id.as_ref(), consumer = who.as_str(), profile = profile.as_str(), method = method.as_str(),
+        request = target.as_str(), status = status, resources = count, duration_us = duration_us;
+        "{line}"
+    );
     Ok(res)
 }
 

@@ -20,6 +20,7 @@ mod grants;
 mod helpers;
 mod hostile;
 mod import;
+mod logs;
 mod lookup;
 mod metadata;
 mod migrations;
