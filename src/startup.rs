@@ -199,8 +199,12 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
         trust.watch(std::time::Duration::from_secs(2));
         web::Data::from(trust.clone())
     });
+    let admission = web::Data::new(http::admission::Admission::new(config.admission));
     let admin = match config.admin_bind {
-        Some(bind) => Some(admin_listener(bind, config.admin_remote, &state, trust.as_ref(), &metrics)?),
+        Some(bind) => {
+            let shared = AdminData { state: &state, trust: trust.as_ref(), metrics: &metrics, admission: &admission };
+            Some(admin_listener(bind, config.admin_remote, shared)?)
+        }
         None => None,
     };
     let auth_mode = web::Data::new(authenticator);
@@ -209,7 +213,6 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
     if let Some(n) = ceiling {
         log::warn!("benchmark route /bench/ceiling enabled ({n} bytes)");
     }
-    let admission = web::Data::new(http::admission::Admission::new(config.admission));
     let listener = TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
     let workers = config.workers.max(1);
@@ -258,15 +261,17 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
     Ok(Built { server: server.run(), addr, admin })
 }
 
+/// What the admin listener reads of the FHIR listener's state.
+struct AdminData<'a> {
+    state: &'a web::Data<AppState>,
+    trust: Option<&'a web::Data<crate::auth::trust::ClientTrust>>,
+    metrics: &'a web::Data<http::metrics::Metrics>,
+    admission: &'a web::Data<std::sync::Arc<http::admission::Admission>>,
+}
+
 /// Starts the admin listener on `bind` (loopback unless `remote`) in the current actix system;
 /// returns its address.
-fn admin_listener(
-    bind: SocketAddr,
-    remote: bool,
-    state: &web::Data<AppState>,
-    trust: Option<&web::Data<crate::auth::trust::ClientTrust>>,
-    metrics: &web::Data<http::metrics::Metrics>,
-) -> Result<SocketAddr, StartError> {
+fn admin_listener(bind: SocketAddr, remote: bool, data: AdminData<'_>) -> Result<SocketAddr, StartError> {
     if !remote && !bind.ip().is_loopback() {
         return Err(StartError::Unsafe(format!(
             "the admin listener (plain HTTP, no client certificate) listens on loopback only, not on {bind} \
@@ -275,9 +280,10 @@ fn admin_listener(
     }
     let listener = TcpListener::bind(bind)?;
     let addr = listener.local_addr()?;
-    let (state, trust, metrics) = (state.clone(), trust.cloned(), metrics.clone());
+    let (state, trust, metrics) = (data.state.clone(), data.trust.cloned(), data.metrics.clone());
+    let admission = data.admission.clone();
     let server = HttpServer::new(move || {
-        let app = App::new().app_data(state.clone()).app_data(metrics.clone());
+        let app = App::new().app_data(state.clone()).app_data(metrics.clone()).app_data(admission.clone());
         let app = match &trust {
             Some(t) => app.app_data(t.clone()),
             None => app,

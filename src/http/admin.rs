@@ -6,15 +6,21 @@
 use actix_web::{HttpResponse, web};
 
 use super::AppState;
+use super::admission::Admission;
 use super::handlers;
 use super::metrics::Metrics;
 
 /// `GET /metrics`: the Prometheus text format.
-async fn metrics(metrics: web::Data<Metrics>, state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(
+    metrics: web::Data<Metrics>,
+    state: web::Data<AppState>,
+    admission: Option<web::Data<std::sync::Arc<Admission>>>,
+) -> HttpResponse {
     let runner = state.db.clone();
     let metrics = metrics.into_inner();
+    let admission = admission.map(|a| a.get_ref().clone());
     // Reading the pools' state takes their locks: off the async threads.
-    match web::block(move || metrics.render(&runner)).await {
+    match web::block(move || metrics.render(&runner, admission.as_deref())).await {
         Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
         Err(e) => {
             log::error!("metrics: {e}");

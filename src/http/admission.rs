@@ -97,6 +97,12 @@ impl Admission {
         }
     }
 
+    /// For the metrics: requests shed since the start, requests in flight now, requests waiting now.
+    pub fn counts(&self) -> (u64, usize, usize) {
+        let in_flight = self.limits.max_in_flight.saturating_sub(self.permits.available_permits());
+        (self.shed.load(Ordering::Relaxed), in_flight, self.waiting.load(Ordering::Relaxed))
+    }
+
     /// Expected wait of the `position`-th request in the queue.
     fn predicted_wait(&self, position: usize) -> Duration {
         let mean = self.mean_hold_us.load(Ordering::Relaxed);

@@ -10,6 +10,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use actix_web::HttpMessage;
 use actix_web::dev::ServiceResponse;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -18,6 +19,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::admission::Admission;
+use super::authenticate::Principal;
 use crate::db::run::Runner;
 use crate::fhir::ResourceType;
 
@@ -35,6 +38,12 @@ struct RequestLabels {
 struct RouteLabels {
     route: &'static str,
     r#type: &'static str,
+}
+
+/// A consumer's label: its name in the registry (`-` for requests without one).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConsumerLabels {
+    consumer: String,
 }
 
 /// A database server's label: `primary`, or `replica-N` in the order given.
@@ -59,8 +68,13 @@ pub struct Metrics {
     pool_connections: Family<ServerLabels, Gauge>,
     pool_idle: Family<ServerLabels, Gauge>,
     replica_up: Family<ServerLabels, Gauge>,
-    /// Scrapes are encoded one at a time (the gauges are set just before).
-    scrape: Mutex<()>,
+    consumers: Family<ConsumerLabels, Counter>,
+    shed: Counter,
+    in_flight: Gauge,
+    waiting: Gauge,
+    /// Scrapes are encoded one at a time (the gauges are set just before); the shed count at the
+    /// last scrape.
+    scrape: Mutex<u64>,
 }
 
 impl Default for Metrics {
@@ -109,6 +123,12 @@ impl Metrics {
             "1 while reads go to this read replica, 0 while it is set aside",
             replica_up.clone(),
         );
+        let consumers = Family::<ConsumerLabels, Counter>::default();
+        registry.register("consumer_requests", "Requests answered, by consumer (registry name)", consumers.clone());
+        let (shed, in_flight, waiting) = (Counter::default(), Gauge::default(), Gauge::default());
+        registry.register("requests_shed", "Requests refused with 503 by admission control", shed.clone());
+        registry.register("requests_in_flight", "Requests holding a place now", in_flight.clone());
+        registry.register("requests_waiting", "Requests waiting for a place now", waiting.clone());
         Self {
             registry,
             requests,
@@ -117,7 +137,11 @@ impl Metrics {
             pool_connections,
             pool_idle,
             replica_up,
-            scrape: Mutex::new(()),
+            consumers,
+            shed,
+            in_flight,
+            waiting,
+            scrape: Mutex::new(0),
         }
     }
 
@@ -132,11 +156,23 @@ impl Metrics {
         if let actix_web::body::BodySize::Sized(n) = res.response().body().size() {
             self.response_bytes.get_or_create(&labels).inc_by(n);
         }
+        let consumer = match res.request().extensions().get::<Principal>() {
+            Some(p) => p.0.name.clone(),
+            None => "-".to_owned(),
+        };
+        self.consumers.get_or_create(&ConsumerLabels { consumer }).inc();
     }
 
     /// The metrics in the Prometheus text format, the database pools' state read now.
-    pub fn render(&self, runner: &Runner) -> String {
-        let _one = self.scrape.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub fn render(&self, runner: &Runner, admission: Option<&Admission>) -> String {
+        let mut shed_seen = self.scrape.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(a) = admission {
+            let (shed, in_flight, waiting) = a.counts();
+            self.shed.inc_by(shed.saturating_sub(*shed_seen));
+            *shed_seen = shed.max(*shed_seen);
+            self.in_flight.set(i64::try_from(in_flight).unwrap_or(i64::MAX));
+            self.waiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
+        }
         for (i, (connections, idle, up)) in runner.pool_states().into_iter().enumerate() {
             let server = ServerLabels { server: if i == 0 { "primary".to_owned() } else { format!("replica-{i}") } };
             self.pool_connections.get_or_create(&server).set(i64::from(connections));

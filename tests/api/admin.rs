@@ -47,6 +47,16 @@ fn admin_listener(backend: Backend) {
             .is_some_and(|n| n > 0.0)
     );
 
+    // By consumer (its registry name), and admission control's state.
+    let by_consumer: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("ror_consumer_requests_total{consumer=") && !l.contains(r#"consumer="-""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(by_consumer >= 4.0, "the consumer's requests are counted: {text}");
+    assert_eq!(sample(&text, "ror_requests_shed_total"), Some(0.0), "{text}");
+    assert!(sample(&text, "ror_requests_in_flight").is_some() && sample(&text, "ror_requests_waiting").is_some());
+
     // Health and readiness without a certificate; no FHIR data at all.
     assert_eq!(get(&format!("{admin}/health")).0, 200);
     let (status, ready) = get(&format!("{admin}/ready"));

@@ -173,6 +173,7 @@ fn postgres_requests_past_the_queue_are_shed() {
     let app = TestApp::builder(Backend::Postgres).config(|c| {
         c.admission.max_in_flight = 1;
         c.admission.max_queue = 0;
+        c.admin_bind = Some("127.0.0.1:0".parse().unwrap());
     });
     let app = Arc::new(app.start());
     let mut lock = TableLock::take(&app);
@@ -187,6 +188,12 @@ fn postgres_requests_past_the_queue_are_shed() {
     assert_eq!(issue_codes(&r.body), ["throttled"], "{}", r.body);
     // What needs no database is not queued.
     assert_eq!(app.get("metadata").status, 200);
+    // The admin listener's metrics say so.
+    let admin = app.admin.clone().unwrap();
+    let metrics = reqwest::blocking::get(format!("{admin}/metrics")).unwrap().text().unwrap();
+    let value = |name: &str| metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok());
+    assert_eq!(value("ror_requests_shed_total"), Some(1.0), "{metrics}");
+    assert_eq!(value("ror_requests_in_flight"), Some(1.0), "{metrics}");
     drop(lock);
     assert_eq!(first.join().unwrap(), 200);
     assert_eq!(app.get("Location?_count=5").status, 200);
