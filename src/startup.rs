@@ -199,15 +199,21 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
         trust.watch(std::time::Duration::from_secs(2));
         web::Data::from(trust.clone())
     });
+    let auth_mode = web::Data::new(authenticator);
     let admission = web::Data::new(http::admission::Admission::new(config.admission));
     let admin = match config.admin_bind {
         Some(bind) => {
-            let shared = AdminData { state: &state, trust: trust.as_ref(), metrics: &metrics, admission: &admission };
+            let shared = AdminData {
+                state: &state,
+                trust: trust.as_ref(),
+                metrics: &metrics,
+                admission: &admission,
+                auth: &auth_mode,
+            };
             Some(admin_listener(bind, config.admin_remote, shared)?)
         }
         None => None,
     };
-    let auth_mode = web::Data::new(authenticator);
     let audit = audit.map(web::Data::new);
     let ceiling = config.bench_ceiling_bytes;
     if let Some(n) = ceiling {
@@ -267,6 +273,7 @@ struct AdminData<'a> {
     trust: Option<&'a web::Data<crate::auth::trust::ClientTrust>>,
     metrics: &'a web::Data<http::metrics::Metrics>,
     admission: &'a web::Data<std::sync::Arc<http::admission::Admission>>,
+    auth: &'a web::Data<Authenticator>,
 }
 
 /// Starts the admin listener on `bind` (loopback unless `remote`) in the current actix system;
@@ -281,9 +288,13 @@ fn admin_listener(bind: SocketAddr, remote: bool, data: AdminData<'_>) -> Result
     let listener = TcpListener::bind(bind)?;
     let addr = listener.local_addr()?;
     let (state, trust, metrics) = (data.state.clone(), data.trust.cloned(), data.metrics.clone());
-    let admission = data.admission.clone();
+    let (admission, auth) = (data.admission.clone(), data.auth.clone());
     let server = HttpServer::new(move || {
-        let app = App::new().app_data(state.clone()).app_data(metrics.clone()).app_data(admission.clone());
+        let app = App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(admission.clone())
+            .app_data(auth.clone());
         let app = match &trust {
             Some(t) => app.app_data(t.clone()),
             None => app,

@@ -218,6 +218,8 @@ impl Registry {
 pub struct LiveRegistry {
     path: PathBuf,
     current: RwLock<(Arc<Registry>, Option<Stamp>)>,
+    /// Reloads and refused versions.
+    pub reloads: crate::base::reloads::ReloadCounts,
 }
 
 impl LiveRegistry {
@@ -226,7 +228,11 @@ impl LiveRegistry {
         let snap = stable_file::read_settled(path, std::time::Duration::from_secs(5))?;
         let text = String::from_utf8(snap.bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
         let registry = Registry::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Arc::new(Self { path: path.to_owned(), current: RwLock::new((Arc::new(registry), Some(snap.stamp))) }))
+        Ok(Arc::new(Self {
+            path: path.to_owned(),
+            current: RwLock::new((Arc::new(registry), Some(snap.stamp))),
+            reloads: Default::default(),
+        }))
     }
 
     /// The current registry.
@@ -269,6 +275,7 @@ impl LiveRegistry {
             Ok(r) => {
                 log::info!("consumer registry {} reloaded: {} consumer(s)", self.path.display(), r.len());
                 guard.0 = Arc::new(r);
+                self.reloads.note(true);
                 true
             }
             Err(e) => {
@@ -276,6 +283,7 @@ impl LiveRegistry {
                     "consumer registry {} NOT reloaded, the previous one stays in use: {e}",
                     self.path.display()
                 );
+                self.reloads.note(false);
                 false
             }
         }

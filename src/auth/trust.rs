@@ -57,6 +57,8 @@ pub struct ClientTrust {
     current: RwLock<Arc<TrustState>>,
     /// The file versions last looked at (a broken one is not re-read until it changes again).
     seen: Mutex<Vec<Option<Stamp>>>,
+    /// CRL files reloaded, and changed ones refused.
+    pub reloads: crate::base::reloads::ReloadCounts,
 }
 
 /// The verification store: `cas` as trust anchors and intermediates, the CRLs of `files` (checked
@@ -131,6 +133,7 @@ impl ClientTrust {
             factory,
             current: RwLock::new(Arc::new(TrustState { context, files })),
             seen,
+            reloads: Default::default(),
         };
         for r in trust.reports() {
             log_report(&r);
@@ -206,12 +209,14 @@ impl ClientTrust {
                 Ok(None) => continue,
                 Ok(Some(f)) => {
                     log::info!("CRL file {} reloaded: {} list(s)", path.display(), f.crls.len());
+                    self.reloads.note(true);
                     seen[i] = f.stamp;
                     files[i] = Arc::new(f);
                     changed = true;
                 }
                 Err(e) if seen[i] != stamp => {
                     log::error!("CRL file {} NOT reloaded, its previous lists stay in force: {e}", path.display());
+                    self.reloads.note(false);
                     seen[i] = stamp;
                 }
                 Err(_) => {}
@@ -235,6 +240,7 @@ impl ClientTrust {
             }
             Err(e) => {
                 log::error!("CRLs NOT reloaded, the previous ones stay in force: {e}");
+                self.reloads.note(false);
                 false
             }
         }

@@ -5,4 +5,5 @@ pub mod clock;
 pub mod instant;
 pub mod issue;
 pub mod logging;
+pub mod reloads;
 pub mod validator;

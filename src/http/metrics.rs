@@ -21,6 +21,7 @@ use prometheus_client::registry::Registry;
 
 use super::admission::Admission;
 use super::authenticate::Principal;
+use crate::base::reloads::ReloadCounts;
 use crate::db::run::Runner;
 use crate::fhir::ResourceType;
 
@@ -44,6 +45,25 @@ struct RouteLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ConsumerLabels {
     consumer: String,
+}
+
+/// A reloaded file's labels: which (`registry`, `crl`), and what came of it (`reloaded`, `refused`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    file: &'static str,
+    outcome: &'static str,
+}
+
+/// What a scrape reads besides the counters kept here.
+pub struct Sources<'a> {
+    /// The database runner (its pools).
+    pub runner: &'a Runner,
+    /// Admission control.
+    pub admission: Option<&'a Admission>,
+    /// The consumer registry's reloads.
+    pub registry: Option<&'a ReloadCounts>,
+    /// The CRLs' reloads.
+    pub crls: Option<&'a ReloadCounts>,
 }
 
 /// A database server's label: `primary`, or `replica-N` in the order given.
@@ -72,9 +92,10 @@ pub struct Metrics {
     shed: Counter,
     in_flight: Gauge,
     waiting: Gauge,
-    /// Scrapes are encoded one at a time (the gauges are set just before); the shed count at the
-    /// last scrape.
-    scrape: Mutex<u64>,
+    reloads: Family<ReloadLabels, Counter>,
+    /// Scrapes are encoded one at a time (the gauges are set just before); the counts taken from
+    /// elsewhere as of the last scrape (shed; registry and CRL reloads and refusals).
+    scrape: Mutex<[u64; 5]>,
 }
 
 impl Default for Metrics {
@@ -129,6 +150,12 @@ impl Metrics {
         registry.register("requests_shed", "Requests refused with 503 by admission control", shed.clone());
         registry.register("requests_in_flight", "Requests holding a place now", in_flight.clone());
         registry.register("requests_waiting", "Requests waiting for a place now", waiting.clone());
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "file_reloads",
+            "Consumer registry and CRL files reloaded, or refused (the previous version stays in force)",
+            reloads.clone(),
+        );
         Self {
             registry,
             requests,
@@ -141,7 +168,8 @@ impl Metrics {
             shed,
             in_flight,
             waiting,
-            scrape: Mutex::new(0),
+            reloads,
+            scrape: Mutex::new([0; 5]),
         }
     }
 
@@ -164,15 +192,27 @@ impl Metrics {
     }
 
     /// The metrics in the Prometheus text format, the database pools' state read now.
-    pub fn render(&self, runner: &Runner, admission: Option<&Admission>) -> String {
-        let mut shed_seen = self.scrape.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(a) = admission {
+    pub fn render(&self, from: &Sources<'_>) -> String {
+        let mut seen = self.scrape.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A count kept elsewhere, added as what it grew by since the last scrape.
+        let grow = |counter: &Counter, now: u64, seen: &mut u64| {
+            counter.inc_by(now.saturating_sub(*seen));
+            *seen = now.max(*seen);
+        };
+        if let Some(a) = from.admission {
             let (shed, in_flight, waiting) = a.counts();
-            self.shed.inc_by(shed.saturating_sub(*shed_seen));
-            *shed_seen = shed.max(*shed_seen);
+            grow(&self.shed, shed, &mut seen[0]);
             self.in_flight.set(i64::try_from(in_flight).unwrap_or(i64::MAX));
             self.waiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
         }
+        for (i, (file, counts)) in [("registry", from.registry), ("crl", from.crls)].into_iter().enumerate() {
+            let Some(counts) = counts else { continue };
+            let (reloaded, refused) = counts.get();
+            let label = |outcome| ReloadLabels { file, outcome };
+            grow(&self.reloads.get_or_create(&label("reloaded")), reloaded, &mut seen[1 + 2 * i]);
+            grow(&self.reloads.get_or_create(&label("refused")), refused, &mut seen[2 + 2 * i]);
+        }
+        let runner = from.runner;
         for (i, (connections, idle, up)) in runner.pool_states().into_iter().enumerate() {
             let server = ServerLabels { server: if i == 0 { "primary".to_owned() } else { format!("replica-{i}") } };
             self.pool_connections.get_or_create(&server).set(i64::from(connections));

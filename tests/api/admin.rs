@@ -57,6 +57,26 @@ fn admin_listener(backend: Backend) {
     assert_eq!(sample(&text, "ror_requests_shed_total"), Some(0.0), "{text}");
     assert!(sample(&text, "ror_requests_in_flight").is_some() && sample(&text, "ror_requests_waiting").is_some());
 
+    // The consumer registry's reloads, and a broken version refused (the previous one stays).
+    let registry = app.registry.clone().unwrap();
+    let original = std::fs::read_to_string(&registry).unwrap();
+    let reloads = |outcome: &str| {
+        let series = format!(r#"ror_file_reloads_total{{file="registry",outcome="{outcome}"}}"#);
+        let started = std::time::Instant::now();
+        loop {
+            let n = sample(&get(&format!("{admin}/metrics")).1, &series).unwrap_or(0.0);
+            if n >= 1.0 || started.elapsed() > std::time::Duration::from_secs(20) {
+                return n;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    std::fs::write(&registry, "this is not a registry [").unwrap();
+    assert_eq!(reloads("refused"), 1.0);
+    std::fs::write(&registry, format!("{original}\n# changed\n")).unwrap();
+    assert_eq!(reloads("reloaded"), 1.0);
+    assert_eq!(app.get_as(profile1, "Location?_count=1").0, 200);
+
     // Health and readiness without a certificate; no FHIR data at all.
     assert_eq!(get(&format!("{admin}/health")).0, 200);
     let (status, ready) = get(&format!("{admin}/ready"));
