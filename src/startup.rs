@@ -134,7 +134,12 @@ fn servers(config: &ServerConfig) -> Result<std::sync::Arc<db::servers::Servers>
         ));
     }
     let primary = db::read_only_pool(url, settings)?;
-    let replicas = config.read_databases.iter().map(|r| (r.clone(), db::replica_pool(r, settings))).collect();
+    // A replica that drops packets holds a pool connection attempt a few seconds, not the TCP timeout.
+    let replicas = config
+        .read_databases
+        .iter()
+        .map(|r| (r.clone(), db::replica_pool(&db::servers::bounded(r), settings)))
+        .collect();
     Ok(db::servers::Servers::new((url.clone(), primary), replicas))
 }
 
@@ -201,19 +206,9 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
     });
     let auth_mode = web::Data::new(authenticator);
     let admission = web::Data::new(http::admission::Admission::new(config.admission));
-    let admin = match config.admin_bind {
-        Some(bind) => {
-            let shared = AdminData {
-                state: &state,
-                trust: trust.as_ref(),
-                metrics: &metrics,
-                admission: &admission,
-                auth: &auth_mode,
-            };
-            Some(admin_listener(bind, config.admin_remote, shared)?)
-        }
-        None => None,
-    };
+    let shared =
+        AdminData { state: &state, trust: trust.as_ref(), metrics: &metrics, admission: &admission, auth: &auth_mode };
+    let admin = admin_listener(config, shared)?;
     let audit = audit.map(web::Data::new);
     let ceiling = config.bench_ceiling_bytes;
     if let Some(n) = ceiling {
@@ -276,10 +271,11 @@ struct AdminData<'a> {
     auth: &'a web::Data<Authenticator>,
 }
 
-/// Starts the admin listener on `bind` (loopback unless `remote`) in the current actix system;
-/// returns its address.
-fn admin_listener(bind: SocketAddr, remote: bool, data: AdminData<'_>) -> Result<SocketAddr, StartError> {
-    if !remote && !bind.ip().is_loopback() {
+/// Starts the admin listener of `config` (loopback unless allowed off it), if any, in the current
+/// actix system; returns its address.
+fn admin_listener(config: &ServerConfig, data: AdminData<'_>) -> Result<Option<SocketAddr>, StartError> {
+    let Some(bind) = config.admin_bind else { return Ok(None) };
+    if !config.admin_remote && !bind.ip().is_loopback() {
         return Err(StartError::Unsafe(format!(
             "the admin listener (plain HTTP, no client certificate) listens on loopback only, not on {bind} \
              (--admin-allow-remote to allow it)"
@@ -307,7 +303,7 @@ fn admin_listener(bind: SocketAddr, remote: bool, data: AdminData<'_>) -> Result
     .run();
     actix_web::rt::spawn(server);
     log::info!("admin listener (/health, /ready, /metrics) on http://{addr}");
-    Ok(addr)
+    Ok(Some(addr))
 }
 
 #[cfg(test)]

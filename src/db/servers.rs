@@ -149,11 +149,25 @@ fn one_line(e: &dyn std::fmt::Display) -> String {
     e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Connects to `url` on a connection of its own and asks it a trivial question.
+/// Connects to `url` on a connection of its own and asks it a trivial question, giving up after
+/// [`PROBE_CONNECT_SECS`] when the URL sets no `connect_timeout` (a host that drops packets would
+/// otherwise hold the start, or the probe thread, for the system's TCP timeout).
 fn probe(url: &DbUrl) -> Result<(), super::DbError> {
-    let mut conn = super::connect(url, true)?;
+    let mut conn = super::connect(&bounded(url), true)?;
     conn.batch_execute("SELECT 1")?;
     Ok(())
+}
+
+/// Seconds a probe waits for a replica's connection.
+const PROBE_CONNECT_SECS: u32 = 3;
+
+/// `url` with libpq's `connect_timeout` set, unless it sets one.
+pub fn bounded(url: &DbUrl) -> DbUrl {
+    if url.backend != Backend::Postgres || url.target.contains("connect_timeout=") {
+        return url.clone();
+    }
+    let sep = if url.target.contains('?') { '&' } else { '?' };
+    DbUrl { backend: url.backend, target: format!("{}{sep}connect_timeout={PROBE_CONNECT_SECS}", url.target) }
 }
 
 fn spawn_prober(servers: Weak<Servers>) {
@@ -241,6 +255,18 @@ mod tests {
         assert_eq!(servers.replica_states().iter().map(|r| r.state).collect::<Vec<_>>(), ["up", "up"]);
         assert_eq!(servers.order().len(), 3);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn probes_give_up_after_a_few_seconds() {
+        let url = |u: &str| DbUrl::parse(u).unwrap();
+        assert_eq!(bounded(&url("postgres://h/db")).target, "postgres://h/db?connect_timeout=3");
+        assert_eq!(
+            bounded(&url("postgres://h/db?sslmode=disable")).target,
+            "postgres://h/db?sslmode=disable&connect_timeout=3"
+        );
+        assert_eq!(bounded(&url("postgres://h/db?connect_timeout=9")).target, "postgres://h/db?connect_timeout=9");
+        assert_eq!(bounded(&url("sqlite:///tmp/x.db")).target, "/tmp/x.db");
     }
 
     #[test]
