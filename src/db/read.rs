@@ -155,11 +155,7 @@ pub fn page(
 /// What the page of `req` may rely on: its backend and, for a région's `_tag` with figure
 /// criteria, whether the tag is held only as a région (one lookup, in the caller's snapshot).
 pub fn planning(c: &mut DbConn, req: &SearchRequest) -> Result<sql::Planning, DbError> {
-    let backend = match c {
-        DbConn::Sqlite(_) => Backend::Sqlite,
-        DbConn::Postgresql(_) => Backend::Postgres,
-    };
-    let mut how = sql::Planning::for_backend(backend);
+    let mut how = sql::Planning::for_backend(backend_of(c));
     if let Some(code) = sql::region_code(req) {
         let mut p = SqlPlan::new("SELECT COUNT(*) AS n FROM ");
         p.ident(off_region::TABLE);
@@ -170,6 +166,13 @@ pub fn planning(c: &mut DbConn, req: &SearchRequest) -> Result<sql::Planning, Db
         how.region_exact = load::<CountRow>(c, &p)?.first().is_some_and(|r| r.n == 0);
     }
     Ok(how)
+}
+
+fn backend_of(c: &DbConn) -> Backend {
+    match c {
+        DbConn::Sqlite(_) => Backend::Sqlite,
+        DbConn::Postgresql(_) => Backend::Postgres,
+    }
 }
 
 /// One page of at most `limit` rows and at most `max_services` offers linked to any of them, in one
@@ -183,10 +186,7 @@ pub fn page_with_services(
     limit: usize,
     max_services: usize,
 ) -> Result<(Vec<ResourceRow>, Vec<ResourceRow>), DbError> {
-    let how = sql::Planning::for_backend(match c {
-        DbConn::Sqlite(_) => Backend::Sqlite,
-        DbConn::Postgresql(_) => Backend::Postgres,
-    });
+    let how = sql::Planning::for_backend(backend_of(c));
     let plan = sql::lookup::page_with_services(req, scope, after, limit, max_services, how);
     let (page, services): (Vec<_>, Vec<_>) = load::<PartRow>(c, &plan)?.into_iter().partition(|r| r.part == 0);
     Ok((page.into_iter().map(|r| r.row).collect(), services.into_iter().map(|r| r.row).collect()))

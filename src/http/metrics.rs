@@ -93,9 +93,17 @@ pub struct Metrics {
     in_flight: Gauge,
     waiting: Gauge,
     reloads: Family<ReloadLabels, Counter>,
-    /// Scrapes are encoded one at a time (the gauges are set just before); the counts taken from
-    /// elsewhere as of the last scrape (shed; registry and CRL reloads and refusals).
-    scrape: Mutex<[u64; 5]>,
+    /// Scrapes are encoded one at a time (the gauges are set just before), with the counts kept
+    /// elsewhere as they were at the last one.
+    scrape: Mutex<Seen>,
+}
+
+/// Counts kept elsewhere, as of the last scrape: the counters here grow by what they grew.
+#[derive(Default)]
+struct Seen {
+    shed: u64,
+    /// (reloaded, refused) of the registry, then of the CRLs.
+    reloads: [(u64, u64); 2],
 }
 
 impl Default for Metrics {
@@ -169,7 +177,7 @@ impl Metrics {
             in_flight,
             waiting,
             reloads,
-            scrape: Mutex::new([0; 5]),
+            scrape: Mutex::new(Seen::default()),
         }
     }
 
@@ -201,7 +209,7 @@ impl Metrics {
         };
         if let Some(a) = from.admission {
             let (shed, in_flight, waiting) = a.counts();
-            grow(&self.shed, shed, &mut seen[0]);
+            grow(&self.shed, shed, &mut seen.shed);
             self.in_flight.set(i64::try_from(in_flight).unwrap_or(i64::MAX));
             self.waiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
         }
@@ -209,8 +217,9 @@ impl Metrics {
             let Some(counts) = counts else { continue };
             let (reloaded, refused) = counts.get();
             let label = |outcome| ReloadLabels { file, outcome };
-            grow(&self.reloads.get_or_create(&label("reloaded")), reloaded, &mut seen[1 + 2 * i]);
-            grow(&self.reloads.get_or_create(&label("refused")), refused, &mut seen[2 + 2 * i]);
+            let (seen_reloaded, seen_refused) = &mut seen.reloads[i];
+            grow(&self.reloads.get_or_create(&label("reloaded")), reloaded, seen_reloaded);
+            grow(&self.reloads.get_or_create(&label("refused")), refused, seen_refused);
         }
         let runner = from.runner;
         for (i, (connections, idle, up)) in runner.pool_states().into_iter().enumerate() {

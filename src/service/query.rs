@@ -87,12 +87,9 @@ pub fn search(
         out.has_more = rows.len() > req.count;
         rows.truncate(req.count);
         if req.total {
-            // A first page that holds every match is its own count; later pages carry the count made
-            // when the search started (in their cursor). Only a first page with more to come counts.
-            out.total = match after {
-                None if !out.has_more => Some(rows.len() as u64),
-                Some(key) if key.total.is_some() => key.total,
-                _ => Some(total(c, req, scope, totals, &mut out.generation)?),
+            out.total = match known_total(after, out.has_more, rows.len()) {
+                Some(n) => Some(n),
+                None => Some(total(c, req, scope, totals, &mut out.generation)?),
             };
         }
         if ranges {
@@ -138,18 +135,13 @@ fn lookup(
     }
     let mut out = SearchResult::default();
     if req.total {
-        // As in a transaction: a first page that holds every match is its own count, a later one
-        // carries the count made when the search started.
-        out.total = match after {
-            None => Some(rows.len() as u64),
-            Some(key) if key.total.is_some() => key.total,
-            Some(_) => return Ok(None),
-        };
+        // Counting would take another statement, in the same snapshot: the transaction's.
+        let Some(n) = known_total(after, false, rows.len()) else { return Ok(None) };
+        out.total = Some(n);
     }
     rows.sort_by(|a, b| if req.sort.descending { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) });
     if req.revinclude_services {
-        out.included_truncated = included.len() > max_included;
-        out.included.extend(included.into_iter().take(max_included).map(|r| (ResourceType::HealthcareService, r)));
+        add_included(&mut out, ResourceType::HealthcareService, included, max_included);
     }
     compose_locations(conn, &mut rows, scope)?;
     out.matches = rows;
@@ -172,6 +164,24 @@ fn is_lookup(req: &SearchRequest) -> bool {
         && !req.conditions.iter().any(Condition::is_range)
         && crate::db::sql::region_code(req).is_none()
         && req.conditions.iter().any(bounded)
+}
+
+/// The total of a search known without counting: a first page that holds every match (`n` of
+/// them, none more to come) is its own count; a later page carries the count made when the search
+/// started, in its cursor. `None`: it must be counted.
+fn known_total(after: Option<&CursorKey>, has_more: bool, n: usize) -> Option<u64> {
+    match after {
+        None if !has_more => Some(n as u64),
+        Some(key) => key.total,
+        None => None,
+    }
+}
+
+/// Adds at most `max` of `rows` (read with one more, to know whether the cap cut them) to the
+/// included resources.
+fn add_included(out: &mut SearchResult, rt: ResourceType, rows: Vec<ResourceRow>, max: usize) {
+    out.included_truncated |= rows.len() > max;
+    out.included.extend(rows.into_iter().take(max).map(|r| (rt, r)));
 }
 
 /// The number of matches: remembered, or counted. A count is remembered only when the generation
@@ -213,8 +223,7 @@ fn includes(
 ) -> Result<(), DbError> {
     if req.revinclude_services {
         let inc = read::services_of_locations(c, ids, scope, max_included + 1)?;
-        out.included_truncated |= inc.len() > max_included;
-        out.included.extend(inc.into_iter().take(max_included).map(|r| (ResourceType::HealthcareService, r)));
+        add_included(out, ResourceType::HealthcareService, inc, max_included);
     }
     if req.include_locations {
         let mut inc = read::locations_of_services(c, ids, scope, max_included + 1)?;
@@ -225,8 +234,7 @@ fn includes(
     }
     if req.include_organizations {
         let inc = read::organizations_of(c, req.resource, ids, scope, max_included + 1)?;
-        out.included_truncated |= inc.len() > max_included;
-        out.included.extend(inc.into_iter().take(max_included).map(|r| (ResourceType::Organization, r)));
+        add_included(out, ResourceType::Organization, inc, max_included);
     }
     Ok(())
 }
