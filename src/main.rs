@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ror_capacity::auth::mtls::TlsConfig;
 use ror_capacity::auth::policy::Profile;
 use ror_capacity::auth::{AuthMode, ProxyTrust};
-use ror_capacity::config::{AdmissionLimits, DEFAULT_DATABASE_URL, ServerConfig};
+use ror_capacity::config::{AdmissionLimits, DEFAULT_DATABASE_URL, ServerConfig, file};
 use ror_capacity::db::{self, DbUrl};
 use ror_capacity::dev::pki::{self, files};
 use ror_capacity::generate::{GenerateOptions, generate};
@@ -25,6 +25,11 @@ struct Cli {
     /// and audit lines' fields).
     #[arg(long, env = "ROR_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     log_format: String,
+    /// A configuration file (TOML) whose keys are the options of `serve` and the global ones,
+    /// without dashes (`pool-size = 8`); options given on the command line or in the environment
+    /// win over it. `serve --print-config` prints the settings in force.
+    #[arg(long, env = "ROR_CONFIG", global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -121,6 +126,10 @@ struct ServeArgs {
     /// Benchmarks only: serve GET /bench/ceiling, a fixed body of this many bytes.
     #[arg(long, hide = true)]
     bench_ceiling_bytes: Option<usize>,
+    /// Print the settings in force (a configuration file, each value with where it comes from:
+    /// command line, environment, file or default), check them, and exit without serving.
+    #[arg(long)]
+    print_config: bool,
 }
 
 #[derive(clap::Args)]
@@ -238,10 +247,10 @@ struct Security {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, settings) = parse();
     use ror_capacity::base::logging::{LogFormat, init};
     init(if cli.log_format == "json" { LogFormat::Json } else { LogFormat::Text });
-    match run(cli) {
+    match run(cli, settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");
@@ -252,7 +261,29 @@ fn main() -> ExitCode {
 
 type AnyError = Box<dyn std::error::Error>;
 
-fn run(cli: Cli) -> Result<(), AnyError> {
+/// The command line, with the configuration file's values (if any) as the options' defaults; and,
+/// for `serve --print-config`, the settings in force.
+fn parse() -> (Cli, Option<String>) {
+    let first = Cli::command().get_matches();
+    let path = first.get_one::<PathBuf>("config").cloned();
+    let (cmd, from_file, matches) = match &path {
+        None => (Cli::command(), Default::default(), first),
+        Some(p) => {
+            let (cmd, keys) = file::apply(Cli::command(), p).unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                std::process::exit(2)
+            });
+            let matches = cmd.clone().get_matches();
+            (cmd, keys, matches)
+        }
+    };
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let wanted = matches.subcommand_matches(file::SUBCOMMAND).is_some_and(|s| s.get_flag("print_config"));
+    let settings = wanted.then(|| file::describe(&cmd, &matches, &from_file, path.as_deref()));
+    (cli, settings)
+}
+
+fn run(cli: Cli, settings: Option<String>) -> Result<(), AnyError> {
     let url = DbUrl::parse(&cli.database_url)?;
     match cli.command {
         Command::Migrate { revert_all } => migrate(&url, revert_all),
@@ -264,7 +295,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             log::info!("development PKI and consumer registry written to {}", dir.display());
             Ok(())
         }
-        Command::Serve(args) => serve(url, *args),
+        Command::Serve(args) => serve(url, *args, settings),
     }
 }
 
@@ -313,11 +344,15 @@ fn explain(url: &DbUrl) -> Result<(), AnyError> {
     Ok(())
 }
 
-fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
-    startup::migrate(&url)?;
-    if args.demo {
-        load_demo(&url, args.demo_locations)?;
-    }
+/// What `serve` does besides the server's configuration: the demo data and the security set-up.
+struct ServeRest {
+    security: Security,
+    demo: bool,
+    demo_locations: usize,
+}
+
+/// The server's configuration from the options (no file or database is touched).
+fn server_config(url: DbUrl, args: ServeArgs) -> Result<(ServerConfig, ServeRest), AnyError> {
     let mut config = ServerConfig::new(args.bind, url);
     config.read_databases =
         args.read_database_urls.iter().filter(|u| !u.is_empty()).map(|u| DbUrl::parse(u)).collect::<Result<_, _>>()?;
@@ -335,7 +370,23 @@ fn serve(url: DbUrl, args: ServeArgs) -> Result<(), AnyError> {
     config.bench_ceiling_bytes = args.bench_ceiling_bytes;
     args.load.apply(&mut config);
     args.export.apply(&mut config);
-    let demo_pki = configure_security(&mut config, args.security, args.demo)?;
+    if Profile::new(args.security.insecure_profile).is_none() {
+        return Err("--insecure-profile must be 0 to 5".into());
+    }
+    Ok((config, ServeRest { security: args.security, demo: args.demo, demo_locations: args.demo_locations }))
+}
+
+fn serve(url: DbUrl, args: ServeArgs, settings: Option<String>) -> Result<(), AnyError> {
+    let (mut config, rest) = server_config(url, args)?;
+    if let Some(text) = settings {
+        print!("{text}");
+        return Ok(());
+    }
+    startup::migrate(&config.database)?;
+    if rest.demo {
+        load_demo(&config.database, rest.demo_locations)?;
+    }
+    let demo_pki = configure_security(&mut config, rest.security, rest.demo)?;
     actix_web::rt::System::new().block_on(async move {
         let built = startup::build(&config)?;
         print_banner(&config.database, built.addr, &config, demo_pki.as_deref());

@@ -3,6 +3,7 @@
 //! it. No global state: tests start servers with different configurations in one process.
 
 pub mod database;
+pub mod file;
 
 use std::net::SocketAddr;
 

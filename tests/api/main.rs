@@ -8,6 +8,7 @@ mod admin;
 mod budget;
 mod capacity_search;
 mod conditional;
+mod config_file;
 mod contains;
 mod corpus;
 mod crl;
