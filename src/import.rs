@@ -78,12 +78,53 @@ impl From<diesel::result::Error> for Abort {
     }
 }
 
+/// Follows an import as it goes: told, on the writing thread, how many resources are written.
+pub trait Watch {
+    /// `resources` have been written so far (called after each one: keep it cheap).
+    fn written(&self, resources: usize);
+}
+
+/// Watches nothing.
+struct Unwatched;
+
+impl Watch for Unwatched {
+    fn written(&self, _: usize) {}
+}
+
+/// A log line every ten seconds with the resources written and their rate.
+pub struct LogLines {
+    started: Instant,
+    last: std::cell::Cell<Instant>,
+}
+
+impl Default for LogLines {
+    fn default() -> Self {
+        Self { started: Instant::now(), last: std::cell::Cell::new(Instant::now()) }
+    }
+}
+
+impl Watch for LogLines {
+    fn written(&self, resources: usize) {
+        if !resources.is_multiple_of(256) || self.last.get().elapsed().as_secs() < 10 {
+            return;
+        }
+        self.last.set(Instant::now());
+        let secs = self.started.elapsed().as_secs_f64().max(1e-6);
+        log::info!("… {resources} resources ({:.0}/s)", resources as f64 / secs);
+    }
+}
+
+impl Watch for crate::base::progress::Progress {
+    fn written(&self, resources: usize) {
+        self.items_done(resources as u64);
+    }
+}
+
 struct Importer<'a> {
     conn: &'a mut DbConn,
     stats: ImportStats,
     session: Session,
-    started: Instant,
-    progress: bool,
+    watch: &'a dyn Watch,
 }
 
 /// Parses nothing, writes nothing: checks one resource and maps it to its record.
@@ -108,10 +149,7 @@ impl Importer<'_> {
             WriteOutcome::Unchanged => self.stats.unchanged += 1,
         }
         self.stats.resources += 1;
-        if self.progress && self.stats.resources.is_multiple_of(20_000) {
-            let secs = self.started.elapsed().as_secs_f64().max(1e-6);
-            log::info!("… {} resources ({:.0}/s)", self.stats.resources, self.stats.resources as f64 / secs);
-        }
+        self.watch.written(self.stats.resources);
         Ok(())
     }
 
@@ -171,12 +209,24 @@ pub fn import_file(conn: &mut DbConn, path: &Path, progress: bool) -> Result<Imp
     import_reader(conn, &file, BufReader::with_capacity(1 << 20, f), progress)
 }
 
-/// Imports from a reader (NDJSON, a Bundle, or one resource) in one transaction.
+/// Imports from a reader (NDJSON, a Bundle, or one resource) in one transaction; with `progress`,
+/// a log line every ten seconds.
 pub fn import_reader(
     conn: &mut DbConn,
     file: &str,
-    mut reader: impl BufRead + Send,
+    reader: impl BufRead + Send,
     progress: bool,
+) -> Result<ImportStats, ImportError> {
+    let lines = LogLines::default();
+    import_watched(conn, file, reader, if progress { &lines } else { &Unwatched })
+}
+
+/// [`import_reader`], telling `watch` how it goes.
+pub fn import_watched(
+    conn: &mut DbConn,
+    file: &str,
+    mut reader: impl BufRead + Send,
+    watch: &dyn Watch,
 ) -> Result<ImportStats, ImportError> {
     let io = |source| ImportError::Io { file: file.to_owned(), source };
     let mut first = String::new();
@@ -187,8 +237,7 @@ pub fn import_reader(
             conn: c,
             stats: ImportStats::default(),
             session: Session::new(now),
-            started: Instant::now(),
-            progress,
+            watch,
         };
         let first_line: Option<Value> = serde_json::from_str(first.trim()).ok();
         let is_bundle = |v: &Value| v.get("resourceType").and_then(Value::as_str) == Some("Bundle");

@@ -9,10 +9,11 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ror_capacity::auth::mtls::TlsConfig;
 use ror_capacity::auth::policy::Profile;
 use ror_capacity::auth::{AuthMode, ProxyTrust};
+use ror_capacity::base::progress::{Measure, Progress};
 use ror_capacity::config::{AdmissionLimits, DEFAULT_DATABASE_URL, ServerConfig, file};
 use ror_capacity::db::{self, DbUrl};
 use ror_capacity::dev::pki::{self, files};
-use ror_capacity::generate::{GenerateOptions, generate};
+use ror_capacity::generate::{GenerateOptions, generate, generate_with};
 use ror_capacity::{import, startup};
 
 #[derive(Parser)]
@@ -313,8 +314,10 @@ fn generate_to(locations: usize, seed: u64, output: Option<PathBuf>) -> Result<(
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(&mut out);
-    let summary = generate(&opts, &mut out)?;
+    let progress = Progress::new("generate", locations as u64, Measure::Items, "places");
+    let summary = generate_with(&opts, &mut out, &|n| progress.items_done(n))?;
     out.flush()?;
+    progress.finish();
     log::info!("generated {summary:?}");
     Ok(())
 }
@@ -324,7 +327,13 @@ fn import_files(url: &DbUrl, files: &[PathBuf]) -> Result<(), AnyError> {
     let mut conn = db::connect(url, false)?;
     for file in files {
         let started = std::time::Instant::now();
-        let stats = import::import_file(&mut conn, file, true)?;
+        let name = file.display().to_string();
+        let f = std::fs::File::open(file).map_err(|e| format!("{name}: cannot read: {e}"))?;
+        let progress = Progress::new(&name, f.metadata().map(|m| m.len()).unwrap_or(0), Measure::Bytes, "resources");
+        let reader = std::io::BufReader::with_capacity(1 << 20, progress.reader(f));
+        let stats = import::import_watched(&mut conn, &name, reader, &progress);
+        progress.finish();
+        let stats = stats?;
         log::info!("{}: {stats:?} in {:.1}s", file.display(), started.elapsed().as_secs_f64());
     }
     Ok(())

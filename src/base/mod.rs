@@ -5,5 +5,6 @@ pub mod clock;
 pub mod instant;
 pub mod issue;
 pub mod logging;
+pub mod progress;
 pub mod reloads;
 pub mod validator;

@@ -178,6 +178,11 @@ struct Figure {
 /// # Errors
 /// Any error of `out`.
 pub fn generate(opts: &GenerateOptions, out: &mut dyn Write) -> io::Result<GenerateSummary> {
+    generate_with(opts, out, &|_| {})
+}
+
+/// [`generate`], calling `placed` with the number of places written after each one.
+pub fn generate_with(opts: &GenerateOptions, out: &mut dyn Write, placed: &dyn Fn(u64)) -> io::Result<GenerateSummary> {
     let mut w = BufWriter::with_capacity(1 << 16, out);
     let mut rng = Rng(opts.seed ^ 0x524F_525F_4341_5041);
     let anchor = opts.anchor_us.div_euclid(1_000_000);
@@ -199,6 +204,7 @@ pub fn generate(opts: &GenerateOptions, out: &mut dyn Write) -> io::Result<Gener
             location_json(&mut rng, anchor, eg, unit, (location_id, numbering.location(i as u64)));
         write_line(&mut w, &location)?;
         summary.locations += 1;
+        placed(summary.locations as u64);
         summary.capacities += capacities;
         let count = rng.weighted(&[80, 15, 5]) + 1;
         for k in 0..count {

@@ -30,6 +30,7 @@ mod params;
 mod pg_restart;
 mod pki;
 mod place_search;
+mod progress;
 mod proxy;
 mod raw;
 mod replica;
