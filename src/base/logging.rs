@@ -1,6 +1,10 @@
-//! The process's log: text lines (env_logger's default), or one JSON object per line
+//! The process's log: text lines (env_logger's layout), or one JSON object per line
 //! (`--log-format json`) holding the time, level, target, message and the record's fields (the
-//! access and audit lines carry theirs: request id, consumer, profile, status…).
+//! access and audit lines carry theirs: request id, consumer, profile, status…; the application's
+//! lines the request id or export id they are about).
+//!
+//! In text, a record's fields follow its message as `key=value`, except on the access and audit
+//! lines, whose message already is their fields.
 
 use std::io::Write;
 
@@ -18,10 +22,41 @@ pub enum LogFormat {
 /// Starts the log (filter from `RUST_LOG`, `info` by default).
 pub fn init(format: LogFormat) {
     let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    if format == LogFormat::Json {
-        builder.format(|buf, record| writeln!(buf, "{}", json_line(record, crate::base::clock::now_us())));
-    }
+    match format {
+        LogFormat::Json => {
+            builder.format(|buf, record| writeln!(buf, "{}", json_line(record, crate::base::clock::now_us())))
+        }
+        LogFormat::Text => builder.format(|buf, record| {
+            let style = buf.default_level_style(record.level());
+            let head = format!("[{} {style}{:<5}{style:#} {}] ", buf.timestamp(), record.level(), record.target());
+            writeln!(buf, "{head}{}", text_line(record))
+        }),
+    };
     builder.init();
+}
+
+/// A record's message, then its fields as ` key=value` (not on access and audit lines, whose
+/// message holds them already).
+pub fn text_line(record: &log::Record<'_>) -> String {
+    let mut line = record.args().to_string();
+    if !matches!(record.target(), "access" | "audit") {
+        let _ = record.key_values().visit(&mut TextFields(&mut line));
+    }
+    line
+}
+
+struct TextFields<'a>(&'a mut String);
+
+impl<'kvs> log::kv::VisitSource<'kvs> for TextFields<'_> {
+    fn visit_pair(&mut self, key: log::kv::Key<'kvs>, value: log::kv::Value<'kvs>) -> Result<(), log::kv::Error> {
+        let v = value.to_string();
+        if v.is_empty() || v.contains(|c: char| c.is_whitespace() || c == '"' || c == '=') {
+            self.0.push_str(&format!(" {key}={v:?}"));
+        } else {
+            self.0.push_str(&format!(" {key}={v}"));
+        }
+        Ok(())
+    }
 }
 
 /// One record as a JSON object: `time`, `level`, `target`, `message`, then its fields (a field
@@ -85,5 +120,18 @@ mod tests {
         assert_eq!(v["field.message"], "shadowed");
         let line = v.to_string();
         assert!(!line.contains('\n'), "one line: {line}");
+    }
+
+    #[test]
+    fn text_lines_end_with_their_fields_except_access_and_audit_lines() {
+        let kvs: &[(&str, log::kv::Value<'_>)] =
+            &[("request_id", log::kv::Value::from("ab12")), ("why", log::kv::Value::from("two words"))];
+        let line = |target: &str| {
+            let args = format_args!("database error");
+            text_line(&log::Record::builder().args(args).target(target).key_values(&kvs).build())
+        };
+        assert_eq!(line("ror_capacity::http"), "database error request_id=ab12 why=\"two words\"");
+        assert_eq!(line("audit"), "database error");
+        assert_eq!(line("access"), "database error");
     }
 }

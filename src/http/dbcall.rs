@@ -57,10 +57,7 @@ where
         match tokio::time::timeout(PEER_CHECK, &mut work).await {
             Ok(r) => break r,
             Err(_) if peer.as_ref().is_some_and(PeerSocket::gone) => {
-                log::info!(
-                    "request_id={} the client went away: its database work is stopped",
-                    super::request_id_of(req)
-                );
+                log::info!(request_id = super::request_id_of(req); "the client went away: its database work is stopped");
                 return Err(AppError::Unavailable); // `guard` cancels the work
             }
             Err(_) => {}
@@ -71,7 +68,7 @@ where
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(db_failure(req, state, &e)),
         Err(e) => {
-            log::error!("request_id={} blocking task failed: {e}", super::request_id_of(req));
+            log::error!(request_id = super::request_id_of(req); "blocking task failed: {e}");
             Err(AppError::Internal)
         }
     }
@@ -81,15 +78,15 @@ fn db_failure(req: &HttpRequest, state: &AppState, e: &DbError) -> AppError {
     let id = super::request_id_of(req);
     match e {
         DbError::Pool(_) => {
-            log::error!("request_id={id} no database connection within the wait: {e}");
+            log::error!(request_id = id; "no database connection within the wait: {e}");
             AppError::Unavailable
         }
         DbError::Lost(_) => {
-            log::error!("request_id={id} {e}");
+            log::error!(request_id = id; "{e}");
             AppError::Unavailable
         }
         DbError::Stopped(Stop::Deadline) => {
-            log::warn!("request_id={id} stopped at its time budget");
+            log::warn!(request_id = id; "stopped at its time budget");
             AppError::TooCostly(format!(
                 "the request did not finish within its time budget ({} ms); narrow the search \
                  (fewer values, fewer :contains, a smaller _count) and retry",
@@ -97,11 +94,11 @@ fn db_failure(req: &HttpRequest, state: &AppState, e: &DbError) -> AppError {
             ))
         }
         DbError::Stopped(Stop::Cancelled) => {
-            log::info!("request_id={id} stopped: the client went away");
+            log::info!(request_id = id; "stopped: the client went away");
             AppError::Unavailable
         }
         _ => {
-            log::error!("request_id={id} database error: {e}");
+            log::error!(request_id = id; "database error: {e}");
             AppError::Internal
         }
     }

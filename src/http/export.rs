@@ -125,7 +125,7 @@ pub async fn kickoff(
         Ok(id) => id,
         Err(Refusal::TooMany(why, after)) => return Err(AppError::TooManyRequests(why, after.as_secs().max(1))),
         Err(Refusal::Io(e)) => {
-            log::error!("request_id={} {e}", super::request_id_of(&req));
+            log::error!(request_id = super::request_id_of(&req); "{e}");
             return Err(AppError::Internal);
         }
     };
@@ -269,7 +269,7 @@ pub async fn file(
         Ok(None) => Err(AppError::TooManyRequests("too many files are being downloaded; retry shortly".into(), 5)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AppError::NotFound("the file has expired".into())),
         Err(e) => {
-            log::error!("request_id={} cannot open export file: {e}", super::request_id_of(&req));
+            log::error!(request_id = super::request_id_of(&req); "cannot open export file: {e}");
             Err(AppError::Internal)
         }
     }

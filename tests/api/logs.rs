@@ -55,3 +55,48 @@ fn json_logs_are_one_object_per_line_with_the_audit_fields() {
     let access = lines.iter().find(|l| l["target"] == "access" && l["request_id"] == request_id.as_str());
     assert!(access.is_some_and(|a| a["path"] == "/fhir/Location" && a["status"] == 200), "{text}");
 }
+
+/// An application line written while answering a request carries that request's id as a field
+/// (here the warning of a search stopped at its time budget).
+#[test]
+fn application_lines_carry_the_request_id() {
+    let db = TestDb::new(Backend::Sqlite);
+    db.import(&[&dataset().path]).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log_path = scratch_dir("app-logs").join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ror-capacity"))
+        .args(["--database-url", db.url(), "--log-format", "json", "serve", "--insecure-http"])
+        .args(["--admin-bind", "off", "--statement-timeout-ms", "1", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
+    let base = format!("http://127.0.0.1:{port}/fhir");
+    let started = Instant::now();
+    while client.get(format!("{base}/metadata")).send().map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Searches that cannot finish in 1 ms: at least one is stopped.
+    let stopped: Vec<String> = ["name:contains=e&_count=500", "_count=500&_revinclude=HealthcareService:location"]
+        .iter()
+        .filter_map(|q| {
+            let r = client.get(format!("{base}/Location?{q}&_total=accurate")).send().unwrap();
+            (r.status() == 400).then(|| r.headers()["x-request-id"].to_str().unwrap().to_owned())
+        })
+        .collect();
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(!stopped.is_empty(), "no search was stopped at a 1 ms budget");
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    for id in &stopped {
+        let line = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|l| l["request_id"] == id.as_str() && l["target"] != "access" && l["target"] != "audit")
+            .unwrap_or_else(|| panic!("no application line for {id}: {text}"));
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["message"], "stopped at its time budget", "the id is a field, not in the message");
+    }
+}

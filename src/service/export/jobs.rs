@@ -81,7 +81,7 @@ impl Shared {
 
     fn save(&self, job: &Job) {
         if let Err(e) = store::save(&self.root, job) {
-            log::error!("export {}: cannot record its state: {e}", job.id);
+            log::error!(export_id = job.id.as_str(); "export: cannot record its state: {e}");
         }
     }
 }
@@ -256,7 +256,7 @@ fn resume(s: &Shared) -> std::io::Result<()> {
                 }
             }
             State::Queued | State::Running => {
-                log::info!("export {}: interrupted by a restart; written again from a new snapshot", job.id);
+                log::info!(export_id = job.id.as_str(); "export interrupted by a restart: written again from a new snapshot");
                 job.state = State::Queued;
                 s.save(&job);
                 jobs.queue.push_back(job.id.clone());
@@ -340,7 +340,7 @@ fn finish(s: &Shared, mut job: Job, outcome: Result<Written, ExportError>, took:
     match outcome {
         Ok((transaction, output, error)) => {
             let n: u64 = output.iter().map(|f| f.count).sum();
-            log::info!("export {}: {n} resources in {:.1}s", job.id, took.as_secs_f64());
+            log::info!(export_id = job.id.as_str(); "export done: {n} resources in {:.1}s", took.as_secs_f64());
             job.state = State::Done;
             job.transaction_us = Some(transaction);
             job.output = output;
@@ -348,7 +348,7 @@ fn finish(s: &Shared, mut job: Job, outcome: Result<Written, ExportError>, took:
         }
         Err(ExportError::Cancelled) => return,
         Err(e) => {
-            log::error!("export {} failed: {e}", job.id);
+            log::error!(export_id = job.id.as_str(); "export failed: {e}");
             job.state = State::Failed;
             job.failure = Some(match e {
                 ExportError::Db(_) => "the export failed: the data could not be read; start a new export".into(),
@@ -381,7 +381,7 @@ fn sweep(s: &Arc<Shared>) {
         for id in expired {
             jobs.entries.remove(&id);
             store::remove(&s.root, &id);
-            log::info!("export {id}: expired, its files removed");
+            log::info!(export_id = id.as_str(); "export expired: its files removed");
         }
     }
 }
