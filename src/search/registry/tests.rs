@@ -91,3 +91,10 @@ fn the_capability_statement_declares_exactly_the_registry() {
         assert_eq!(res["searchParam"], capability_search_params(rt), "{}", rt.as_str());
     }
 }
+
+#[test]
+fn the_capability_statement_names_this_version() {
+    let cs: Value = serde_json::from_str(include_str!("../../../capability-statement.json")).expect("valid JSON");
+    assert_eq!(cs["software"]["name"], "ror-capacity");
+    assert_eq!(cs["software"]["version"], env!("CARGO_PKG_VERSION"), "what `ror-capacity --version` prints");
+}
