@@ -233,12 +233,7 @@ pub fn import_watched(
     reader.read_line(&mut first).map_err(io)?;
     let now = now_us();
     let result = conn.transaction::<ImportStats, Abort, _>(|c| {
-        let mut imp = Importer {
-            conn: c,
-            stats: ImportStats::default(),
-            session: Session::new(now),
-            watch,
-        };
+        let mut imp = Importer { conn: c, stats: ImportStats::default(), session: Session::new(now), watch };
         let first_line: Option<Value> = serde_json::from_str(first.trim()).ok();
         let is_bundle = |v: &Value| v.get("resourceType").and_then(Value::as_str) == Some("Bundle");
         match first_line {
@@ -269,6 +264,18 @@ pub fn import_watched(
         // Every import raises the generation, changes or not: when remembered answers are
         // dropped says that an import ran, never whether it changed what some consumer cannot see.
         crate::db::write::advance_generation(imp.conn)?;
+        // Recorded in this transaction, for the metrics: a refused file records nothing.
+        let s = &imp.stats;
+        crate::db::write::record_import_run(
+            imp.conn,
+            &crate::db::write::ImportRun {
+                source: file,
+                resources: s.resources,
+                inserted: s.inserted,
+                updated: s.updated,
+                unchanged: s.unchanged,
+            },
+        )?;
         Ok(imp.stats)
     });
     let stats = result.map_err(|e| match e {

@@ -1,6 +1,7 @@
 //! Who is calling, and what they may see.
 //!
 //! - [`mtls`]: the TLS acceptor and the `on_connect` hook (verified certificate → [`ClientIdentity`]);
+//!   [`handshakes`]: the handshakes it refused, by reason (for the metrics);
 //! - [`trust`]: client CAs and live CRLs, the one verification store of handshakes and proxy
 //!   headers; [`crl`]: reading CRL files and their `nextUpdate`;
 //! - [`proxy`]: the certificate header of trusted reverse proxies;
@@ -15,6 +16,7 @@
 //! one that writes its audit line (`http::telemetry`).
 
 pub mod crl;
+pub mod handshakes;
 pub mod mtls;
 pub mod policy;
 pub mod proxy;

@@ -22,6 +22,7 @@ use openssl::ssl::{
 use openssl::x509::store::X509Store;
 use openssl::x509::{X509, X509NameRef};
 
+use super::handshakes::{self, HandshakeCounts};
 use super::registry::ClientIdentity;
 use super::trust::{self, ClientTrust, ContextFactory};
 
@@ -79,8 +80,13 @@ impl ServerIdentity {
 }
 
 /// A TLS context configured for mutual TLS around `store` (the verification store: client CAs,
-/// CRLs, clientAuth purpose; see `trust`).
-fn configured(server: &ServerIdentity, cas: &[X509], store: X509Store) -> Result<SslAcceptorBuilder, TlsError> {
+/// CRLs, clientAuth purpose; see `trust`); the certificates it refuses are counted in `refusals`.
+fn configured(
+    server: &ServerIdentity,
+    cas: &[X509],
+    store: X509Store,
+    refusals: &Arc<HandshakeCounts>,
+) -> Result<SslAcceptorBuilder, TlsError> {
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).map_err(ssl("acceptor"))?;
     b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(ssl("TLS 1.2 minimum"))?;
     let (leaf, intermediates) =
@@ -99,9 +105,15 @@ fn configured(server: &ServerIdentity, cas: &[X509], store: X509Store) -> Result
     b.set_client_ca_list(names);
     // A CRL past its nextUpdate does not end the handshake: the leaf is still checked against it
     // (a certificate it lists is refused), and the connection is marked so that it is served
-    // nothing but `/health` and `/ready` (which say why). Every other failure ends the handshake.
-    b.set_verify_callback(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT, |ok, ctx| {
-        ok || trust::is_crl_expired(ctx.error())
+    // nothing but `/health` and `/ready` (which say why). Every other failure ends the handshake,
+    // counted by its reason (openssl stops at the first refusal: once per handshake).
+    let refusals = refusals.clone();
+    b.set_verify_callback(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT, move |ok, ctx| {
+        let accepted = ok || trust::is_crl_expired(ctx.error());
+        if !accepted {
+            handshakes::refused(ctx, &refusals);
+        }
+        accepted
     });
     // Without a session id context OpenSSL aborts any resumption attempt with an internal-error
     // alert when client certificates are verified. Resumption itself is off: every connection gets
@@ -122,6 +134,10 @@ fn configured(server: &ServerIdentity, cas: &[X509], store: X509Store) -> Result
 /// mechanism SNI uses; it carries the verification store). Nothing is shared mutably with openssl,
 /// a handshake in progress keeps the context it started with, and the header check of trusted
 /// proxies verifies against the very store of that context.
+///
+/// Failed handshakes are counted by reason in the trust's `handshakes` (see [`handshakes`]): the
+/// client-hello callback watches each connection, the verify callback of every context (the first
+/// and those of reloads) counts the refused certificates, [`on_connect`] the completed handshakes.
 pub fn acceptor(cfg: &TlsConfig) -> Result<(SslAcceptorBuilder, Arc<ClientTrust>), TlsError> {
     if cfg.client_ca.is_empty() {
         return Err(TlsError::Missing("at least one client CA file is required (mutual TLS)".into()));
@@ -132,13 +148,16 @@ pub fn acceptor(cfg: &TlsConfig) -> Result<(SslAcceptorBuilder, Arc<ClientTrust>
         }
     }
     let server = Arc::new(ServerIdentity::load(cfg)?);
-    let for_reloads = server.clone();
+    let counts = Arc::new(HandshakeCounts::default());
+    let (for_reloads, counted) = (server.clone(), counts.clone());
     let factory: ContextFactory =
-        Box::new(move |cas, store| Ok(configured(&for_reloads, cas, store)?.build().into_context()));
-    let trust = ClientTrust::load(&cfg.client_ca, &cfg.crls, factory)?;
-    let mut root = configured(&server, trust.cas(), trust.store()?)?;
+        Box::new(move |cas, store| Ok(configured(&for_reloads, cas, store, &counted)?.build().into_context()));
+    let trust = ClientTrust::load(&cfg.client_ca, &cfg.crls, factory, counts.clone())?;
+    let mut root = configured(&server, trust.cas(), trust.store()?, &counts)?;
     let live = trust.clone();
     root.set_client_hello_callback(move |ssl, _alert| {
+        // Kept by the SSL object itself: switching its context below does not drop it.
+        handshakes::watch(ssl, &counts);
         ssl.set_ssl_context(&live.current().context)?;
         Ok(ClientHelloResponse::SUCCESS)
     });
@@ -178,11 +197,13 @@ pub fn identity(cert: &X509) -> Option<ClientIdentity> {
     })
 }
 
-/// `HttpServer::on_connect` hook: stores the verified client identity in the connection data, and
-/// turns Nagle's algorithm off (with it, a response whose last TLS record is small waits for the
-/// client's delayed ACK: ~40 ms added to some answers).
+/// `HttpServer::on_connect` hook: notes that the handshake completed (it is not a failure),
+/// stores the verified client identity in the connection data, and turns Nagle's algorithm off
+/// (with it, a response whose last TLS record is small waits for the client's delayed ACK: ~40 ms
+/// added to some answers).
 pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
     if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
+        handshakes::completed(tls.ssl());
         let _ = tls.get_ref().set_nodelay(true);
         if let Some(cert) = tls.ssl().peer_certificate()
             && let Some(identity) = identity(&cert)

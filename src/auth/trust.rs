@@ -22,6 +22,7 @@ use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509, X509PurposeId, X509StoreContext, X509VerifyResult};
 
 use super::crl::{self, CrlFile, CrlReport, Freshness};
+use super::handshakes::HandshakeCounts;
 use super::mtls::{TlsError, dn, ssl};
 use super::stable_file::{self, Stamp};
 
@@ -59,6 +60,8 @@ pub struct ClientTrust {
     seen: Mutex<Vec<Option<Stamp>>>,
     /// CRL files reloaded, and changed ones refused.
     pub reloads: crate::base::reloads::ReloadCounts,
+    /// The handshakes of the contexts made here that failed, by reason (`mtls` counts them).
+    pub handshakes: Arc<HandshakeCounts>,
 }
 
 /// The verification store: `cas` as trust anchors and intermediates, the CRLs of `files` (checked
@@ -109,8 +112,14 @@ fn read_crl_file(path: &Path, cas: &[X509], quiet: Duration) -> Result<Option<Cr
 }
 
 impl ClientTrust {
-    /// Reads the CA and CRL files (all must be valid at start) and builds the first context.
-    pub fn load(client_ca: &[PathBuf], crl_paths: &[PathBuf], factory: ContextFactory) -> Result<Arc<Self>, TlsError> {
+    /// Reads the CA and CRL files (all must be valid at start) and builds the first context;
+    /// `handshakes` are the counts the factory's contexts keep.
+    pub fn load(
+        client_ca: &[PathBuf],
+        crl_paths: &[PathBuf],
+        factory: ContextFactory,
+        handshakes: Arc<HandshakeCounts>,
+    ) -> Result<Arc<Self>, TlsError> {
         let cas = read_cas(client_ca)?;
         let mut files = Vec::new();
         for path in crl_paths {
@@ -134,6 +143,7 @@ impl ClientTrust {
             current: RwLock::new(Arc::new(TrustState { context, files })),
             seen,
             reloads: Default::default(),
+            handshakes,
         };
         for r in trust.reports() {
             log_report(&r);

@@ -296,3 +296,35 @@ pub fn location_count(conn: &mut DbConn) -> Result<u64, DbError> {
     let n = load::<CountRow>(conn, &SqlPlan::new("SELECT COUNT(*) AS n FROM locations"))?.first().map_or(0, |r| r.n);
     Ok(u64::try_from(n).unwrap_or(0))
 }
+
+/// What the committed imports of this database did, all together (`import_runs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct ImportTotals {
+    /// Imports committed.
+    #[diesel(sql_type = BigInt)]
+    pub runs: i64,
+    /// Resources they inserted.
+    #[diesel(sql_type = BigInt)]
+    pub inserted: i64,
+    /// Resources they changed.
+    #[diesel(sql_type = BigInt)]
+    pub updated: i64,
+    /// Resources they found identical to what was stored.
+    #[diesel(sql_type = BigInt)]
+    pub unchanged: i64,
+    /// When the last one committed (µs since the epoch; `None` before the first).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub last_finished_at: Option<i64>,
+}
+
+/// The committed imports' totals, in one statement (for the metrics).
+pub fn import_totals(conn: &mut DbConn) -> Result<ImportTotals, DbError> {
+    // PostgreSQL sums BIGINTs as NUMERIC: each sum is cast back.
+    let plan = SqlPlan::new(
+        "SELECT COUNT(*) AS runs, CAST(COALESCE(SUM(inserted), 0) AS BIGINT) AS inserted, \
+         CAST(COALESCE(SUM(updated), 0) AS BIGINT) AS updated, \
+         CAST(COALESCE(SUM(unchanged), 0) AS BIGINT) AS unchanged, \
+         MAX(finished_at) AS last_finished_at FROM import_runs",
+    );
+    load::<ImportTotals>(conn, &plan)?.into_iter().next().ok_or_else(|| DbError::from(diesel::result::Error::NotFound))
+}

@@ -153,3 +153,15 @@ diesel::table! {
         z -> Double,
     }
 }
+
+diesel::table! {
+    import_runs (id) {
+        id -> BigInt,
+        finished_at -> BigInt,
+        source -> Text,
+        resources -> BigInt,
+        inserted -> BigInt,
+        updated -> BigInt,
+        unchanged -> BigInt,
+    }
+}

@@ -4,24 +4,42 @@
 //! is a 404.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::admission::Admission;
-use super::handlers;
 use super::metrics::{Metrics, Sources};
+use super::{dbcall, handlers};
 use crate::auth::Authenticator;
 use crate::auth::trust::ClientTrust;
+use crate::db::read;
+
+/// The longest a scrape waits for the database's import counts (they are left out after that,
+/// and the work stopped): the rest of the scrape is answered well within Prometheus's timeout.
+const IMPORTS_WAIT: Duration = Duration::from_secs(2);
 
 /// `GET /metrics`: the Prometheus text format.
 async fn metrics(
+    req: HttpRequest,
     metrics: web::Data<Metrics>,
     state: web::Data<AppState>,
     admission: Option<web::Data<Arc<Admission>>>,
     auth: Option<web::Data<Authenticator>>,
     trust: Option<web::Data<ClientTrust>>,
 ) -> HttpResponse {
+    // The import counts come from the database, read on the blocking threads as every request's
+    // database work is, within the server's statement budget and `IMPORTS_WAIT`; when it does
+    // not answer, they are left out and the rest is served.
+    let imports = match tokio::time::timeout(IMPORTS_WAIT, dbcall::with_conn(&req, &state, read::import_totals)).await {
+        Ok(Ok(totals)) => Some(totals),
+        Ok(Err(_)) => None,
+        Err(_) => {
+            log::warn!("metrics: the database did not give the import counts within {IMPORTS_WAIT:?}");
+            None
+        }
+    };
     let runner = state.db.clone();
     let metrics = metrics.into_inner();
     let admission = admission.map(|a| a.get_ref().clone());
@@ -37,6 +55,8 @@ async fn metrics(
             admission: admission.as_deref(),
             registry: registry.as_ref().map(|r| &r.reloads),
             crls: trust.as_ref().map(|t| &t.reloads),
+            handshakes: trust.as_ref().map(|t| &*t.handshakes),
+            imports,
         })
     };
     match web::block(render).await {

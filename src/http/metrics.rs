@@ -5,23 +5,30 @@
 //! Every label takes few values, none copied from the request: the route is one of the server's
 //! (`/fhir/{type}`, `/fhir/{type}/{id}`, …, `other`), the type the resource type it names when it
 //! is one this server serves (empty otherwise), the method one of those served or `other`, the
-//! status the code.
+//! status the code, the reason of a failed TLS handshake one of [`Reason::ALL`].
+//!
+//! Counts kept elsewhere in the process (admission control, reloads, TLS handshakes) are read at
+//! each scrape into counters here; the imports, which other processes commit, are read from the
+//! database at each scrape and encoded as they are read (omitted when it does not answer).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_web::HttpMessage;
 use actix_web::dev::ServiceResponse;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::admission::Admission;
 use super::authenticate::Principal;
+use crate::auth::handshakes::{HandshakeCounts, Reason};
 use crate::base::reloads::ReloadCounts;
+use crate::db::read::ImportTotals;
 use crate::db::run::Runner;
 use crate::fhir::ResourceType;
 
@@ -54,6 +61,18 @@ struct ReloadLabels {
     outcome: &'static str,
 }
 
+/// A failed TLS handshake's label: why (see [`Reason`]).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandshakeLabels {
+    reason: &'static str,
+}
+
+/// An imported resource's label: what the import did with it.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
 /// What a scrape reads besides the counters kept here.
 pub struct Sources<'a> {
     /// The database runner (its pools).
@@ -64,6 +83,10 @@ pub struct Sources<'a> {
     pub registry: Option<&'a ReloadCounts>,
     /// The CRLs' reloads.
     pub crls: Option<&'a ReloadCounts>,
+    /// The failed TLS handshakes (with TLS).
+    pub handshakes: Option<&'a HandshakeCounts>,
+    /// The committed imports, as the database answered just now (`None`: it did not).
+    pub imports: Option<ImportTotals>,
 }
 
 /// A database server's label: `primary`, or `replica-N` in the order given.
@@ -93,6 +116,8 @@ pub struct Metrics {
     in_flight: Gauge,
     waiting: Gauge,
     reloads: Family<ReloadLabels, Counter>,
+    handshakes: Family<HandshakeLabels, Counter>,
+    imports: Arc<Imports>,
     /// Scrapes are encoded one at a time (the gauges are set just before), with the counts kept
     /// elsewhere as they were at the last one.
     scrape: Mutex<Seen>,
@@ -104,6 +129,35 @@ struct Seen {
     shed: u64,
     /// (reloaded, refused) of the registry, then of the CRLs.
     reloads: [(u64, u64); 2],
+    /// Failed TLS handshakes, by reason (in the order of [`Reason::ALL`]).
+    handshakes: [u64; Reason::ALL.len()],
+}
+
+/// The committed imports as read at the scrape being encoded, encoded as they are (the database
+/// keeps the counts: a value read, not counted here); nothing when the database did not answer.
+#[derive(Debug, Default)]
+struct Imports(Mutex<Option<ImportTotals>>);
+
+impl Collector for Imports {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(t) = *self.0.lock().unwrap_or_else(PoisonError::into_inner) else { return Ok(()) };
+        let count = |n: i64| ConstCounter::new(u64::try_from(n).unwrap_or(0));
+        let runs = count(t.runs);
+        let help = "Imports committed on this database (by any process; a refused file is not one)";
+        runs.encode(encoder.encode_descriptor("import_runs", help, None, runs.metric_type())?)?;
+        let help = "Resources of the committed imports, by what the import did with them";
+        let mut family = encoder.encode_descriptor("import_resources", help, None, runs.metric_type())?;
+        for (outcome, n) in [("inserted", t.inserted), ("updated", t.updated), ("unchanged", t.unchanged)] {
+            count(n).encode(family.encode_family(&OutcomeLabels { outcome })?)?;
+        }
+        if let Some(us) = t.last_finished_at {
+            // Seconds since the epoch, to the microsecond (exact in an f64 until 2255).
+            let last = ConstGauge::new(us as f64 / 1e6);
+            let help = "When the last committed import finished (Unix time, seconds)";
+            last.encode(encoder.encode_descriptor("import_last_timestamp_seconds", help, None, last.metric_type())?)?;
+        }
+        Ok(())
+    }
 }
 
 impl Default for Metrics {
@@ -164,6 +218,7 @@ impl Metrics {
             "Consumer registry and CRL files reloaded, or refused (the previous version stays in force)",
             reloads.clone(),
         );
+        let (handshakes, imports) = register_outside(&mut registry);
         Self {
             registry,
             requests,
@@ -177,6 +232,8 @@ impl Metrics {
             in_flight,
             waiting,
             reloads,
+            handshakes,
+            imports,
             scrape: Mutex::new(Seen::default()),
         }
     }
@@ -221,6 +278,12 @@ impl Metrics {
             grow(&self.reloads.get_or_create(&label("reloaded")), reloaded, seen_reloaded);
             grow(&self.reloads.get_or_create(&label("refused")), refused, seen_refused);
         }
+        if let Some(h) = from.handshakes {
+            for ((reason, n), seen) in h.get().into_iter().zip(&mut seen.handshakes) {
+                grow(&self.handshakes.get_or_create(&HandshakeLabels { reason: reason.label() }), n, seen);
+            }
+        }
+        *self.imports.0.lock().unwrap_or_else(PoisonError::into_inner) = from.imports;
         let runner = from.runner;
         for (i, (connections, idle, up)) in runner.pool_states().into_iter().enumerate() {
             let server = ServerLabels { server: if i == 0 { "primary".to_owned() } else { format!("replica-{i}") } };
@@ -236,6 +299,23 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Registers the metrics of what happens outside requests: failed TLS handshakes (counted here
+/// from the TLS contexts' counts) and committed imports (read from the database).
+fn register_outside(registry: &mut Registry) -> (Family<HandshakeLabels, Counter>, Arc<Imports>) {
+    let handshakes = Family::<HandshakeLabels, Counter>::default();
+    registry.register(
+        "tls_handshake_failures",
+        "TLS handshakes that failed, by reason: the client certificate refused (unknown-ca, expired, \
+         not-yet-valid, revoked, wrong-purpose, no-crl, certificate-other) or the handshake ended \
+         before it was judged (incomplete: no certificate, no common protocol or cipher, client gone, \
+         timeout); a connection that sends no TLS ClientHello (plain HTTP) is not seen",
+        handshakes.clone(),
+    );
+    let imports = Arc::new(Imports::default());
+    registry.register_collector(Box::new(imports.clone()));
+    (handshakes, imports)
 }
 
 /// The route of `path` (a fixed text, never the request's own) and the resource type it names, if

@@ -9,11 +9,11 @@ use crate::helpers::{Backend, TestApp};
 use crate::pki::pki;
 
 /// The value of the sample whose line starts with `series` (name and labels, exactly), if any.
-fn sample(metrics: &str, series: &str) -> Option<f64> {
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
     metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-fn get(url: &str) -> (u16, String) {
+pub fn get(url: &str) -> (u16, String) {
     let r = reqwest::blocking::Client::builder().no_proxy().build().unwrap().get(url).send().unwrap();
     (r.status().as_u16(), r.text().unwrap())
 }

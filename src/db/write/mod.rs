@@ -173,6 +173,40 @@ pub fn advance_generation(conn: &mut DbConn) -> Result<(), DbError> {
     Ok(())
 }
 
+/// What one import did, as recorded in `import_runs`.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportRun<'a> {
+    /// The file imported (as the import names it).
+    pub source: &'a str,
+    /// Resources read.
+    pub resources: usize,
+    /// New resources.
+    pub inserted: usize,
+    /// Changed resources.
+    pub updated: usize,
+    /// Resources identical to what was stored.
+    pub unchanged: usize,
+}
+
+/// Records `run`, finished now, in `import_runs` (read by the metrics,
+/// [`crate::db::read::import_totals`]). Call inside the import's transaction, at its end: a file
+/// refused, whose transaction is rolled back, records nothing.
+pub fn record_import_run(conn: &mut DbConn, run: &ImportRun<'_>) -> Result<(), DbError> {
+    use super::schema::import_runs as r;
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    diesel::insert_into(r::table)
+        .values((
+            r::finished_at.eq(crate::base::clock::now_us()),
+            r::source.eq(run.source),
+            r::resources.eq(count(run.resources)),
+            r::inserted.eq(count(run.inserted)),
+            r::updated.eq(count(run.updated)),
+            r::unchanged.eq(count(run.unchanged)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// SQLite: writes the rows queued in `text_changes` into the FTS5 tables `:contains` reads (see
 /// the migration `trigram_text`): the text rows of the rows that left, then those of the rows
 /// that came (from the table as it is now). In two statements per table, so that FTS5 writes

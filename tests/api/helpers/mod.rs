@@ -25,7 +25,7 @@ use serde_json::Value;
 
 pub use app::{Shared, TestApp, app};
 pub use dataset::{Dataset, dataset};
-pub use db::{Backend, TestDb, skip_without_postgres};
+pub use db::{Backend, TestDb, pg_admin_url, skip_without_postgres};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
