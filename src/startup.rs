@@ -2,6 +2,7 @@
 //! bound here from a [`ServerConfig`], and the App factory is the same for every transport.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -9,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use crate::auth::mtls::{self, TlsError};
 use crate::auth::{AuthMode, Authenticator};
 use crate::config::ServerConfig;
+use crate::db::stats::DbStats;
 use crate::db::{self, DbError, DbUrl};
 use crate::http::telemetry::AuditCapture;
 use crate::http::{self, AppState};
@@ -118,12 +120,13 @@ fn check_safety(config: &ServerConfig) -> Result<(), StartError> {
 }
 
 /// The serving pools: the primary's and, with read replicas, one per replica.
-fn servers(config: &ServerConfig) -> Result<std::sync::Arc<db::servers::Servers>, StartError> {
+fn servers(config: &ServerConfig, stats: &Arc<DbStats>) -> Result<Arc<db::servers::Servers>, StartError> {
     let url = &config.database;
     let settings = db::PoolSettings {
         size: config.pool_size,
         statement_timeout: config.statement_timeout,
         sqlite_mmap_bytes: config.sqlite_mmap_mb.saturating_mul(1 << 20),
+        stats: stats.clone(),
     };
     let all_postgres = std::iter::once(url).chain(&config.read_databases).all(|u| u.backend == db::Backend::Postgres);
     if !config.read_databases.is_empty() && !all_postgres {
@@ -133,12 +136,12 @@ fn servers(config: &ServerConfig) -> Result<std::sync::Arc<db::servers::Servers>
                 .into(),
         ));
     }
-    let primary = db::read_only_pool(url, settings)?;
+    let primary = db::read_only_pool(url, settings.clone())?;
     // A replica that drops packets holds a pool connection attempt a few seconds, not the TCP timeout.
     let replicas = config
         .read_databases
         .iter()
-        .map(|r| (r.clone(), db::replica_pool(&db::servers::bounded(r), settings)))
+        .map(|r| (r.clone(), db::replica_pool(&db::servers::bounded(r), settings.clone())))
         .collect();
     Ok(db::servers::Servers::new((url.clone(), primary), replicas))
 }
@@ -149,7 +152,10 @@ fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
     use crate::service::memo::GenerationMemo;
     let url = &config.database;
     Ok(web::Data::new(AppState {
-        db: std::sync::Arc::new(db::run::Runner::new(servers(config)?, config.pool_wait)),
+        db: {
+            let stats = Arc::new(DbStats::default());
+            Arc::new(db::run::Runner::new(servers(config, &stats)?, config.pool_wait).counting(stats))
+        },
         statement_budget: config.statement_timeout,
         limits: config.limits.clone(),
         base_url: config.base_url.clone(),

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod servers;
 pub mod sql;
 mod sqlite_progress;
+pub mod stats;
 pub mod write;
 
 pub use crate::config::database::{Backend, DbUrl};

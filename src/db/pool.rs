@@ -2,12 +2,14 @@
 //! (PostgreSQL `statement_timeout`; SQLite's progress handler reads the request's budget) and, on
 //! PostgreSQL, the process id of its backend (what a cancellation names).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 
+use super::stats::DbStats;
 use super::{DbConn, DbError, DbUrl, connect};
 
 /// A pooled connection, and whether a failure left it unusable.
@@ -65,7 +67,7 @@ struct BackendPid {
 }
 
 /// How serving connections are made.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PoolSettings {
     /// Connections.
     pub size: u32,
@@ -74,6 +76,8 @@ pub struct PoolSettings {
     /// SQLite: bytes of the database file each connection reads through a memory map
     /// (`PRAGMA mmap_size`; 0, the default, reads it with `pread` into each connection's page cache).
     pub sqlite_mmap_bytes: u64,
+    /// Where the connections count the statements they run and prepare.
+    pub stats: Arc<DbStats>,
 }
 
 /// r2d2 manager that builds connections by URL scheme.
@@ -82,6 +86,7 @@ pub struct Manager {
     url: DbUrl,
     statement_timeout: Duration,
     sqlite_mmap_bytes: u64,
+    stats: Arc<DbStats>,
 }
 
 impl ManageConnection for Manager {
@@ -89,7 +94,13 @@ impl ManageConnection for Manager {
     type Error = DbError;
 
     fn connect(&self) -> Result<PoolConn, DbError> {
-        let conn = connect(&self.url, true)?;
+        let mut conn = connect(&self.url, true)?;
+        let stats = self.stats.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartQuery { .. } => stats.started(),
+            InstrumentationEvent::CacheQuery { .. } => stats.cached(),
+            _ => {}
+        });
         let (conn, backend_pid) = match conn {
             DbConn::Postgresql(mut pg) => {
                 let ms = self.statement_timeout.as_millis().max(1);
@@ -121,16 +132,16 @@ pub type DbPool = r2d2::Pool<Manager>;
 /// Builds a pool of read-only connections (not tested on checkout: see [`PoolConn`]). Waits for
 /// a connection are bounded by each caller (`get_timeout`).
 pub fn read_only_pool(url: &DbUrl, settings: PoolSettings) -> Result<DbPool, DbError> {
-    builder(settings).build(manager(url, settings)).map_err(DbError::from)
+    builder(&settings).build(manager(url, settings)).map_err(DbError::from)
 }
 
 /// A pool over a read replica: it may be unreachable now (the pool connects when it can, and
 /// says nothing while it cannot: `servers` reports a replica's state when it changes).
 pub fn replica_pool(url: &DbUrl, settings: PoolSettings) -> DbPool {
-    builder(settings).error_handler(Box::new(r2d2::NopErrorHandler)).build_unchecked(manager(url, settings))
+    builder(&settings).error_handler(Box::new(r2d2::NopErrorHandler)).build_unchecked(manager(url, settings))
 }
 
-fn builder(settings: PoolSettings) -> r2d2::Builder<Manager> {
+fn builder(settings: &PoolSettings) -> r2d2::Builder<Manager> {
     r2d2::Pool::builder()
         .max_size(settings.size.max(1))
         .test_on_check_out(false)
@@ -142,5 +153,6 @@ fn manager(url: &DbUrl, settings: PoolSettings) -> Manager {
         url: url.clone(),
         statement_timeout: settings.statement_timeout,
         sqlite_mmap_bytes: settings.sqlite_mmap_bytes,
+        stats: settings.stats,
     }
 }

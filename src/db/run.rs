@@ -8,16 +8,18 @@
 //! work runs again on the next replica, then on the primary.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::budget::{Budget, Running};
 use super::servers::{ReplicaState, Servers};
+use super::stats::DbStats;
 use super::{DbConn, DbError, PoolConn};
 
 /// Runs database work for requests.
 pub struct Runner {
     servers: Arc<Servers>,
     pool_wait: Duration,
+    stats: Arc<DbStats>,
 }
 
 /// What one attempt on one server came to.
@@ -36,7 +38,18 @@ enum Attempt<T> {
 impl Runner {
     /// A runner over `servers`, waiting at most `pool_wait` for a connection.
     pub fn new(servers: Arc<Servers>, pool_wait: Duration) -> Self {
-        Self { servers, pool_wait }
+        Self { servers, pool_wait, stats: Arc::default() }
+    }
+
+    /// Counts waits and database time in `stats` (those the pools' connections count statements
+    /// in, for the metrics to read them together).
+    pub fn counting(self, stats: Arc<DbStats>) -> Self {
+        Self { stats, ..self }
+    }
+
+    /// What the serving connections did so far.
+    pub fn stats(&self) -> &DbStats {
+        &self.stats
     }
 
     /// Runs `f` within `budget`. Errors: [`DbError::Pool`] when no connection came in time,
@@ -76,22 +89,34 @@ impl Runner {
     ) -> Attempt<T> {
         let s = self.servers.get(server);
         let wait = self.pool_wait.min(budget.remaining()).max(Duration::from_millis(1));
-        let mut conn = match s.pool.get_timeout(wait) {
-            Ok(c) => c,
+        let asked = Instant::now();
+        let got = s.pool.get_timeout(wait);
+        let waited = asked.elapsed();
+        let mut conn = match got {
+            Ok(c) => {
+                self.stats.waited(waited, true);
+                c
+            }
             // No connection at all (rather than all of them busy): the replica is unreachable.
             Err(e) if s.is_replica() && s.pool.state().connections == 0 => {
+                self.stats.waited(waited, true);
                 return Attempt::NextServer { e: e.into(), set_aside: true };
             }
-            Err(e) => return Attempt::Done(Err(e.into())),
+            Err(e) => {
+                self.stats.waited(waited, false);
+                return Attempt::Done(Err(e.into()));
+            }
         };
         if let Some(stop) = budget.stop() {
             return Attempt::Done(Err(DbError::Stopped(stop)));
         }
         *budget.running() = conn.backend_pid().map(|pid| Running { server, pid });
+        let started = Instant::now();
         let out = {
             let _entered = budget.enter();
             f(&mut conn)
         };
+        self.stats.held(started.elapsed());
         // Taken under the lock a cancellation holds while it runs: once this returns, no
         // cancellation can reach the connection's next user.
         *budget.running() = None;

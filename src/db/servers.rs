@@ -228,8 +228,12 @@ mod tests {
 
     fn sqlite_server(dir: &std::path::Path, name: &str) -> (DbUrl, DbPool) {
         let url = DbUrl::parse(&format!("sqlite://{}", dir.join(name).display())).unwrap();
-        let settings =
-            super::super::PoolSettings { size: 1, statement_timeout: Duration::from_secs(1), sqlite_mmap_bytes: 0 };
+        let settings = super::super::PoolSettings {
+            size: 1,
+            statement_timeout: Duration::from_secs(1),
+            sqlite_mmap_bytes: 0,
+            stats: Default::default(),
+        };
         let pool = super::super::replica_pool(&url, settings);
         (url, pool)
     }

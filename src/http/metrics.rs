@@ -30,7 +30,10 @@ use crate::auth::handshakes::{HandshakeCounts, Reason};
 use crate::base::reloads::ReloadCounts;
 use crate::db::read::ImportTotals;
 use crate::db::run::Runner;
-use crate::fhir::ResourceType;
+
+mod db;
+mod labels;
+use labels::{method_of, route_of, shape_of};
 
 /// A request's labels.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -46,6 +49,8 @@ struct RequestLabels {
 struct RouteLabels {
     route: &'static str,
     r#type: &'static str,
+    /// The scenario shape of a search (see [`labels::shape_of`]).
+    shape: &'static str,
 }
 
 /// A consumer's label: its name in the registry (`-` for requests without one).
@@ -110,6 +115,7 @@ pub struct Metrics {
     response_bytes: Family<RouteLabels, Counter>,
     pool_connections: Family<ServerLabels, Gauge>,
     pool_idle: Family<ServerLabels, Gauge>,
+    pool_in_use: Family<ServerLabels, Gauge>,
     replica_up: Family<ServerLabels, Gauge>,
     consumers: Family<ConsumerLabels, Counter>,
     shed: Counter,
@@ -118,6 +124,7 @@ pub struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     handshakes: Family<HandshakeLabels, Counter>,
     imports: Arc<Imports>,
+    db: db::DbMetrics,
     /// Scrapes are encoded one at a time (the gauges are set just before), with the counts kept
     /// elsewhere as they were at the last one.
     scrape: Mutex<Seen>,
@@ -131,6 +138,8 @@ struct Seen {
     reloads: [(u64, u64); 2],
     /// Failed TLS handshakes, by reason (in the order of [`Reason::ALL`]).
     handshakes: [u64; Reason::ALL.len()],
+    /// The serving connections' counts.
+    db: crate::db::stats::DbCounts,
 }
 
 /// The committed imports as read at the scrape being encoded, encoded as they are (the database
@@ -175,6 +184,7 @@ impl Metrics {
         let response_bytes = Family::<RouteLabels, Counter>::default();
         let pool_connections = Family::<ServerLabels, Gauge>::default();
         let pool_idle = Family::<ServerLabels, Gauge>::default();
+        let pool_in_use = Family::<ServerLabels, Gauge>::default();
         let replica_up = Family::<ServerLabels, Gauge>::default();
         registry.register(
             "http_requests",
@@ -202,6 +212,11 @@ impl Metrics {
             pool_idle.clone(),
         );
         registry.register(
+            "db_pool_in_use_connections",
+            "Serving connections held by a request now, by database server",
+            pool_in_use.clone(),
+        );
+        registry.register(
             "db_replica_up",
             "1 while reads go to this read replica, 0 while it is set aside",
             replica_up.clone(),
@@ -219,6 +234,7 @@ impl Metrics {
             reloads.clone(),
         );
         let (handshakes, imports) = register_outside(&mut registry);
+        let db = db::DbMetrics::register(&mut registry);
         Self {
             registry,
             requests,
@@ -226,6 +242,7 @@ impl Metrics {
             response_bytes,
             pool_connections,
             pool_idle,
+            pool_in_use,
             replica_up,
             consumers,
             shed,
@@ -234,6 +251,7 @@ impl Metrics {
             reloads,
             handshakes,
             imports,
+            db,
             scrape: Mutex::new(Seen::default()),
         }
     }
@@ -244,7 +262,8 @@ impl Metrics {
         let method = method_of(res.request().method());
         let status = res.status().as_u16();
         self.requests.get_or_create(&RequestLabels { route, r#type: rt, method, status }).inc();
-        let labels = RouteLabels { route, r#type: rt };
+        let shape = shape_of(route, method, res.request().query_string());
+        let labels = RouteLabels { route, r#type: rt, shape };
         self.duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
         if let actix_web::body::BodySize::Sized(n) = res.response().body().size() {
             self.response_bytes.get_or_create(&labels).inc_by(n);
@@ -285,10 +304,13 @@ impl Metrics {
         }
         *self.imports.0.lock().unwrap_or_else(PoisonError::into_inner) = from.imports;
         let runner = from.runner;
+        let now = runner.stats().get();
+        self.db.grow(&std::mem::replace(&mut seen.db, now), &now);
         for (i, (connections, idle, up)) in runner.pool_states().into_iter().enumerate() {
             let server = ServerLabels { server: if i == 0 { "primary".to_owned() } else { format!("replica-{i}") } };
             self.pool_connections.get_or_create(&server).set(i64::from(connections));
             self.pool_idle.get_or_create(&server).set(i64::from(idle));
+            self.pool_in_use.get_or_create(&server).set(i64::from(connections.saturating_sub(idle)));
             if i > 0 {
                 self.replica_up.get_or_create(&server).set(i64::from(up));
             }
@@ -316,64 +338,4 @@ fn register_outside(registry: &mut Registry) -> (Family<HandshakeLabels, Counter
     let imports = Arc::new(Imports::default());
     registry.register_collector(Box::new(imports.clone()));
     (handshakes, imports)
-}
-
-/// The route of `path` (a fixed text, never the request's own) and the resource type it names, if
-/// one this server serves (`""` otherwise): nothing allocated, few values.
-fn route_of(path: &str) -> (&'static str, &'static str) {
-    match path {
-        "/health" => return ("/health", ""),
-        "/ready" => return ("/ready", ""),
-        "/fhir/metadata" => return ("/fhir/metadata", ""),
-        "/bench/ceiling" => return ("/bench/ceiling", ""),
-        _ => {}
-    }
-    let Some(rest) = path.strip_prefix("/fhir/") else { return ("other", "") };
-    let mut parts = rest.splitn(3, '/');
-    let (first, second, more) = (parts.next().unwrap_or(""), parts.next(), parts.next().is_some());
-    if first.starts_with('$') || second.is_some_and(|s| s.starts_with('$')) {
-        let rt = ResourceType::parse(first).map_or("", ResourceType::as_str);
-        return ("/fhir/$export", rt);
-    }
-    let rt = ResourceType::parse(first).map_or("", ResourceType::as_str);
-    let route = match (second, more) {
-        (None | Some(""), _) => "/fhir/{type}",
-        (Some("_search"), false) => "/fhir/{type}/_search",
-        (Some(_), false) => "/fhir/{type}/{id}",
-        (Some(_), true) => "other",
-    };
-    (route, rt)
-}
-
-fn method_of(m: &actix_web::http::Method) -> &'static str {
-    use actix_web::http::Method;
-    match *m {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::route_of;
-
-    #[test]
-    fn routes_take_few_values() {
-        assert_eq!(route_of("/fhir/Location"), ("/fhir/{type}", "Location"));
-        assert_eq!(route_of("/fhir/Location/"), ("/fhir/{type}", "Location"));
-        assert_eq!(route_of("/fhir/Location/_search"), ("/fhir/{type}/_search", "Location"));
-        assert_eq!(route_of("/fhir/Observation/abc-1"), ("/fhir/{type}/{id}", "Observation"));
-        assert_eq!(route_of("/fhir/Nonsense"), ("/fhir/{type}", ""));
-        assert_eq!(route_of("/fhir/x/y/z"), ("other", ""));
-        assert_eq!(route_of("/fhir/$export"), ("/fhir/$export", ""));
-        assert_eq!(route_of("/fhir/Location/$export"), ("/fhir/$export", "Location"));
-        assert_eq!(route_of("/fhir/$export-file/1/Location.ndjson"), ("/fhir/$export", ""));
-        assert_eq!(route_of("/fhir/metadata"), ("/fhir/metadata", ""));
-        assert_eq!(route_of("/etc/passwd"), ("other", ""));
-        assert_eq!(route_of("/health"), ("/health", ""));
-    }
 }

@@ -38,14 +38,15 @@ fn admin_listener(backend: Backend) {
     assert_eq!(sample(&text, locations), Some(at_start + 3.0), "{text}");
     let unknown = r#"ror_http_requests_total{route="/fhir/{type}",type="",method="GET",status="404"}"#;
     assert_eq!(sample(&text, unknown), Some(1.0), "{text}");
-    let timed = r#"ror_http_request_duration_seconds_count{route="/fhir/{type}",type="Location"}"#;
+    let timed = r#"ror_http_request_duration_seconds_count{route="/fhir/{type}",type="Location",shape="all"}"#;
     assert!(sample(&text, timed).is_some_and(|n| n >= 3.0), "{text}");
     let pool = r#"ror_db_pool_connections{server="primary"}"#;
     assert!(sample(&text, pool).is_some_and(|n| n >= 1.0), "{text}");
     assert!(
-        sample(&text, r#"ror_http_response_body_bytes_total{route="/fhir/{type}",type="Location"}"#)
+        sample(&text, r#"ror_http_response_body_bytes_total{route="/fhir/{type}",type="Location",shape="all"}"#)
             .is_some_and(|n| n > 0.0)
     );
+    database_and_shapes(&app, &admin, &text);
 
     // By consumer (its registry name), and admission control's state.
     let by_consumer: f64 = text
@@ -85,6 +86,33 @@ fn admin_listener(backend: Backend) {
         let (status, body) = get(&format!("{admin}{path}"));
         assert_eq!(status, 404, "{path}: {body}");
         assert!(!body.contains("resourceType"), "{path}: {body}");
+    }
+}
+
+/// The database's side (connections asked and held, statements run and prepared, no timeout),
+/// and searches counted by scenario shape.
+fn database_and_shapes(app: &TestApp, admin: &str, text: &str) {
+    let profile1 = &pki().profiles[1];
+    // The database's side: connections asked and held, statements run and prepared, no timeout.
+    for series in ["ror_db_pool_waits_total", "ror_db_requests_total"] {
+        assert!(sample(text, series).is_some_and(|n| n >= 3.0), "{series}: {text}");
+    }
+    for series in ["ror_db_request_seconds_total", "ror_db_statements_total", "ror_db_statements_prepared_total"] {
+        assert!(sample(text, series).is_some_and(|n| n > 0.0), "{series}: {text}");
+    }
+    assert_eq!(sample(text, "ror_db_pool_timeouts_total"), Some(0.0), "{text}");
+    assert!(sample(text, r#"ror_db_pool_in_use_connections{server="primary"}"#).is_some(), "{text}");
+
+    // Searches by scenario shape.
+    assert_eq!(app.get_as(profile1, "Location?identifier=52/1&_revinclude=HealthcareService:location").0, 200);
+    assert_eq!(app.get_as(profile1, "Location?_lastUpdated=ge2026-01-01&_count=1").0, 200);
+    let (_, text) = get(&format!("{admin}/metrics"));
+    let text = &text;
+    for shape in ["identifier", "since"] {
+        let series = format!(
+            r#"ror_http_request_duration_seconds_count{{route="/fhir/{{type}}",type="Location",shape="{shape}"}}"#
+        );
+        assert_eq!(sample(text, &series), Some(1.0), "{series}: {text}");
     }
 }
 

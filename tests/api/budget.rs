@@ -29,7 +29,11 @@ fn runner(backend: Backend, statement_timeout: Duration) -> (TestDb, Runner, &'s
         Backend::Postgres => PG_SLOW,
     };
     let url = test_db.db_url();
-    let pool = db::read_only_pool(&url, PoolSettings { size: 1, statement_timeout, sqlite_mmap_bytes: 0 }).unwrap();
+    let pool = db::read_only_pool(
+        &url,
+        PoolSettings { size: 1, statement_timeout, sqlite_mmap_bytes: 0, stats: Default::default() },
+    )
+    .unwrap();
     let servers = db::servers::Servers::new((url, pool), Vec::new());
     (test_db, Runner::new(servers, Duration::from_secs(5)), slow)
 }
@@ -209,7 +213,12 @@ fn sqlite_serving_connections_map_the_file_when_asked() {
     let test_db = TestDb::new(Backend::Sqlite);
     let url = test_db.db_url();
     for bytes in [0, 64 << 20] {
-        let settings = PoolSettings { size: 1, statement_timeout: Duration::from_secs(5), sqlite_mmap_bytes: bytes };
+        let settings = PoolSettings {
+            size: 1,
+            statement_timeout: Duration::from_secs(5),
+            sqlite_mmap_bytes: bytes,
+            stats: Default::default(),
+        };
         let pool = db::read_only_pool(&url, settings).unwrap();
         let mut conn = pool.get().unwrap();
         let db::DbConn::Sqlite(c) = &mut **conn else { panic!("a SQLite connection") };
