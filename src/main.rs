@@ -523,4 +523,13 @@ fn print_banner(url: &DbUrl, addr: SocketAddr, config: &ServerConfig, pki_dir: O
         "  {curl} '{base}/Location?_has:HealthcareService:location:identifier={offers}&_revinclude=HealthcareService:location'"
     );
     println!("  {curl} '{base}/metadata'");
+    let map = format!("{}/map", base.trim_end_matches('/').trim_end_matches("/fhir"));
+    match pki_dir {
+        Some(d) => println!(
+            "The capacity map: {map} (import {}/client-profile-1.p12 in the browser, password \"{}\"; see the README)",
+            d.display(),
+            files::P12_PASSWORD
+        ),
+        None => println!("The capacity map: {map}"),
+    }
 }

@@ -236,4 +236,4 @@ impl Issued {
     }
 }
 
-pub use super::pki_files::{PkiError, files, renew_dev_pki, write_dev_pki};
+pub use super::pki_files::{PkiError, files, pkcs12, renew_dev_pki, write_dev_pki};

@@ -34,6 +34,8 @@ pub mod files {
     pub const CRL: &str = "intermediate.crl.pem";
     /// Consumer registry.
     pub const REGISTRY: &str = "consumers.toml";
+    /// Password of the PKCS#12 files (`client-profile-N.p12`) written for browsers.
+    pub const P12_PASSWORD: &str = "ror";
 }
 
 /// Errors writing the PKI.
@@ -114,6 +116,7 @@ pub fn write_dev_pki(dir: &Path) -> Result<String, PkiError> {
         let client = inter.leaf(l.cn, l.org, l.usage, l.validity, l.dns, l.ips)?;
         write(&dir.join(format!("client-profile-{profile}.crt")), &[&client.cert_pem()?, &inter.cert_pem()?])?;
         write(&dir.join(format!("client-profile-{profile}.key")), &[&client.key_pem()?])?;
+        write_p12(dir, profile)?;
         registry.push_str(&format!(
             "\n[[consumer]]\nname = \"{cn}\"\nsubject = \"C=FR, O={ORG}, CN={cn}\"\nissuer = \"C=FR, O={ORG}, CN={INTERMEDIATE_CN}\"\nprofile = {profile}\n"
         ));
@@ -199,7 +202,40 @@ pub fn renew_dev_pki(dir: &Path) -> Result<Vec<String>, PkiError> {
     if renew_crl(dir, &inter, chains_stale)? {
         renewed.push(files::CRL.to_owned());
     }
+    for profile in 0..=5u8 {
+        let (crt, p12) =
+            (dir.join(format!("client-profile-{profile}.crt")), dir.join(format!("client-profile-{profile}.p12")));
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if modified(&p12).is_none_or(|at| modified(&crt).is_some_and(|c| c > at)) {
+            write_p12(dir, profile)?;
+        }
+    }
     Ok(renewed)
+}
+
+/// A PKCS#12 file (DER) holding `chain_pem`'s first certificate as the leaf, the others as its
+/// chain, and `key_pem`, under `name`, encrypted with `password` (OpenSSL's defaults: AES-256-CBC
+/// with PBKDF2, a SHA-256 MAC; Firefox, Chromium's NSS and macOS read them).
+pub fn pkcs12(chain_pem: &[u8], key_pem: &[u8], name: &str, password: &str) -> Result<Vec<u8>, PkiError> {
+    let mut chain = X509::stack_from_pem(chain_pem)?.into_iter();
+    let leaf = chain.next().ok_or_else(|| {
+        PkiError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, "no certificate to put in a PKCS#12 file"))
+    })?;
+    let mut cas = openssl::stack::Stack::new()?;
+    for ca in chain {
+        cas.push(ca)?;
+    }
+    let key = PKey::private_key_from_pem(key_pem)?;
+    let p12 = openssl::pkcs12::Pkcs12::builder().name(name).pkey(&key).cert(&leaf).ca(cas).build2(password)?;
+    Ok(p12.to_der()?)
+}
+
+/// Writes `client-profile-N.p12` (for browsers) from the `.crt` and `.key` files of profile N.
+fn write_p12(dir: &Path, profile: u8) -> Result<(), PkiError> {
+    let chain = std::fs::read(dir.join(format!("client-profile-{profile}.crt")))?;
+    let key = std::fs::read(dir.join(format!("client-profile-{profile}.key")))?;
+    let der = pkcs12(&chain, &key, &client_cn(profile), files::P12_PASSWORD)?;
+    Ok(write(&dir.join(format!("client-profile-{profile}.p12")), &[&der])?)
 }
 
 /// Re-issues the CRL when it is due; returns whether it did.
@@ -273,5 +309,10 @@ mod tests {
         assert!(new2.public_key().unwrap().public_eq(&c2.key), "same key");
         assert_eq!(std::fs::read(dir.join("client-profile-1.crt")).unwrap(), before, "untouched");
         assert!(renew_dev_pki(&dir).unwrap().is_empty());
+        let p12 = openssl::pkcs12::Pkcs12::from_der(&std::fs::read(dir.join("client-profile-2.p12")).unwrap()).unwrap();
+        let parsed = p12.parse2(files::P12_PASSWORD).unwrap();
+        assert_eq!(parsed.cert.unwrap().to_der().unwrap(), new2.to_der().unwrap(), "the .p12 follows the renewal");
+        assert!(parsed.pkey.unwrap().public_eq(&c2.key));
+        assert_eq!(parsed.ca.map(|c| c.len()), Some(1), "with the intermediate CA");
     }
 }

@@ -11,6 +11,7 @@ mod dbcall;
 pub mod error;
 pub mod export;
 pub mod handlers;
+pub mod map;
 pub mod metrics;
 pub mod negotiate;
 pub mod peer;
@@ -70,6 +71,8 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
 
 /// Registers every route. HEAD is answered wherever GET is (the same status and headers, no body).
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // The capacity map (`/map`, its assets, and `/` → `/map`), behind the same authentication.
+    cfg.configure(map::routes);
     cfg.service(
         web::resource("/health")
             .route(web::get().to(handlers::health))

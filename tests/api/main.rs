@@ -24,6 +24,7 @@ mod import;
 mod import_metrics;
 mod logs;
 mod lookup;
+mod map;
 mod metadata;
 mod migrations;
 mod paging;
