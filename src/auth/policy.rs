@@ -115,7 +115,8 @@ impl CapacityScope {
         !self.none && self.admits_status(status) && self.admits_assignment(assignment)
     }
 
-    fn admits_status(&self, status: &str) -> bool {
+    /// Whether figures of `status` are visible (temporary assignments and sensitive places aside).
+    pub fn admits_status(&self, status: &str) -> bool {
         !self.hidden_statuses.contains(&status) && self.only_statuses.as_ref().is_none_or(|only| only.contains(&status))
     }
 

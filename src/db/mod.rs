@@ -15,6 +15,7 @@ pub mod servers;
 pub mod sql;
 mod sqlite_progress;
 pub mod stats;
+pub mod totals;
 pub mod write;
 
 pub use crate::config::database::{Backend, DbUrl};

@@ -165,3 +165,26 @@ diesel::table! {
         unchanged -> BigInt,
     }
 }
+
+diesel::table! {
+    capacity_totals (region, departement, capacity_type, capacity_status, temporality, temporary_assignment, sensitive) {
+        region -> Text,
+        departement -> Text,
+        capacity_type -> Text,
+        capacity_status -> Text,
+        temporality -> Text,
+        temporary_assignment -> Text,
+        sensitive -> Bool,
+        nb -> BigInt,
+        figures -> BigInt,
+    }
+}
+
+diesel::table! {
+    area_view_instants (view, region, departement) {
+        view -> Text,
+        region -> Text,
+        departement -> Text,
+        last_updated -> BigInt,
+    }
+}

@@ -8,8 +8,10 @@ pub mod bundle;
 pub mod codes;
 pub mod elements;
 pub mod extract;
+pub mod measure_report;
 pub mod outcome;
 pub mod render;
+pub mod territory;
 pub mod validate;
 
 /// Resource types served by this facade (serialised as their FHIR name).

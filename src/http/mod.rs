@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admission;
+pub mod aggregates;
 pub mod authenticate;
 pub mod body;
 pub mod compress;
@@ -88,6 +89,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/fhir")
             .configure(export::routes)
+            .configure(aggregates::routes)
             .service(
                 web::resource("/metadata")
                     .route(web::get().to(handlers::metadata))

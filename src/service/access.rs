@@ -31,6 +31,21 @@ pub fn authorize(c: &Consumer, rt: ResourceType, interaction: Interaction) -> Re
     Ok(Scope { regions: c.regions.clone(), capacity: capacity_scope(c.profile) })
 }
 
+/// Refuses the capacity aggregates (`MeasureReport`, `Measure`) to a consumer that may not search
+/// places, or whose profile sees no capacity figure: the aggregates are a sum over what its
+/// Location searches show, so they open nothing more. Returns the scope they are computed in.
+pub fn authorize_aggregates(c: &Consumer) -> Result<Scope, Denied> {
+    let scope = authorize(c, ResourceType::Location, Interaction::Search)
+        .map_err(|d| Denied(format!("the capacity aggregates are sums over Location searches: {}", d.0)))?;
+    if scope.capacity.none {
+        return Err(Denied(format!(
+            "access profile {} gives no access to capacity figures, nor to their aggregates",
+            c.profile.number()
+        )));
+    }
+    Ok(scope)
+}
+
 /// Refuses a search parameter (of `names`, as sent) that the consumer's profile may not use on `rt`.
 pub fn authorize_parameters<'a>(
     c: &Consumer,

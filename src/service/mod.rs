@@ -13,6 +13,7 @@
 //! The import pipeline is `crate::import`.
 
 pub mod access;
+pub mod aggregates;
 pub mod export;
 pub mod memo;
 pub mod query;

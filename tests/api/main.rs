@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod aggregates;
 mod budget;
 mod capacity_search;
 mod conditional;

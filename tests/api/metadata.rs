@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use ror_capacity::fhir::ResourceType;
 use ror_capacity::search::parse::{RESULT_PARAMETERS, supported_parameters};
 
+use serde_json::Value;
+
 use crate::helpers::TestApp;
 
 fn capability_statement(app: &TestApp) {
@@ -17,7 +19,13 @@ fn capability_statement(app: &TestApp) {
     let common: BTreeSet<&str> =
         rest["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(common, RESULT_PARAMETERS.into_iter().collect());
-    let resources = rest["resource"].as_array().unwrap();
+    // The capacity aggregates (MeasureReport, Measure) are served beside the search registry.
+    let (aggregates, resources): (Vec<&Value>, Vec<&Value>) = rest["resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .partition(|r| matches!(r["type"].as_str(), Some("MeasureReport" | "Measure")));
+    assert_eq!(aggregates.len(), 2);
     assert_eq!(resources.len(), ResourceType::ALL.len());
     for res in resources {
         let rt = ResourceType::parse(res["type"].as_str().unwrap()).unwrap();

@@ -68,6 +68,9 @@ SAMPLES = [
     "organization-search",
     "location-summary-count",
     "location-lenient-unknown-param",
+    "aggregates-all",
+    "read-MeasureReport",
+    "read-Measure",
     "error-unknown-param",
     "error-read-unknown-id",
     "error-unknown-type",
@@ -75,6 +78,7 @@ SAMPLES = [
     "error-delete",
     "error-count-5000",
     "error-profile5-observation",
+    "error-profile5-aggregates",
 ]
 
 # Status expected for each sample (all pages).
@@ -85,6 +89,7 @@ EXPECTED_STATUS = {name: 200 for name in SAMPLES} | {
     "error-bad-date": 400,
     "error-delete": 405,
     "error-profile5-observation": 403,
+    "error-profile5-aggregates": 403,
 }
 
 
@@ -139,6 +144,11 @@ class Collector:
         self.get("location-summary-count", "Location", {"_summary": "count"})
         self.get("location-lenient-unknown-param", "Location", {"unknown": "1", "_count": "5"},
                  headers={"Prefer": "handling=lenient"})
+
+        self.get("aggregates-all", "MeasureReport", {"_count": "500"})
+        self.get("read-MeasureReport", "MeasureReport/departement-44")
+        self.get("read-Measure", "Measure/ror-capacity-totals")
+        self.get("error-profile5-aggregates", "MeasureReport", profile=5)
 
         self.get("error-unknown-param", "Location", {"unknown": "1"})
         self.get("error-read-unknown-id", "Location/does-not-exist")

@@ -12,6 +12,7 @@ ERRORS = {
     "error-bad-date": 400,
     "error-delete": 405,
     "error-profile5-observation": 403,
+    "error-profile5-aggregates": 403,
 }
 
 

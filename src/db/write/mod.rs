@@ -164,11 +164,12 @@ impl Session {
 }
 
 /// Raises the data generation (see [`crate::db::read::generation`]), after bringing the SQLite
-/// text tables up to date. Call inside the transaction that changed what consumers read, at its
-/// end.
+/// text tables and the capacity totals ([`crate::db::totals`]) up to date. Call inside the
+/// transaction that changed what consumers read, at its end.
 pub fn advance_generation(conn: &mut DbConn) -> Result<(), DbError> {
     use super::schema::data_generation as g;
     apply_text_changes(conn)?;
+    super::totals::refresh(conn)?;
     diesel::update(g::table.find(1)).set(g::generation.eq(g::generation + 1)).execute(conn)?;
     Ok(())
 }

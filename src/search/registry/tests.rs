@@ -84,7 +84,14 @@ fn the_capability_statement_declares_exactly_the_registry() {
         return;
     }
     let cs: Value = serde_json::from_str(include_str!("../../../capability-statement.json")).expect("valid JSON");
-    let resources = cs["rest"][0]["resource"].as_array().expect("resources");
+    let all = cs["rest"][0]["resource"].as_array().expect("resources");
+    // The capacity aggregates are served beside the registry (`search::measure_report`).
+    let (aggregates, resources): (Vec<&Value>, Vec<&Value>) =
+        all.iter().partition(|r| matches!(r["type"].as_str(), Some("MeasureReport" | "Measure")));
+    assert_eq!(aggregates.len(), 2);
+    let names: Vec<&str> =
+        aggregates[0]["searchParam"].as_array().expect("params").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["_id", "_lastUpdated", "subject", "measure"]);
     assert_eq!(resources.len(), ResourceType::ALL.len());
     for res in resources {
         let rt = res["type"].as_str().and_then(ResourceType::parse).expect("a served type");

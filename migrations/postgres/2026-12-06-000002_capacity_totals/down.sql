@@ -1,0 +1,2 @@
+DROP TABLE area_view_instants;
+DROP TABLE capacity_totals;

@@ -1,0 +1,105 @@
+//! The capacity aggregates a consumer may see: the totals of France, of each ROR région it may
+//! see and of each département of those régions, from the precomputed totals (`db::totals`)
+//! narrowed exactly as its searches are: its source regions (in SQL), its capacity scope (the
+//! statuses and temporary assignments it may see, and no figure of a place linked to a sensitive
+//! unit when its profile hides those: the rule of the place views, `CapacityScope::admits`).
+//!
+//! An area's `lastUpdated` is the latest instant of the consumer's view of its places (which
+//! moves whenever what the consumer sees of a place changes, a figure leaving its view included):
+//! a consumer polling `_lastUpdated` sees every report whose counts may have changed for it.
+
+use std::collections::BTreeMap;
+
+use crate::db::sql::Scope;
+use crate::db::totals::{self, InstantRow, TotalRow};
+use crate::db::{DbConn, DbError};
+use crate::fhir::codes::{CapacityCode, REGIONS};
+use crate::fhir::measure_report::{Area, Counts};
+use crate::fhir::territory::{DEPARTEMENTS, departement};
+
+/// The statuses of the ROR's capacity figures (JDV_J188: TRE_R330 01 to 06).
+const ROR_STATUSES: [&str; 6] = ["01", "02", "03", "04", "05", "06"];
+
+/// One area's totals as the consumer sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaTotals {
+    /// The area.
+    pub area: Area,
+    /// Its visible figures' totals.
+    pub counts: Counts,
+    /// The latest change the consumer may see of its places (µs since the epoch; that of
+    /// France for an area without places, 0 when there is none at all).
+    pub last_updated_us: i64,
+}
+
+/// The consumer's aggregates, read in one snapshot: France first, then its régions, then the
+/// départements of its régions, in code order.
+pub fn read(conn: &mut DbConn, scope: &Scope) -> Result<Vec<AreaTotals>, DbError> {
+    let regions = scope.regions.as_deref();
+    let view = scope.capacity.view_key();
+    let (rows, instants) = crate::db::read::in_snapshot(conn, false, |c| {
+        Ok::<_, DbError>((totals::totals(c, regions)?, totals::instants(c, &view, regions)?))
+    })?;
+    Ok(aggregate(&rows, &instants, scope))
+}
+
+/// The statuses a report lists for the consumer (zeros included): the ROR's it may see, then any
+/// other status among its visible totals.
+pub fn statuses(scope: &Scope, areas: &[AreaTotals]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> =
+        ROR_STATUSES.into_iter().filter(|s| !scope.capacity.none && scope.capacity.admits_status(s)).collect();
+    for a in areas {
+        for (_, status, _) in a.counts.keys() {
+            let known = CapacityCode::Status.codes().iter().map(|(c, _)| *c).find(|c| c == status);
+            if let Some(code) = known.filter(|c| !out.contains(c)) {
+                out.push(code);
+            }
+        }
+    }
+    out
+}
+
+/// The areas and their totals from the rows of the consumer's regions (pure).
+pub fn aggregate(rows: &[TotalRow], instants: &[InstantRow], scope: &Scope) -> Vec<AreaTotals> {
+    let sees_region = |r: &str| scope.regions.as_ref().is_none_or(|rs| rs.iter().any(|x| x == r));
+    let cap = &scope.capacity;
+    let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
+    for r in rows.iter().filter(|r| cap.admits(&r.capacity_status, &r.temporary_assignment)) {
+        if cap.hide_sensitive && r.sensitive {
+            continue;
+        }
+        let key = (r.capacity_type.clone(), r.capacity_status.clone(), r.temporality.clone());
+        for id in [Area::France.id(), format!("region-{}", r.region), format!("departement-{}", r.departement)] {
+            *counts.entry(id).or_default().entry(key.clone()).or_default() += r.nb;
+        }
+    }
+    let mut latest: BTreeMap<String, i64> = BTreeMap::new();
+    for i in instants {
+        for id in [Area::France.id(), format!("region-{}", i.region), format!("departement-{}", i.departement)] {
+            let at = latest.entry(id).or_insert(i.last_updated);
+            *at = (*at).max(i.last_updated);
+        }
+    }
+    let france_at = latest.get("fr").copied().unwrap_or(0);
+    let regions = REGIONS.iter().filter(|(code, _)| sees_region(code)).map(|(code, _)| Area::Region(code));
+    let departements: Vec<Area> = DEPARTEMENTS
+        .iter()
+        .filter(|d| sees_region(d.region) || counts.contains_key(&format!("departement-{}", d.code)))
+        .filter_map(|d| departement(d.code).map(Area::Departement))
+        .collect();
+    std::iter::once(Area::France)
+        .chain(regions)
+        .chain(departements)
+        .map(|area| {
+            let id = area.id();
+            AreaTotals {
+                area,
+                counts: counts.remove(&id).unwrap_or_default(),
+                last_updated_us: latest.get(&id).copied().unwrap_or(france_at),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
