@@ -1,27 +1,37 @@
 //! `--log-format json` (issue 15): the real binary writes one JSON object per line, and the access
 //! and audit lines carry their fields, the request id among them (the one sent in `X-Request-Id`).
 
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::helpers::{Backend, TestDb, dataset, scratch_dir};
 
-#[test]
-fn json_logs_are_one_object_per_line_with_the_audit_fields() {
+/// The real binary serving the dataset over plain HTTP with JSON logs into a file, with `extra`
+/// options: the child, its base URL (`http://127.0.0.1:port`) and the log file. Its database lives
+/// as long as the returned `TestDb`.
+fn json_logged_server(tag: &str, extra: &[&str]) -> (Child, String, PathBuf, TestDb) {
     let db = TestDb::new(Backend::Sqlite);
     db.import(&[&dataset().path]).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log_path = scratch_dir("json-logs").join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ror-capacity"))
+    let log_path = scratch_dir(tag).join("server.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_ror-capacity"))
         .args(["--database-url", db.url(), "--log-format", "json", "serve", "--insecure-http"])
         .args(["--admin-bind", "off", "--bind", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}/fhir/Location?_count=1");
+    (child, format!("http://127.0.0.1:{port}"), log_path, db)
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_with_the_audit_fields() {
+    let (mut child, base, log_path, _db) = json_logged_server("json-logs", &[]);
+    let url = format!("{base}/fhir/Location?_count=1");
     let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
     let started = Instant::now();
     let request_id = loop {
@@ -60,19 +70,9 @@ fn json_logs_are_one_object_per_line_with_the_audit_fields() {
 /// (here the warning of a search stopped at its time budget).
 #[test]
 fn application_lines_carry_the_request_id() {
-    let db = TestDb::new(Backend::Sqlite);
-    db.import(&[&dataset().path]).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log_path = scratch_dir("app-logs").join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ror-capacity"))
-        .args(["--database-url", db.url(), "--log-format", "json", "serve", "--insecure-http"])
-        .args(["--admin-bind", "off", "--statement-timeout-ms", "1", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let (mut child, base, log_path, _db) = json_logged_server("app-logs", &["--statement-timeout-ms", "1"]);
     let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
-    let base = format!("http://127.0.0.1:{port}/fhir");
+    let base = format!("{base}/fhir");
     let started = Instant::now();
     while client.get(format!("{base}/metadata")).send().map(|r| r.status() != 200).unwrap_or(true) {
         assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
