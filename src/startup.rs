@@ -169,6 +169,7 @@ fn app_state(config: &ServerConfig) -> Result<web::Data<AppState>, StartError> {
         },
         counts: std::sync::Arc::new(GenerationMemo::new(config.count_memo_bytes)),
         tags: std::sync::Arc::new(GenerationMemo::new(config.count_memo_bytes)),
+        areas: std::sync::Arc::default(),
         exports: Some(std::sync::Arc::new(
             crate::service::export::Exports::open(&config.export, url, &config.limits)
                 .map_err(|e| StartError::Export(e.to_string()))?,

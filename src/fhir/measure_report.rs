@@ -173,6 +173,22 @@ mod tests {
     }
 
     #[test]
+    fn the_measure_is_ours_and_covers_every_type_and_status() {
+        let m: Value = serde_json::from_str(MEASURE_JSON).expect("JSON");
+        assert_eq!((m["resourceType"].as_str(), m["id"].as_str()), (Some("Measure"), Some(MEASURE_ID)));
+        assert_eq!(m["url"], MEASURE_URL);
+        let groups = m["group"].as_array().expect("groups");
+        assert_eq!(groups.len(), CapacityCode::Type.codes().len());
+        for g in groups {
+            for p in g["population"].as_array().expect("populations") {
+                assert!(p["criteria"]["language"].is_string() && p["criteria"]["expression"].is_string(), "{p}");
+                let status = p["code"]["coding"][0]["code"].as_str().expect("a status");
+                assert!(CapacityCode::Status.display(status).is_some(), "{status}");
+            }
+        }
+    }
+
+    #[test]
     fn groups_count_the_current_figures_and_strata_each_temporality() {
         let key = |k: &str, s: &str, t: &str| (k.to_owned(), s.to_owned(), t.to_owned());
         let counts: Counts =

@@ -39,10 +39,10 @@ async fn reports(
     req: &HttpRequest,
     principal: &Principal,
     state: &web::Data<AppState>,
-) -> Result<(Vec<AreaTotals>, Vec<&'static str>), AppError> {
+) -> Result<(std::sync::Arc<Vec<AreaTotals>>, Vec<&'static str>), AppError> {
     let scope = access::authorize_aggregates(&principal.0)?;
-    let read_scope = scope.clone();
-    let areas = with_conn(req, state, move |c| aggregates::read(c, &read_scope)).await?;
+    let (read_scope, memo) = (scope.clone(), state.areas.clone());
+    let areas = with_conn(req, state, move |c| memo.read(c, &read_scope)).await?;
     let statuses = aggregates::statuses(&scope, &areas);
     Ok((areas, statuses))
 }

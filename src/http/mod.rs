@@ -46,6 +46,8 @@ pub struct AppState {
     pub counts: Arc<crate::service::memo::GenerationMemo<u64>>,
     /// Validators of search answers remembered per page and consumer (conditional searches).
     pub tags: Arc<crate::service::memo::GenerationMemo<String>>,
+    /// The capacity aggregates' areas remembered per scope and data generation.
+    pub areas: Arc<crate::service::aggregates::AreasMemo>,
     /// Bulk Data export jobs (`None`: exports are not served).
     pub exports: Option<Arc<crate::service::export::Exports>>,
     /// Export files being sent.

@@ -32,14 +32,55 @@ pub struct AreaTotals {
     pub last_updated_us: i64,
 }
 
-/// The consumer's aggregates, read in one snapshot: France first, then its régions, then the
+/// Scopes whose areas are remembered at most (a scope is an access view and a set of regions,
+/// both from the consumer registry, which has few; about 1 MB each at 120k places); past it, what
+/// was remembered is forgotten.
+const REMEMBERED_SCOPES: usize = 32;
+
+/// Per scope key: the data generation and the areas computed under it.
+type Remembered = std::collections::HashMap<String, (i64, std::sync::Arc<Vec<AreaTotals>>)>;
+
+/// The areas of each scope, remembered with the data generation they were computed under: an
+/// import (which raises the generation) makes them be read again.
+#[derive(Default)]
+pub struct AreasMemo {
+    entries: std::sync::Mutex<Remembered>,
+}
+
+impl AreasMemo {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The consumer's aggregates (France first, then its régions, then the départements of its
+    /// régions, in code order), read in one snapshot, remembered per scope and data generation.
+    pub fn read(&self, conn: &mut DbConn, scope: &Scope) -> Result<std::sync::Arc<Vec<AreaTotals>>, DbError> {
+        let key = format!("{}|{:?}", scope.capacity.view_key(), scope.regions);
+        crate::db::read::in_snapshot(conn, false, |c| {
+            let generation = crate::db::read::generation(c)?;
+            if let Some((g, areas)) = self.lock().get(&key)
+                && *g == generation
+            {
+                return Ok(areas.clone());
+            }
+            let areas = std::sync::Arc::new(read_in(c, scope)?);
+            let mut entries = self.lock();
+            if entries.len() >= REMEMBERED_SCOPES {
+                entries.clear();
+            }
+            entries.insert(key, (generation, areas.clone()));
+            Ok(areas)
+        })
+    }
+}
+
+/// The consumer's aggregates, read inside a snapshot: France first, then its régions, then the
 /// départements of its régions, in code order.
-pub fn read(conn: &mut DbConn, scope: &Scope) -> Result<Vec<AreaTotals>, DbError> {
+fn read_in(conn: &mut DbConn, scope: &Scope) -> Result<Vec<AreaTotals>, DbError> {
     let regions = scope.regions.as_deref();
     let view = scope.capacity.view_key();
-    let (rows, instants) = crate::db::read::in_snapshot(conn, false, |c| {
-        Ok::<_, DbError>((totals::totals(c, regions)?, totals::instants(c, &view, regions)?))
-    })?;
+    let rows = totals::totals(conn, regions)?;
+    let instants = totals::instants(conn, &view, regions)?;
     Ok(aggregate(&rows, &instants, scope))
 }
 

@@ -181,4 +181,35 @@ fn searches_reads_and_refusals(backend: Backend) {
     assert_eq!(measure["url"], fr["measure"]);
 }
 
-crate::each_backend!(every_consumer_sees_the_sum_of_its_walk, searches_reads_and_refusals);
+/// The reports follow an import (they are remembered per data generation): a changed figure moves
+/// them, and they still equal the walk.
+fn an_import_moves_the_reports(backend: Backend) {
+    let app = TestApp::builder(backend).tls().start();
+    let who = &pki().profiles[1];
+    let sensitive = app.data.sensitive_locations();
+    let (id, place) =
+        app.data.locations.iter().find(|(id, p)| !sensitive.contains(*id) && !figures_of(p).is_empty()).unwrap();
+    let (_, before) = app.get_as(who, "MeasureReport/fr");
+    let mut changed = place.clone();
+    let figure = changed["extension"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|x| x["url"].as_str().unwrap().ends_with("ror-location-supported-capacity"))
+        .unwrap();
+    for sub in figure["extension"].as_array_mut().unwrap() {
+        if sub["url"] == "nbCapacity" {
+            sub["valueInteger"] = serde_json::json!(sub["valueInteger"].as_i64().unwrap() + 1000);
+        }
+    }
+    let file = crate::helpers::scratch_dir("aggregates-change").join(format!("{id}.ndjson"));
+    std::fs::write(&file, format!("{changed}\n")).unwrap();
+    app.db.import(&[&file]).unwrap();
+    let (_, after) = app.get_as(who, "MeasureReport/fr");
+    assert_ne!(before["group"], after["group"], "the counts moved");
+    let at = |r: &Value| r["meta"]["lastUpdated"].as_str().unwrap().to_owned();
+    assert!(at(&after) > at(&before), "lastUpdated moves: {} then {}", at(&before), at(&after));
+    equal_to_the_walk(&app, who, "after the import");
+}
+
+crate::each_backend!(every_consumer_sees_the_sum_of_its_walk, searches_reads_and_refusals, an_import_moves_the_reports);
