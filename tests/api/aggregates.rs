@@ -190,21 +190,8 @@ fn an_import_moves_the_reports(backend: Backend) {
     let (id, place) =
         app.data.locations.iter().find(|(id, p)| !sensitive.contains(*id) && !figures_of(p).is_empty()).unwrap();
     let (_, before) = app.get_as(who, "MeasureReport/fr");
-    let mut changed = place.clone();
-    let figure = changed["extension"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|x| x["url"].as_str().unwrap().ends_with("ror-location-supported-capacity"))
-        .unwrap();
-    for sub in figure["extension"].as_array_mut().unwrap() {
-        if sub["url"] == "nbCapacity" {
-            sub["valueInteger"] = serde_json::json!(sub["valueInteger"].as_i64().unwrap() + 1000);
-        }
-    }
-    let file = crate::helpers::scratch_dir("aggregates-change").join(format!("{id}.ndjson"));
-    std::fs::write(&file, format!("{changed}\n")).unwrap();
-    app.db.import(&[&file]).unwrap();
+    let nb = figures_of(place)[0].nb + 1000;
+    crate::helpers::figures::change_figure(&app, id, nb);
     let (_, after) = app.get_as(who, "MeasureReport/fr");
     assert_ne!(before["group"], after["group"], "the counts moved");
     let at = |r: &Value| r["meta"]["lastUpdated"].as_str().unwrap().to_owned();

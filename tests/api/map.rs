@@ -270,29 +270,6 @@ fn expectations(app: &TestApp, cert: &ClientCert) -> (String, Value) {
     (dep.clone(), json!({"departements": 101, "dep": dep, "placeCount": count["total"], "place": place}))
 }
 
-/// Imports the place `id` of the dataset again with its first figure's count set to `nb`, updated now.
-fn change_figure(app: &TestApp, id: &str, nb: i64) {
-    let mut place = app.data.locations[id].clone();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let figure = place["extension"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|x| x["url"].as_str().unwrap().ends_with("ror-location-supported-capacity"))
-        .unwrap();
-    for sub in figure["extension"].as_array_mut().unwrap() {
-        match sub["url"].as_str().unwrap() {
-            "nbCapacity" => sub["valueInteger"] = json!(nb),
-            "capacityUpdateDate" => sub["valueDateTime"] = json!(now),
-            _ => {}
-        }
-    }
-    place["meta"]["lastUpdated"] = json!(now);
-    let file = scratch_dir("map-change").join("changed.ndjson");
-    std::fs::write(&file, format!("{place}\n")).unwrap();
-    app.db.import(&[&file]).unwrap();
-}
-
 #[test]
 fn the_map_in_chromium_over_mutual_tls() {
     let Some(browser) = browser_or_skip("map::the_map_in_chromium_over_mutual_tls") else { return };
@@ -328,7 +305,7 @@ fn the_map_in_chromium_over_mutual_tls() {
         let line = line.unwrap();
         eprintln!("browser: {line}");
         if line == "CHANGE" {
-            change_figure(&app, expect["place"]["id"].as_str().unwrap(), nb);
+            crate::helpers::figures::change_figure(&app, expect["place"]["id"].as_str().unwrap(), nb);
             writeln!(stdin, "changed").unwrap();
         }
         lines.push(line);

@@ -77,3 +77,27 @@ impl Dataset {
             .collect()
     }
 }
+
+/// Imports the place `id` of the app's dataset again with its first figure's count set to `nb`,
+/// updated now (to the millisecond).
+pub fn change_figure(app: &super::TestApp, id: &str, nb: i64) {
+    let mut place = app.data.locations[id].clone();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let figure = place["extension"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|x| x["url"].as_str().unwrap().ends_with("ror-location-supported-capacity"))
+        .unwrap();
+    for sub in figure["extension"].as_array_mut().unwrap() {
+        match sub["url"].as_str().unwrap() {
+            "nbCapacity" => sub["valueInteger"] = serde_json::json!(nb),
+            "capacityUpdateDate" => sub["valueDateTime"] = serde_json::json!(now),
+            _ => {}
+        }
+    }
+    place["meta"]["lastUpdated"] = serde_json::json!(now);
+    let file = super::scratch_dir("figure-change").join("changed.ndjson");
+    std::fs::write(&file, format!("{place}\n")).unwrap();
+    app.db.import(&[&file]).unwrap();
+}
