@@ -137,16 +137,18 @@ fn group(report: &Report<'_>, kind: &str) -> Value {
     let populations: Vec<Value> = report.statuses.iter().map(|s| population(s, count(s, CURRENT))).collect();
     let temporalities: std::collections::BTreeSet<&str> =
         report.counts.keys().filter(|(k, _, _)| k == kind).map(|(_, _, t)| t.as_str()).collect();
+    // A temporality whose counts are all zero has no stratum (FHIR allows no empty array).
     let strata: Vec<Value> = temporalities
         .iter()
-        .map(|t| {
+        .filter_map(|t| {
             let populations: Vec<Value> = report
                 .counts
                 .iter()
                 .filter(|((k, _, tt), n)| k == kind && tt == t && **n != 0)
                 .map(|((_, s, _), n)| population(s, *n))
                 .collect();
-            json!({"value": coding(CapacityCode::Temporality, t), "population": populations})
+            (!populations.is_empty())
+                .then(|| json!({"value": coding(CapacityCode::Temporality, t), "population": populations}))
         })
         .collect();
     let mut g = json!({"code": coding(CapacityCode::Type, kind), "population": populations});
@@ -191,8 +193,14 @@ mod tests {
     #[test]
     fn groups_count_the_current_figures_and_strata_each_temporality() {
         let key = |k: &str, s: &str, t: &str| (k.to_owned(), s.to_owned(), t.to_owned());
-        let counts: Counts =
-            [(key("01", "01", "01"), 40), (key("01", "02", "01"), 7), (key("01", "02", "03"), 9)].into_iter().collect();
+        let counts: Counts = [
+            (key("01", "01", "01"), 40),
+            (key("01", "02", "01"), 7),
+            (key("01", "02", "03"), 9),
+            (key("01", "02", "05"), 0),
+        ]
+        .into_iter()
+        .collect();
         let statuses = ["01", "02", "03"];
         let report = Report { area: Area::France, counts: &counts, statuses: &statuses, last_updated_us: 0 };
         let v = render(&report);
@@ -208,7 +216,7 @@ mod tests {
             .collect();
         assert_eq!(counted, [("01".to_owned(), 40), ("02".to_owned(), 7), ("03".to_owned(), 0)]);
         let strata = beds["stratifier"][0]["stratum"].as_array().unwrap();
-        assert_eq!(strata.len(), 2);
+        assert_eq!(strata.len(), 2, "no stratum for a temporality of zeros only");
         assert_eq!(strata[1]["value"]["coding"][0]["code"], "03");
         assert_eq!(strata[1]["population"][0]["count"], 9);
         // Places: no figure, zeros, no stratifier.

@@ -147,7 +147,7 @@ def test_fhirclient_capability_statement(smart):
     assert isinstance(cs, CapabilityStatement)
     assert cs.fhirVersion == "4.0.1"
     types = [r.type for r in cs.rest[0].resource]
-    assert types == ["Location", "HealthcareService", "Organization", "Observation"]
+    assert types == ["Location", "HealthcareService", "Organization", "Observation", "MeasureReport", "Measure"]
     served = harness.session(1).get(f"{harness.BASE}/metadata", timeout=60).json()
     diffs = _same_json(cs.as_json(), served)
     assert not diffs, "\n".join(diffs[:20])
