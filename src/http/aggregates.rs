@@ -53,12 +53,32 @@ fn json_of(a: &AreaTotals, statuses: &[&'static str]) -> String {
 }
 
 /// `GET /fhir/MeasureReport`.
-pub async fn search(
+pub async fn search_get(
     req: HttpRequest,
     principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let pairs = query_pairs(req.query_string())?;
+    search(req, pairs, principal, state).await
+}
+
+/// `POST /fhir/MeasureReport/_search` (form body; URL parameters are added to it).
+pub async fn search_post(
+    req: HttpRequest,
+    payload: web::Payload,
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let pairs = super::handlers::form_pairs(&req, payload, &state).await?;
+    search(req, pairs, principal, state).await
+}
+
+async fn search(
+    req: HttpRequest,
+    pairs: Vec<(String, String)>,
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     negotiate::check(&req, format_param(&pairs))?;
     let query = params::parse(&pairs).map_err(|e| AppError::invalid("not-supported", e))?;
     let (areas, statuses) = reports(&req, &principal, &state).await?;
@@ -156,9 +176,14 @@ pub async fn measure_read(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/MeasureReport")
-            .route(web::get().to(search))
-            .route(web::head().to(search))
+            .route(web::get().to(search_get))
+            .route(web::head().to(search_get))
             .default_service(web::to(super::get_only)),
+    )
+    .service(
+        web::resource("/MeasureReport/_search")
+            .route(web::post().to(search_post))
+            .default_service(web::to(super::post_only)),
     )
     .service(
         web::resource("/MeasureReport/{id}")

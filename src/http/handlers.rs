@@ -172,8 +172,18 @@ pub async fn search_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let rt = resource_type(&path.into_inner())?;
+    let pairs = form_pairs(&req, payload, &state).await?;
+    search(req, rt, pairs, principal, state).await
+}
+
+/// The parameters of a `POST _search`: the URL's, then the form body's.
+pub(super) async fn form_pairs(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Vec<(String, String)>, AppError> {
     let mut pairs = query_pairs(req.query_string())?;
-    let body = super::body::read(&req, payload, state.limits.max_body_bytes, state.limits.body_timeout).await?;
+    let body = super::body::read(req, payload, state.limits.max_body_bytes, state.limits.body_timeout).await?;
     if !body.is_empty() {
         let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
@@ -185,7 +195,7 @@ pub async fn search_post(
             std::str::from_utf8(&body).map_err(|_| AppError::invalid("invalid", "the form body is not UTF-8"))?;
         pairs.extend(query_pairs(text)?);
     }
-    search(req, rt, pairs, principal, state).await
+    Ok(pairs)
 }
 
 async fn search(

@@ -163,6 +163,15 @@ fn searches_reads_and_refusals(backend: Backend) {
     assert_eq!(b.len(), 50);
     assert!(a.iter().all(|id| !b.contains(id)), "pages do not overlap");
     assert_eq!(second["total"], 120);
+    // POST _search: the form body's parameters.
+    let client = crate::pki::https_client(pki(), Some(who));
+    let url = format!("{}/MeasureReport/_search", app.base);
+    let post =
+        |ct: &str, body: &str| client.post(&url).header("content-type", ct).body(body.to_owned()).send().unwrap();
+    let posted: Value = post("application/x-www-form-urlencoded", "subject:identifier=44").json().unwrap();
+    assert_eq!(posted["total"], 2, "{posted}");
+    assert_eq!(post("text/plain", "x=1").status(), 415);
+    assert_eq!(client.put(&url).send().unwrap().status(), 405);
     // Refusals.
     for (q, status) in [
         ("MeasureReport?subject=Location/1", 400),
