@@ -241,7 +241,7 @@ fn location_json(rng: &mut Rng, anchor: i64, eg: &Org, unit: &Unit, (id, number)
     let mut identifier = vec![obj! {
         "type": concept(ID_TYPE_SYSTEM, ID_TYPE[0]),
         "system": LOCATION_ID_SYSTEM,
-        "value": format!("{}/{number}", dep.region),
+        "value": format!("{}/{number}", dep.region()),
     }];
     if rng.percent(60) {
         identifier.push(obj! {
@@ -260,7 +260,7 @@ fn location_json(rng: &mut Rng, anchor: i64, eg: &Org, unit: &Unit, (id, number)
     let location = obj! {
         "resourceType": "Location",
         "id": id.to_string(),
-        "meta": meta(&instant(latest), PROFILE_LOCATION, dep.region),
+        "meta": meta(&instant(latest), PROFILE_LOCATION, dep.region()),
         "extension": extension,
         "identifier": identifier,
         "status": status,
@@ -354,7 +354,7 @@ fn offer_json(
     (id, number): (u64, u64),
     (location_id, active): (u64, bool),
 ) -> Value {
-    let region = eg.dep().region;
+    let region = eg.dep().region();
     let latest = anchor - rng.seconds(1, WINDOW);
     let created = instant(latest - rng.seconds(YEAR, 5 * YEAR));
     let (name, mode) = unit.offers[offer.min(2)];

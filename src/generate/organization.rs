@@ -51,7 +51,7 @@ pub(super) fn organizations(locations: usize, rng: &mut Rng) -> (Vec<Org>, Vec<O
     let mut egs = Vec::with_capacity(n_eg);
     for k in 0..n_eg {
         let ej = ejs.get(k).unwrap_or_else(|| rng.pick(&ejs));
-        let dep = if rng.percent(75) { ej.dep } else { pick_departement(rng, Some(ej.dep().region)) };
+        let dep = if rng.percent(75) { ej.dep } else { pick_departement(rng, Some(ej.dep().region())) };
         let name =
             if rng.percent(60) { format!("{} - site {}", ej.name, rng.pick(&STREET_NAMES)) } else { ej.name.clone() };
         egs.push(Org {
@@ -69,7 +69,7 @@ pub(super) fn organizations(locations: usize, rng: &mut Rng) -> (Vec<Org>, Vec<O
 
 /// A département index, weighted by population, optionally within one region.
 fn pick_departement(rng: &mut Rng, region: Option<&str>) -> usize {
-    let candidates = || DEPARTEMENTS.iter().enumerate().filter(|(_, d)| region.is_none_or(|r| d.region == r));
+    let candidates = || DEPARTEMENTS.iter().enumerate().filter(|(_, d)| region.is_none_or(|r| d.region() == r));
     let mut r = rng.below(candidates().map(|(_, d)| u64::from(d.weight)).sum());
     for (i, d) in candidates() {
         if r < u64::from(d.weight) {
@@ -141,7 +141,7 @@ pub(super) fn organization_json(org: &Org, last: &str) -> Value {
     let mut value = obj! {
         "resourceType": "Organization",
         "id": org.id.to_string(),
-        "meta": meta(last, PROFILE_ORG, org.dep().region),
+        "meta": meta(last, PROFILE_ORG, org.dep().region()),
         "identifier": arr![obj! {
             "type": obj! {"coding": arr![obj! {"system": ORG_ID_TYPE_SYSTEM, "code": id_type}]},
             "system": FINESS_SYSTEM,

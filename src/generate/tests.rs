@@ -370,7 +370,7 @@ fn positions_and_addresses_are_plausible() {
         }
         assert_eq!(text(location, "/address/postalCode"), d.postal);
         assert_eq!(text(location, "/address/city"), d.city);
-        assert_eq!(text(location, "/meta/tag/0/code"), d.region);
+        assert_eq!(text(location, "/meta/tag/0/code"), d.region());
         let operational = text(location, "/operationalStatus/code");
         let expected = match text(location, "/status") {
             "active" => "3",
@@ -384,7 +384,7 @@ fn positions_and_addresses_are_plausible() {
 #[test]
 fn the_geography_table_is_complete() {
     assert_eq!(DEPARTEMENTS.len(), 101);
-    let regions: HashSet<_> = DEPARTEMENTS.iter().map(|d| d.region).collect();
+    let regions: HashSet<_> = DEPARTEMENTS.iter().map(|d| d.region()).collect();
     assert_eq!(regions, REGIONS.iter().map(|(code, _)| *code).collect());
     let codes: HashSet<_> = DEPARTEMENTS.iter().map(|d| d.code).collect();
     assert_eq!(codes.len(), 101);
@@ -409,7 +409,7 @@ fn organizations_have_valid_finess_numbers_and_parents() {
         assert_eq!(finess.len(), 9, "{finess}");
         assert!(numbers.insert(finess), "duplicate FINESS {finess}");
         let departement = DEPARTEMENTS.iter().find(|d| finess.starts_with(d.code));
-        assert_eq!(departement.map(|d| d.region), Some(text(org, "/meta/tag/0/code")), "{finess}");
+        assert_eq!(departement.map(|d| d.region()), Some(text(org, "/meta/tag/0/code")), "{finess}");
         let digits = finess.chars().rev().enumerate().map(|(pos, c)| {
             let v = match c {
                 'A' => 1,
