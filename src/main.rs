@@ -402,6 +402,7 @@ fn serve(url: DbUrl, args: ServeArgs, settings: Option<String>) -> Result<(), An
         if let Some(admin) = built.admin {
             println!("Health, readiness and metrics (no certificate): http://{admin}/metrics");
         }
+        actix_web::rt::spawn(ror_capacity::http::shutdown::stop_on_signal(built.server.handle()));
         built.server.await?;
         log::info!("stopped: every request in flight was answered or its grace period ended");
         Ok::<(), AnyError>(())

@@ -253,6 +253,8 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
             })
     })
     .workers(workers)
+    // Signals are the caller's (`http::shutdown::stop_on_signal` for the binary).
+    .disable_signals()
     .shutdown_timeout(config.shutdown_grace.as_secs())
     .max_connections(config.max_connections.div_ceil(workers).max(1))
     // Database work runs on each worker's blocking threads: more of them than pooled connections

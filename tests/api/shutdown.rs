@@ -1,11 +1,18 @@
 //! Graceful shutdown (issue 15): the real binary, under load, receives SIGTERM; it stops accepting
-//! connections, answers every request it had accepted in full, and exits 0.
+//! connections, answers every request it had taken in full, and exits 0.
 //!
-//! Each request is sent on a connection of its own, so a request is either accepted (and must be
-//! answered completely) or refused at connect time once the listener is closed: a reset or a
-//! truncated body after the connection was accepted is a cut request. The clients read slowly, so
-//! that answers are still being sent when the signal comes (with no grace period, they are cut).
+//! Each request is sent on a connection of its own. A request written before the signal must be
+//! answered completely: a reset, a close without an answer or a truncated body is a cut request.
+//! One written after it may be refused at connect time or closed unanswered (the listener closes;
+//! the kernel resets what waits in its backlog). The clients read slowly, so that answers are still
+//! arriving when the signal comes, while other requests wait for the one database connection.
+//!
+//! What this caught: actix's own SIGTERM handling stopped the accept thread and the workers at
+//! once, and a worker drops the connections queued for it: under load, requests written before
+//! the signal were closed unanswered (`http::shutdown` now pauses the listener first).
 
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,52 +28,105 @@ enum Outcome {
     Answered(Instant),
     /// Refused at connect time (the listener was closed).
     Refused,
+    /// Connected, then closed before any byte of an answer; and when the request was written.
+    Unserved(Instant, String),
     /// Anything else: a cut request.
     Cut(String),
 }
 
-fn one_request(url: &str) -> Outcome {
-    let client = reqwest::blocking::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    match client.get(url).send() {
-        Err(e) if e.is_connect() => Outcome::Refused,
-        Err(e) => Outcome::Cut(format!("send: {e}")),
-        Ok(r) if r.status() != 200 => Outcome::Cut(format!("status {}", r.status())),
-        Ok(r) => match read_slowly(r).map(|b| serde_json::from_slice::<serde_json::Value>(&b)) {
-            Ok(Ok(v)) if v["resourceType"] == "Bundle" => Outcome::Answered(Instant::now()),
-            Ok(Ok(v)) => Outcome::Cut(format!("not a Bundle: {}", v["resourceType"])),
-            Ok(Err(e)) => Outcome::Cut(format!("truncated body: {e}")),
-            Err(e) => Outcome::Cut(format!("body: {e}")),
-        },
+/// One `GET path` on a connection of its own (`Connection: close`), written by hand so that the
+/// instant the request was on the wire is known: a request written before the signal must be
+/// answered in full.
+fn one_request(addr: SocketAddr, path: &str, in_body: &AtomicUsize) -> Outcome {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(10)) else {
+        return Outcome::Refused;
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    if let Err(e) = stream.write_all(request.as_bytes()) {
+        return Outcome::Unserved(Instant::now(), format!("write: {e}"));
     }
-}
-
-/// Reads a body 64 kB at a time, 5 ms apart: a 2 MB page stays in flight for about 150 ms, the
-/// server's writes waiting on the client (more than the sockets' buffers hold).
-fn read_slowly(mut r: reqwest::blocking::Response) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let (mut body, mut buf) = (Vec::new(), vec![0u8; 64 << 10]);
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(body);
+    let sent = Instant::now();
+    let answer = match read_slowly(&mut stream, in_body) {
+        Ok(a) if a.is_empty() => return Outcome::Unserved(sent, "closed without an answer".to_owned()),
+        Ok(a) => a,
+        Err((0, e)) if !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            return Outcome::Unserved(sent, format!("{e}"));
         }
-        body.extend_from_slice(&buf[..n]);
-        std::thread::sleep(Duration::from_millis(5));
+        Err((n, e)) => return Outcome::Cut(format!("after {n} bytes: {e}")),
+    };
+    match http_body(&answer).map(|b| serde_json::from_slice::<serde_json::Value>(&b)) {
+        Ok(Ok(v)) if v["resourceType"] == "Bundle" => Outcome::Answered(Instant::now()),
+        Ok(Ok(v)) => Outcome::Cut(format!("not a Bundle: {}", v["resourceType"])),
+        Ok(Err(e)) => Outcome::Cut(format!("truncated body: {e}")),
+        Err(e) => Outcome::Cut(e),
     }
 }
 
-/// Waits until `n` answers came: the signal comes once the load runs (a number of answers, not a
-/// time: the machine may be busy), while the eight clients keep the one connection busy.
-fn wait_for_answers(so_far: &AtomicUsize, n: usize) {
+/// The body of a complete `200` HTTP/1.1 answer (chunked or of a stated length).
+fn http_body(answer: &[u8]) -> Result<Vec<u8>, String> {
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no end of headers")?;
+    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    let body = &answer[split + 4..];
+    if !head.starts_with("http/1.1 200") {
+        return Err(format!("status line {:?}", head.lines().next()));
+    }
+    if head.contains("transfer-encoding: chunked") {
+        return dechunk(body);
+    }
+    let length = head.lines().find_map(|l| l.strip_prefix("content-length:")).map(|v| v.trim().parse::<usize>());
+    match length {
+        Some(Ok(n)) if n != body.len() => Err(format!("{} bytes of {n}", body.len())),
+        _ => Ok(body.to_vec()),
+    }
+}
+
+/// A chunked body's bytes, provided it ends with its last chunk.
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n").ok_or("truncated chunk size")?;
+        let size_text = String::from_utf8_lossy(&rest[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|e| format!("chunk size {size_text:?}: {e}"))?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if rest.len() < size + 2 {
+            return Err(format!("truncated chunk: {} of {size} bytes", rest.len()));
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// Reads an answer to its end 64 kB at a time, 10 ms apart: a 2 MB page stays in flight for about
+/// 300 ms, the server's writes waiting on the client (more than the sockets' buffers hold).
+/// `in_body` counts the answers being read at any moment. An error comes with the bytes read.
+fn read_slowly(stream: &mut TcpStream, in_body: &AtomicUsize) -> Result<Vec<u8>, (usize, std::io::Error)> {
+    in_body.fetch_add(1, Ordering::SeqCst);
+    let (mut answer, mut buf) = (Vec::new(), vec![0u8; 64 << 10]);
+    let read = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break Ok(answer),
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) => break Err((answer.len(), e)),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    in_body.fetch_sub(1, Ordering::SeqCst);
+    read
+}
+
+/// Waits until `n` answers came and another answer is being read: the signal comes once the load
+/// runs (counted, not timed: the machine may be busy) and while a request is in flight, whatever
+/// the time the clients take to open their next connection.
+fn wait_for_load(so_far: &AtomicUsize, in_body: &AtomicUsize, n: usize) {
     let loading = Instant::now();
-    while so_far.load(Ordering::Relaxed) < n {
+    while so_far.load(Ordering::SeqCst) < n || in_body.load(Ordering::SeqCst) == 0 {
         assert!(loading.elapsed() < Duration::from_secs(60), "the load does not run");
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
@@ -92,26 +152,27 @@ fn sigterm_under_load_cuts_no_request() {
         .stderr(log)
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
-    while !matches!(one_request(&format!("{base}/fhir/Location?_count=1")), Outcome::Answered(_)) {
+    let in_body = Arc::new(AtomicUsize::new(0));
+    while !matches!(one_request(addr, "/fhir/Location?_count=1", &in_body), Outcome::Answered(_)) {
         assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
 
     // Pages of 200 places with their offers, eight clients for one connection: at the signal, some
     // requests are being answered and others wait for their turn.
-    let url = format!("{base}/fhir/Location?_count=200&_revinclude=HealthcareService:location");
+    let url = "/fhir/Location?_count=200&_revinclude=HealthcareService:location";
     let stop = Arc::new(AtomicBool::new(false));
     let answered_so_far = Arc::new(AtomicUsize::new(0));
     let loaders: Vec<_> = (0..8)
         .map(|_| {
-            let (stop, url, so_far) = (stop.clone(), url.clone(), answered_so_far.clone());
+            let (stop, so_far, in_body) = (stop.clone(), answered_so_far.clone(), in_body.clone());
             std::thread::spawn(move || {
                 let mut outcomes = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
-                    let o = one_request(&url);
-                    let refused = matches!(o, Outcome::Refused);
+                    let o = one_request(addr, url, &in_body);
+                    let refused = matches!(o, Outcome::Refused | Outcome::Unserved(..));
                     if matches!(o, Outcome::Answered(_)) {
                         so_far.fetch_add(1, Ordering::Relaxed);
                     }
@@ -124,7 +185,7 @@ fn sigterm_under_load_cuts_no_request() {
             })
         })
         .collect();
-    wait_for_answers(&answered_so_far, 8);
+    wait_for_load(&answered_so_far, &in_body, 8);
     let signalled = Instant::now();
     let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
@@ -137,13 +198,18 @@ fn sigterm_under_load_cuts_no_request() {
         .iter()
         .filter_map(|o| match o {
             Outcome::Cut(why) => Some(why.as_str()),
+            Outcome::Unserved(sent, why) if *sent < signalled => Some(why.as_str()),
             _ => None,
         })
         .collect();
     assert!(cut.is_empty(), "requests cut by the shutdown: {cut:?}");
     let answered = outcomes.iter().filter(|o| matches!(o, Outcome::Answered(_))).count();
     let after = outcomes.iter().filter(|o| matches!(o, Outcome::Answered(t) if *t > signalled)).count();
-    eprintln!("shutdown under load: {answered} answered, {after} of them after SIGTERM, {} outcomes", outcomes.len());
+    let unserved = outcomes.iter().filter(|o| matches!(o, Outcome::Unserved(..))).count();
+    eprintln!(
+        "shutdown under load: {answered} answered, {after} of them after SIGTERM, {unserved} sent after it closed unanswered, {} outcomes",
+        outcomes.len()
+    );
     assert!(answered >= 8, "the load ran: {outcomes:?}");
     assert!(after > 0, "requests in flight at the signal were answered in full after it");
 }
