@@ -130,20 +130,19 @@ fn wait_for_load(so_far: &AtomicUsize, in_body: &AtomicUsize, n: usize) {
     }
 }
 
-#[test]
-fn sigterm_under_load_cuts_no_request() {
-    // Enough places for full pages of 200 with their offers (about 2 MB each).
+/// The real binary on a database of enough places for full pages of 200 with their offers (about
+/// 2 MB each), and its port.
+fn start_server(db: &TestDb) -> (std::process::Child, u16) {
     let dir = scratch_dir("shutdown-data");
     let data = dir.join("places.ndjson");
     let opts = GenerateOptions { locations: 600, seed: 3, anchor_us: GenerateOptions::DEFAULT_ANCHOR_US };
     let mut f = std::io::BufWriter::new(std::fs::File::create(&data).unwrap());
     generate(&opts, &mut f).unwrap();
     drop(f);
-    let db = TestDb::new(Backend::Sqlite);
     db.import(&[&data]).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = std::fs::File::create(scratch_dir("shutdown").join("server.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ror-capacity"))
+    let child = Command::new(env!("CARGO_BIN_EXE_ror-capacity"))
         .args(["--database-url", db.url(), "serve", "--insecure-http", "--admin-bind", "off"])
         .args(["--bind", &format!("127.0.0.1:{port}"), "--shutdown-grace-secs", "20"])
         // One connection, one worker: requests queue for it, so that some wait at the signal.
@@ -152,6 +151,13 @@ fn sigterm_under_load_cuts_no_request() {
         .stderr(log)
         .spawn()
         .unwrap();
+    (child, port)
+}
+
+#[test]
+fn sigterm_under_load_cuts_no_request() {
+    let db = TestDb::new(Backend::Sqlite);
+    let (mut child, port) = start_server(&db);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
     let in_body = Arc::new(AtomicUsize::new(0));
