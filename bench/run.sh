@@ -169,7 +169,11 @@ for size in $SIZES; do
         record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"import\",\"seconds\":$(python3 -c "print(round($t1 - $t0, 2))")}"
         if [[ $backend == postgres ]]; then
             psql -q -h 127.0.0.1 -U postgres -d "ror_bench_$size" -c "VACUUM ANALYZE" >/dev/null
+            db_bytes=$(psql -qtA -h 127.0.0.1 -U postgres -d "ror_bench_$size" -c "SELECT pg_database_size(current_database())")
+        else
+            db_bytes=$(cat "$WORK/places-$size.db"{,-wal} 2>/dev/null | wc -c)
         fi
+        record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"db_size\",\"bytes\":$db_bytes}"
         "$BIN" --database-url "$db_url" explain >"$RAW/plans-$backend-$size.txt"
         # The ceiling body is as large as a typical S2 answer.
         start_server "$db_url" "$(cat "$RAW/urls-$size/s2_bytes")"

@@ -133,8 +133,9 @@ def report(results):
         note = f" (non-200: {bad})" if bad else ""
         out.append(f"| {size} | {backend} | {w.upper()}{note} | {c} | {med('rps'):.0f} | {med('p50_ms'):.2f} | "
                    f"{med('p99_ms'):.2f} | {med('p999_ms'):.2f} | {'' if frac is None else f'{100*frac:.0f}%'} | {own} |")
-    out += ["", "| size | backend | import s | S1 walk: places/s | S1 pages/s of its bytes' ceiling | S1 peak RSS MB "
-            "| S1 gzip walk: places/s | S1 MB on the wire (plain / gzip) |", "|---:|---|---:|---:|---:|---:|---:|---|"]
+    out += ["", "| size | backend | import s | database bytes per place | S1 walk: places/s "
+            "| S1 pages/s of its bytes' ceiling | S1 peak RSS MB | S1 gzip walk: places/s "
+            "| S1 MB on the wire (plain / gzip) |", "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
     for size, backend in sorted({(r["size"], r["backend"]) for r in rows}):
         imp = [r["seconds"] for r in rows if r["size"] == size and r["backend"] == backend and r["measure"] == "import"]
         walks = [r["walk"] for r in rows if r["size"] == size and r["backend"] == backend and r["measure"] == "s1"]
@@ -147,8 +148,10 @@ def report(results):
         pps = statistics.median(w["pages"] / w["seconds"] for w in walks) if walks else 0
         own = same_bytes.get((size, backend, "s1", 1))
         own = f"{100 * pps / own:.0f}%" if own and pps else ""
-        out.append(f"| {size} | {backend} | {statistics.median(imp):.1f} | {lps:.0f} | {own} | {rss:.0f} | {gz_lps} "
-                   f"| {wire} |")
+        sizes = [r["bytes"] for r in rows if r["size"] == size and r["backend"] == backend and r["measure"] == "db_size"]
+        per_place = f"{statistics.median(sizes) / size:,.0f}" if sizes else ""
+        out.append(f"| {size} | {backend} | {statistics.median(imp):.1f} | {per_place} | {lps:.0f} | {own} | {rss:.0f} "
+                   f"| {gz_lps} | {wire} |")
     out += ["", "| size | backend | export resources | export resources/s | of S1 walk places/s "
             "| peak RSS MB (before) | files MB | download MB/s |", "|---:|---|---:|---:|---:|---|---:|---:|"]
     for size, backend in sorted({(r["size"], r["backend"]) for r in rows}):

@@ -108,8 +108,6 @@ pub mod capacities {
     pub const TEMPORARY_ASSIGNMENT: Ident = col::<t::temporary_assignment>();
     pub const COMMENT: Ident = col::<t::comment>();
     pub const LAST_UPDATED: Ident = col::<t::last_updated>();
-    pub const EXTENSION_JSON: Ident = col::<t::extension_json>();
-    pub const OBSERVATION_JSON: Ident = col::<t::observation_json>();
     pub const REGION: Ident = col::<t::region>();
 }
 

@@ -26,3 +26,13 @@ pub fn revert_all(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     .map_err(|e| DbError::Migration(e.to_string()))?;
     Ok(reverted.iter().map(ToString::to_string).collect())
 }
+
+/// Reverts the last applied migration (for tests of what a migration does to earlier data).
+pub fn revert_last(conn: &mut DbConn) -> Result<String, DbError> {
+    let reverted = match conn {
+        DbConn::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        DbConn::Postgresql(c) => c.revert_last_migration(PG_MIGRATIONS),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(reverted.to_string())
+}

@@ -113,15 +113,15 @@ pub fn execute(conn: &mut DbConn, plan: &SqlPlan) -> Result<usize, DbError> {
     }
 }
 
-/// One visible capacity extension of a place.
+/// One visible capacity figure of a place.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct FigureRow {
     /// The place.
     #[diesel(sql_type = Text)]
     pub location_id: String,
-    /// The capacity extension's JSON.
-    #[diesel(sql_type = Text)]
-    pub json: String,
+    /// Its position among the place's figures (from 1), that of its extension in the place's piece.
+    #[diesel(sql_type = BigInt)]
+    pub seq: i64,
 }
 
 /// The capacity figures of `places` that `scope` admits, one row per figure.

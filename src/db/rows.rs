@@ -26,7 +26,7 @@ pub struct ResourceRow {
     /// Location: bytes of `tail` dropped when no figure is visible.
     #[diesel(sql_type = BigInt)]
     pub cut_tail: i64,
-    /// Location: all its capacity extensions, comma-separated (`None`: not stored, filter them).
+    /// Location: all its capacity extensions, comma-separated (those a consumer sees are taken from it).
     #[diesel(sql_type = Nullable<Text>)]
     pub figures: Option<String>,
     /// Location: the distinct statuses of its figures, comma-separated.

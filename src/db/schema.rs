@@ -74,8 +74,6 @@ diesel::table! {
         temporary_assignment -> Text,
         comment -> Nullable<Text>,
         last_updated -> BigInt,
-        extension_json -> Text,
-        observation_json -> Text,
         region -> Nullable<Text>,
     }
 }

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod codes;
 pub mod elements;
 pub mod extract;
+pub mod figures;
 pub mod measure_report;
 pub mod outcome;
 pub mod render;

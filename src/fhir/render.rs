@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::codes::{self, CapacityCode};
 use super::extract::CapacityRecord;
+use super::figures::Facts;
 use crate::base::instant::format_instant;
 
 /// Sets `meta.lastUpdated` to `stamp` (creating `meta` if needed, keeping `resourceType`/`id` first).
@@ -258,30 +259,24 @@ pub fn observation_ids<'a>(location_id: &str, caps: impl IntoIterator<Item = &'a
     out
 }
 
-/// The Observation view of one capacity figure.
-pub fn observation(
-    id: &str,
-    location_id: &str,
-    region: Option<&str>,
-    cap: &CapacityRecord,
-    last_updated_us: i64,
-) -> String {
+/// The Observation view of one capacity figure, `id`, as of `last_updated_us`.
+pub fn observation(id: &str, f: &Facts<'_>, last_updated_us: i64) -> String {
     let mut meta = Map::new();
     meta.insert("lastUpdated".to_owned(), Value::String(format_instant(last_updated_us)));
-    if let Some(region) = region {
+    if let Some(region) = f.region {
         let mut tag = json!({ "system": codes::REGION_SYSTEM, "code": region });
         if let (Some(d), Value::Object(t)) = (codes::region_display(region), &mut tag) {
             t.insert("display".to_owned(), Value::String(d.to_owned()));
         }
         meta.insert("tag".to_owned(), Value::Array(vec![tag]));
     }
-    let type_display = CapacityCode::Type.display(&cap.capacity_type).unwrap_or(&cap.capacity_type);
-    let status_display = CapacityCode::Status.display(&cap.capacity_status).unwrap_or(&cap.capacity_status);
+    let type_display = CapacityCode::Type.display(f.capacity_type).unwrap_or(f.capacity_type);
+    let status_display = CapacityCode::Status.display(f.capacity_status).unwrap_or(f.capacity_status);
     let mut components = vec![json!({
         "code": { "text": "temporalityCapacity" },
-        "valueCodeableConcept": { "coding": [coding(CapacityCode::Temporality, &cap.temporality)] }
+        "valueCodeableConcept": { "coding": [coding(CapacityCode::Temporality, f.temporality)] }
     })];
-    if let Some(g) = &cap.gender {
+    if let Some(g) = f.gender {
         components.push(json!({
             "code": { "text": "genderCapacityAvailable" },
             "valueCodeableConcept": { "coding": [coding(CapacityCode::Gender, g)] }
@@ -293,12 +288,12 @@ pub fn observation(
         "meta": meta,
         "status": "final",
         "code": {
-            "coding": [coding(CapacityCode::Type, &cap.capacity_type), coding(CapacityCode::Status, &cap.capacity_status)],
+            "coding": [coding(CapacityCode::Type, f.capacity_type), coding(CapacityCode::Status, f.capacity_status)],
             "text": format!("{type_display} - {status_display}")
         },
-        "subject": { "reference": format!("Location/{location_id}") },
-        "effectiveDateTime": cap.update_date,
-        "valueInteger": cap.nb_capacity,
+        "subject": { "reference": format!("Location/{}", f.location_id) },
+        "effectiveDateTime": f.update_date,
+        "valueInteger": f.nb_capacity,
         "component": components
     })
     .to_string()

@@ -3,7 +3,7 @@
 //! cut at the server's cap, and the places completed with what the consumer may see of them.
 
 use super::memo::Remembered;
-use super::visibility::compose_locations;
+use super::visibility::{compose, compose_locations};
 use crate::base::validator::Held;
 use crate::db::rows::ResourceRow;
 use crate::db::sql::Scope;
@@ -35,9 +35,7 @@ pub struct SearchResult {
 /// One resource by id, within `scope` (outside it, `None`: existence does not leak).
 pub fn read(conn: &mut DbConn, rt: ResourceType, id: &str, scope: &Scope) -> Result<Option<ResourceRow>, DbError> {
     let mut rows = read::resource(conn, rt, id, scope)?;
-    if rt == ResourceType::Location {
-        compose_locations(conn, &mut rows, scope)?;
-    }
+    compose(conn, rt, &mut rows, scope)?;
     Ok(rows.into_iter().next())
 }
 
@@ -99,9 +97,7 @@ pub fn search(
         if !ids.is_empty() {
             includes(c, req, scope, &ids, max_included, &mut out)?;
         }
-        if req.resource == ResourceType::Location {
-            compose_locations(c, &mut rows, scope)?;
-        }
+        compose(c, req.resource, &mut rows, scope)?;
         out.matches = rows;
         Ok(out)
     })

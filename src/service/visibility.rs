@@ -9,7 +9,8 @@ use crate::auth::views;
 use crate::db::rows::ResourceRow;
 use crate::db::sql::Scope;
 use crate::db::{DbConn, DbError, read};
-use crate::fhir::render;
+use crate::fhir::figures::{self, Facts};
+use crate::fhir::{ResourceType, render};
 use crate::search::date::format_instant;
 
 /// A comma-separated code list of a row (empty when absent).
@@ -23,7 +24,7 @@ enum Figures {
     Hidden,
     /// All are visible: the place's stored piece ('' when it has none).
     Stored(String),
-    /// Some may be hidden: filtered by the database.
+    /// Some may be hidden: the database says which, and they are taken from the piece.
     Filtered,
 }
 
@@ -79,15 +80,16 @@ pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Sc
     let filtered: Vec<String> =
         rows.iter().zip(&sources).filter(|(_, s)| matches!(s, Figures::Filtered)).map(|(r, _)| r.id.clone()).collect();
     let figures = if filtered.is_empty() { Vec::new() } else { read::visible_figures(conn, &filtered, scope)? };
-    let mut by_place: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut by_place: HashMap<&str, Vec<i64>> = HashMap::new();
     for f in &figures {
-        by_place.entry(f.location_id.as_str()).or_default().push(f.json.as_str());
+        by_place.entry(f.location_id.as_str()).or_default().push(f.seq);
     }
     for (row, source) in rows.iter_mut().zip(&sources) {
+        let piece = row.figures.take().unwrap_or_default();
         let visible: Vec<&str> = match source {
             Figures::Hidden => Vec::new(),
             Figures::Stored(piece) => std::iter::once(piece.as_str()).filter(|p| !p.is_empty()).collect(),
-            Figures::Filtered => by_place.get(row.id.as_str()).cloned().unwrap_or_default(),
+            Figures::Filtered => pick(&piece, by_place.get(row.id.as_str()).map_or(&[], Vec::as_slice)),
         };
         let parts = render::StoredParts {
             head: &row.json,
@@ -101,4 +103,45 @@ pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Sc
         row.tail = String::new();
     }
     Ok(())
+}
+
+/// The extensions of `piece` at positions `seqs` (from 1, as `capacities.seq`).
+fn pick<'a>(piece: &'a str, seqs: &[i64]) -> Vec<&'a str> {
+    let all = figures::split(piece);
+    seqs.iter().filter_map(|s| usize::try_from(*s).ok()?.checked_sub(1).and_then(|i| all.get(i).copied())).collect()
+}
+
+/// Completes rows of `rt` as served: places with what the consumer may see of them
+/// ([`compose_locations`]), Observations rendered from their figure's facts.
+pub fn compose(conn: &mut DbConn, rt: ResourceType, rows: &mut [ResourceRow], scope: &Scope) -> Result<(), DbError> {
+    match rt {
+        ResourceType::Location => compose_locations(conn, rows, scope),
+        ResourceType::Observation => render_observations(rows),
+        _ => Ok(()),
+    }
+}
+
+/// Renders the Observations of `rows`, read with their figure's facts in `json`.
+fn render_observations(rows: &mut [ResourceRow]) -> Result<(), DbError> {
+    for row in rows {
+        let facts = Facts::decode(&row.json)
+            .ok_or_else(|| DbError::Migration(format!("Observation/{}: stored facts unreadable", row.id)))?;
+        let json = render::observation(&row.id, &facts, row.last_updated);
+        row.json = json;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_visible_extensions_of_a_piece() {
+        let piece = r#"{"a":1},{"b":[1,2]},{"c":"x,y"}"#;
+        assert_eq!(pick(piece, &[1, 3]), [r#"{"a":1}"#, r#"{"c":"x,y"}"#]);
+        assert_eq!(pick(piece, &[2]), [r#"{"b":[1,2]}"#]);
+        assert!(pick(piece, &[0, 4, -1]).is_empty());
+        assert!(pick("", &[1]).is_empty());
+    }
 }

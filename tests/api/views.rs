@@ -255,4 +255,74 @@ fn earlier_rows_are_upgraded(backend: Backend) {
     }
 }
 
-crate::each_backend!(last_updated_follows_what_each_profile_sees, earlier_rows_are_upgraded);
+/// What every profile is served of a place: its read, and its Observations searched.
+fn served(v: &Views) -> BTreeMap<u8, (Value, Value)> {
+    let obs = format!("Observation?subject=Location/{}&_sort=_id", v.id);
+    v.servers
+        .iter()
+        .map(|(p, app)| (*p, (app.get(&format!("Location/{}", v.id)).body, app.get(&obs).body["entry"].clone())))
+        .collect()
+}
+
+/// A database written before figures were stored once (each figure's extension in `capacities`,
+/// the place without its piece) is brought to the current form by the migration, serving every
+/// profile the same place and the same Observations.
+fn figures_stored_twice_are_upgraded(backend: Backend) {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Text};
+    let mut v = Views::new(backend);
+    // A place with a figure that profile 2 may not see (status 06) among others.
+    let figures =
+        [figure(&v.template, "01", "01", 12), figure(&v.template, "06", "01", 3), figure(&v.template, "02", "02", 5)];
+    v.import_place(&figures, "Before the pieces");
+    let before = served(&v);
+    assert_ne!(before[&1].0, before[&2].0, "profile 2 sees fewer figures");
+    let url = v.db.db_url();
+    let mut conn = ror_capacity::db::connect(&url, false).unwrap();
+    let reverted = ror_capacity::db::migrate::revert_last(&mut conn).unwrap();
+    assert_eq!(reverted, "20261206000003", "the migration storing figures once");
+    let id = v.id.clone();
+    let piece: String = match &mut conn {
+        ror_capacity::db::DbConn::Sqlite(c) => ror_capacity::db::schema::locations::table
+            .find(&id)
+            .select(ror_capacity::db::schema::locations::figures_json)
+            .first::<Option<String>>(c),
+        ror_capacity::db::DbConn::Postgresql(c) => ror_capacity::db::schema::locations::table
+            .find(&id)
+            .select(ror_capacity::db::schema::locations::figures_json)
+            .first::<Option<String>>(c),
+    }
+    .unwrap()
+    .unwrap();
+    let extensions = ror_capacity::fhir::figures::split(&piece);
+    assert_eq!(extensions.len(), 3);
+    let q = |sql: &str| diesel::sql_query(sql.to_owned());
+    for (seq, json) in extensions.iter().enumerate() {
+        let update = q("UPDATE capacities SET extension_json = $1 WHERE location_id = $2 AND seq = $3")
+            .bind::<Text, _>(*json)
+            .bind::<Text, _>(&id)
+            .bind::<BigInt, _>(i64::try_from(seq + 1).unwrap());
+        let n = match &mut conn {
+            ror_capacity::db::DbConn::Sqlite(c) => update.execute(c),
+            ror_capacity::db::DbConn::Postgresql(c) => update.execute(c),
+        };
+        assert_eq!(n.unwrap(), 1);
+    }
+    let forget = q("UPDATE locations SET figures_json = NULL, figure_statuses = NULL, figure_assignments = NULL \
+                    WHERE id = $1")
+    .bind::<Text, _>(&id);
+    let n = match &mut conn {
+        ror_capacity::db::DbConn::Sqlite(c) => forget.execute(c),
+        ror_capacity::db::DbConn::Postgresql(c) => forget.execute(c),
+    };
+    assert_eq!(n.unwrap(), 1);
+    drop(conn);
+    ror_capacity::startup::migrate(&url).unwrap();
+    assert_eq!(served(&v), before);
+}
+
+crate::each_backend!(
+    last_updated_follows_what_each_profile_sees,
+    earlier_rows_are_upgraded,
+    figures_stored_twice_are_upgraded
+);

@@ -78,8 +78,8 @@ pub struct Table {
     pub name: Ident,
     /// Id column.
     pub id: Ident,
-    /// JSON column.
-    pub json: Ident,
+    /// JSON column (`None`: Observations, rendered when read from their figure's facts).
+    pub json: Option<Ident>,
     /// The column of the row's `meta.lastUpdated`.
     pub last_updated: Ident,
 }
@@ -89,16 +89,16 @@ pub fn table(rt: ResourceType) -> Table {
     use crate::db::ident::{capacities as c, healthcare_services as hs, locations as l, organizations as o};
     match rt {
         ResourceType::Location => {
-            Table { name: l::TABLE, id: l::ID, json: l::JSON_HEAD, last_updated: l::LAST_UPDATED }
+            Table { name: l::TABLE, id: l::ID, json: Some(l::JSON_HEAD), last_updated: l::LAST_UPDATED }
         }
         ResourceType::HealthcareService => {
-            Table { name: hs::TABLE, id: hs::ID, json: hs::RESOURCE_JSON, last_updated: hs::LAST_UPDATED }
+            Table { name: hs::TABLE, id: hs::ID, json: Some(hs::RESOURCE_JSON), last_updated: hs::LAST_UPDATED }
         }
         ResourceType::Organization => {
-            Table { name: o::TABLE, id: o::ID, json: o::RESOURCE_JSON, last_updated: o::LAST_UPDATED }
+            Table { name: o::TABLE, id: o::ID, json: Some(o::RESOURCE_JSON), last_updated: o::LAST_UPDATED }
         }
         ResourceType::Observation => {
-            Table { name: c::TABLE, id: c::OBSERVATION_ID, json: c::OBSERVATION_JSON, last_updated: c::LAST_UPDATED }
+            Table { name: c::TABLE, id: c::OBSERVATION_ID, json: None, last_updated: c::LAST_UPDATED }
         }
     }
 }
@@ -165,7 +165,10 @@ fn select_list(
         p.push(" AS id, ");
         p.col("r", t.last_updated);
         p.push(" AS last_updated, ");
-        p.col("r", t.json);
+        match t.json {
+            Some(json) => p.col("r", json),
+            None => observation_facts(p),
+        }
         p.push(
             " AS json, '' AS tail, \
              CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
@@ -213,6 +216,17 @@ fn from_table(p: &mut SqlPlan, rt: ResourceType, source: Source<'_>) {
     }
 }
 
+/// The facts an Observation is rendered from, as one text (`fhir::figures::Facts::decode`): the
+/// codes are checked against their lists at import, the place's id and the date against their
+/// syntax, so none holds a `|`; the région, which may, comes last.
+fn observation_facts(p: &mut SqlPlan) {
+    p.push(
+        "r.location_id || '|' || r.capacity_type || '|' || r.capacity_status || '|' || r.temporality || '|' \
+         || COALESCE('=' || r.gender, '') || '|' || CAST(r.nb_capacity AS TEXT) || '|' || r.update_date || '|' \
+         || COALESCE('=' || r.region, '')",
+    );
+}
+
 /// One resource by id, within `scope`.
 pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
     let t = table(rt);
@@ -227,10 +241,10 @@ pub fn read(rt: ResourceType, id: &str, scope: &Scope) -> SqlPlan {
     p
 }
 
-/// The visible capacity extensions of Locations, in document order.
+/// Which figures of Locations are visible (their places and positions, from 1), in document order.
 pub fn visible_figures(ids: &[String], scope: &Scope) -> SqlPlan {
     let mut p = SqlPlan::new(
-        "SELECT c.location_id AS location_id, c.extension_json AS json FROM capacities c WHERE c.location_id IN ",
+        "SELECT c.location_id AS location_id, CAST(c.seq AS BIGINT) AS seq FROM capacities c WHERE c.location_id IN ",
     );
     p.text_list(ids);
     p.push(" AND ");

@@ -1,5 +1,6 @@
-//! Writing a place: its row (JSON around its figures and its `meta.lastUpdated`), one row per
-//! capacity figure with its Observation, its search tokens, and one row per view
+//! Writing a place: its row (JSON around its figures, its figures in one piece, and its
+//! `meta.lastUpdated`), one row per capacity figure (the facts searches and its Observation are
+//! made of; the Observation is rendered when read), its search tokens, and one row per view
 //! (`location_views`: when what each capacity scope shows of it last changed).
 //!
 //! Instants: the place itself (`locations.last_updated`) is the source's `meta.lastUpdated` when it
@@ -24,12 +25,26 @@ use crate::db::schema::{capacities, location_positions, location_views, location
 use crate::db::sql::{self, Bind};
 use crate::db::{DbConn, DbError};
 use crate::fhir::extract::{self, LocationRecord, Record};
+use crate::fhir::figures;
 use crate::fhir::render::{self, LocationParts};
 use crate::search::date::format_instant;
 use crate::search::{near, normalize};
 
+/// The capacity extensions of place `id` in its stored piece, which holds one per row of
+/// `capacities` (`n`).
+fn stored_figures<'a>(id: &str, piece: Option<&'a str>, n: usize) -> Result<Vec<&'a str>, DbError> {
+    let figures = figures::split(piece.unwrap_or_default());
+    if figures.len() != n {
+        return Err(DbError::Migration(format!(
+            "Location/{id}: {} capacity extensions stored for {n} figures",
+            figures.len()
+        )));
+    }
+    Ok(figures)
+}
+
 /// One stored figure, as far as a new import of its place is concerned.
-#[derive(Debug, Queryable)]
+#[derive(Debug)]
 struct StoredFigure {
     observation_id: String,
     json: String,
@@ -49,23 +64,41 @@ struct Previous {
 }
 
 fn load_previous(conn: &mut DbConn, id: &str) -> Result<Option<Previous>, DbError> {
-    let row: Option<(i64, Option<String>, String, String)> = locations::table
+    type PlaceRow = (i64, Option<String>, String, String, Option<String>);
+    let row: Option<PlaceRow> = locations::table
         .find(id)
-        .select((locations::last_updated, locations::region, locations::json_head, locations::json_tail))
+        .select((
+            locations::last_updated,
+            locations::region,
+            locations::json_head,
+            locations::json_tail,
+            locations::figures_json,
+        ))
         .first(conn)
         .optional()?;
-    let Some((base_last_updated, region, head, tail)) = row else { return Ok(None) };
-    let figures = capacities::table
+    let Some((base_last_updated, region, head, tail, piece)) = row else { return Ok(None) };
+    let rows: Vec<(String, i64, String, String)> = capacities::table
         .filter(capacities::location_id.eq(id))
         .order(capacities::seq)
         .select((
             capacities::observation_id,
-            capacities::extension_json,
             capacities::last_updated,
             capacities::capacity_status,
             capacities::temporary_assignment,
         ))
-        .load::<StoredFigure>(conn)?;
+        .load(conn)?;
+    let jsons = stored_figures(id, piece.as_deref(), rows.len())?;
+    let figures = rows
+        .into_iter()
+        .zip(jsons)
+        .map(|((observation_id, last_updated, status, assignment), json)| StoredFigure {
+            observation_id,
+            json: json.to_owned(),
+            last_updated,
+            status,
+            assignment,
+        })
+        .collect();
     let views = location_views::table
         .filter(location_views::location_id.eq(id))
         .select((location_views::view, location_views::last_updated))
@@ -89,7 +122,7 @@ fn figures_of(stored: &[StoredFigure]) -> Vec<Figure<'_>> {
 }
 
 /// The columns of `capacities`, in the order [`insert`] gives their values.
-const CAPACITY_COLUMNS: [Ident; 20] = [
+const CAPACITY_COLUMNS: [Ident; 18] = [
     c::LOCATION_ID,
     c::SEQ,
     c::OBSERVATION_ID,
@@ -107,8 +140,6 @@ const CAPACITY_COLUMNS: [Ident; 20] = [
     c::TEMPORARY_ASSIGNMENT,
     c::COMMENT,
     c::LAST_UPDATED,
-    c::EXTENSION_JSON,
-    c::OBSERVATION_JSON,
     c::REGION,
 ];
 
@@ -287,7 +318,6 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
     for (seq, ((cap, obs_id), lu)) in
         l.capacities.iter().zip(&plan.observation_ids).zip(&plan.figure_last_updated).enumerate()
     {
-        let obs_json = render::observation(obs_id, id, l.common.region.as_deref(), cap, *lu);
         figures.push([
             text(id),
             Bind::BigInt(i64::try_from(seq + 1).unwrap_or(i64::MAX)),
@@ -306,8 +336,6 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             text(&cap.temporary_assignment),
             opt_text(cap.comment.as_deref()),
             Bind::BigInt(*lu),
-            text(&cap.extension_json),
-            Bind::Text(obs_json),
             opt_text(l.common.region.as_deref()),
         ]);
     }
@@ -451,16 +479,18 @@ pub(super) fn stored_record<'a>(
 fn upgrade_one(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
     let row: StoredRow = locations::table.find(id).select(STORED_COLUMNS).first(conn)?;
     let base = row.0;
-    let stored: Vec<(String, i64)> = capacities::table
+    let piece: Option<String> = locations::table.find(id).select(locations::figures_json).first(conn)?;
+    let instants: Vec<i64> = capacities::table
         .filter(capacities::location_id.eq(id))
         .order(capacities::seq)
-        .select((capacities::extension_json, capacities::last_updated))
+        .select(capacities::last_updated)
         .load(conn)?;
-    let l = stored_record(id, &row, stored.iter().map(|(j, _)| j.as_str()))?;
+    let jsons = stored_figures(id, piece.as_deref(), instants.len())?;
+    let l = stored_record(id, &row, jsons.iter().copied())?;
     let lus = l
         .capacities
         .iter()
-        .map(|c| stored.iter().find(|(j, _)| *j == c.extension_json).map_or(base, |(_, lu)| *lu))
+        .map(|c| jsons.iter().zip(&instants).find(|(j, _)| **j == c.extension_json).map_or(base, |(_, lu)| *lu))
         .collect();
     let ids = render::observation_ids(id, &l.capacities);
     let sensitive = is_sensitive(conn, id)?;

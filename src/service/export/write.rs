@@ -12,7 +12,7 @@ use crate::db::{DbConn, DbError, read};
 use crate::fhir::ResourceType;
 use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
-use crate::service::visibility::compose_locations;
+use crate::service::visibility::compose;
 
 /// Most resources brought along by one page of an export (`_myCompleteExtract`).
 const MAX_BROUGHT_PER_PAGE: usize = 1 << 20;
@@ -120,9 +120,7 @@ impl Walker<'_> {
             let seen = self.written.entry(rt).or_default();
             rows.retain(|r| seen.insert(r.id.clone()));
         }
-        if rt == ResourceType::Location {
-            compose_locations(c, &mut rows, scope)?;
-        }
+        compose(c, rt, &mut rows, scope)?;
         for r in &rows {
             self.sink.put(rt, &r.json)?;
         }

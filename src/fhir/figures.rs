@@ -1,0 +1,172 @@
+//! A place's capacity figures as stored once: its capacity extensions in one comma-separated
+//! piece (`locations.figures_json`), and for each figure the facts its Observation is made of
+//! (`capacities`), from which the Observation is rendered when it is read.
+
+use super::extract::CapacityRecord;
+
+/// The capacity extensions of a stored piece (`{…},{…}`), in order: the piece split at the commas
+/// between its top-level JSON values. An empty piece has none.
+pub fn split(piece: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, 0usize);
+    for (i, b) in piece.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                out.push(&piece[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < piece.len() || !out.is_empty() {
+        out.push(&piece[start..]);
+    }
+    out
+}
+
+/// What an Observation of a capacity figure shows of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts<'a> {
+    /// The place.
+    pub location_id: &'a str,
+    /// `capacityType`.
+    pub capacity_type: &'a str,
+    /// `capacityStatus`.
+    pub capacity_status: &'a str,
+    /// `temporalityCapacity`.
+    pub temporality: &'a str,
+    /// `genderCapacityAvailable`.
+    pub gender: Option<&'a str>,
+    /// `nbCapacity`.
+    pub nb_capacity: i32,
+    /// `capacityUpdateDate`, as given.
+    pub update_date: &'a str,
+    /// The place's région code (its `meta.tag`).
+    pub region: Option<&'a str>,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of figure `cap` of place `location_id` in `region`.
+    pub fn of(location_id: &'a str, region: Option<&'a str>, cap: &'a CapacityRecord) -> Self {
+        Self {
+            location_id,
+            capacity_type: &cap.capacity_type,
+            capacity_status: &cap.capacity_status,
+            temporality: &cap.temporality,
+            gender: cap.gender.as_deref(),
+            nb_capacity: cap.nb_capacity,
+            update_date: &cap.update_date,
+            region,
+        }
+    }
+
+    /// Reads the facts the database wrote as one text (see `db::sql`'s Observation select list):
+    /// `place|type|status|temporality|gender|nb|date|region`, where an optional value is `=` and
+    /// the value, or nothing when absent. The région comes last: it is the one value the import
+    /// does not check against a code list or a syntax.
+    pub fn decode(text: &'a str) -> Option<Self> {
+        let mut it = text.splitn(8, '|');
+        let mut next = || it.next();
+        let (location_id, capacity_type, capacity_status, temporality) = (next()?, next()?, next()?, next()?);
+        let gender = optional(next()?)?;
+        let nb_capacity = next()?.parse().ok()?;
+        let update_date = next()?;
+        let region = optional(next()?)?;
+        Some(Self {
+            location_id,
+            capacity_type,
+            capacity_status,
+            temporality,
+            gender,
+            nb_capacity,
+            update_date,
+            region,
+        })
+    }
+}
+
+/// `=value` → `Some(value)`, `` → `None`, anything else is not a stored value.
+fn optional(field: &str) -> Option<Option<&str>> {
+    if field.is_empty() { Some(None) } else { field.strip_prefix('=').map(Some) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    #[test]
+    fn splits_at_top_level_commas_only() {
+        assert!(split("").is_empty());
+        assert_eq!(split(r#"{"a":1}"#), [r#"{"a":1}"#]);
+        let piece = r#"{"u":"x,y","e":[{"v":"}\",{"}],"n":{"a":[1,2]}},{"u":"\\"},{"w":"é,"}"#;
+        assert_eq!(
+            split(piece),
+            [r#"{"u":"x,y","e":[{"v":"}\",{"}],"n":{"a":[1,2]}}"#, r#"{"u":"\\"}"#, r#"{"w":"é,"}"#]
+        );
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            ".*".prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z,\"\\\\{}]{0,4}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_joined_list_of_objects_splits_back(objects in prop::collection::vec(
+            prop::collection::btree_map("[a-z,\"\\\\{}\\[\\]]{0,5}", json_value(), 0..4), 0..6)
+        ) {
+            let texts: Vec<String> =
+                objects.into_iter().map(|m| Value::Object(m.into_iter().collect()).to_string()).collect();
+            let piece = texts.join(",");
+            prop_assert_eq!(split(&piece), texts.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn facts_read_back_from_their_stored_text() {
+        let f = Facts::decode("p-1|01|02|03|=M|12|2025-01-02T03:04:05Z|=a|b").unwrap();
+        assert_eq!(
+            f,
+            Facts {
+                location_id: "p-1",
+                capacity_type: "01",
+                capacity_status: "02",
+                temporality: "03",
+                gender: Some("M"),
+                nb_capacity: 12,
+                update_date: "2025-01-02T03:04:05Z",
+                region: Some("a|b"),
+            }
+        );
+        let none = Facts::decode("p|01|02|03||0|2025|").unwrap();
+        assert_eq!((none.gender, none.region), (None, None));
+        for bad in ["", "p|01|02|03", "p|01|02|03|M|1|d|", "p|01|02|03||x|d|", "p|01|02|03||1|d|r"] {
+            assert_eq!(Facts::decode(bad), None, "{bad}");
+        }
+    }
+}
