@@ -5,22 +5,15 @@
 use super::extract::CapacityRecord;
 
 /// The capacity extensions of a stored piece (`{…},{…}`), in order: the piece split at the commas
-/// between its top-level JSON values. An empty piece has none.
+/// between its top-level JSON values. An empty piece has none. Strings (most of the bytes: URLs,
+/// codes, displays) are skipped to their closing quote with `memchr`.
 pub fn split(piece: &str) -> Vec<&str> {
+    let bytes = piece.as_bytes();
     let mut out = Vec::new();
-    let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, 0usize);
-    for (i, b) in piece.bytes().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
+    let (mut depth, mut start, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = string_end(bytes, i + 1),
             b'{' | b'[' => depth += 1,
             b'}' | b']' => depth = depth.saturating_sub(1),
             b',' if depth == 0 => {
@@ -29,11 +22,24 @@ pub fn split(piece: &str) -> Vec<&str> {
             }
             _ => {}
         }
+        i += 1;
     }
     if start < piece.len() || !out.is_empty() {
         out.push(&piece[start..]);
     }
     out
+}
+
+/// The index of the quote closing a string whose text starts at `from` (the end of `bytes` when
+/// it is not closed).
+fn string_end(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(k) = memchr::memchr2(b'"', b'\\', bytes.get(from..).unwrap_or_default()) {
+        if bytes[from + k] == b'"' {
+            return from + k;
+        }
+        from += k + 2;
+    }
+    bytes.len()
 }
 
 /// What an Observation of a capacity figure shows of it.

@@ -210,13 +210,6 @@ pub fn compose_location<'a>(
     out
 }
 
-fn coding(kind: CapacityCode, code: &str) -> Value {
-    match kind.display(code) {
-        Some(display) => json!({ "system": kind.system(), "code": code, "display": display }),
-        None => json!({ "system": kind.system(), "code": code }),
-    }
-}
-
 /// The identity of a capacity figure within its place: every coded element but the count, its
 /// date and comment (so a figure whose count changes keeps its Observation id), hashed.
 /// It says nothing of the place's other figures.
@@ -259,49 +252,133 @@ pub fn observation_ids<'a>(location_id: &str, caps: impl IntoIterator<Item = &'a
     out
 }
 
-/// The Observation view of one capacity figure, `id`, as of `last_updated_us`.
+/// The Observation view of one capacity figure, `id`, as of `last_updated_us`: written straight
+/// into its text (rendered on every read, so without building a JSON tree first).
 pub fn observation(id: &str, f: &Facts<'_>, last_updated_us: i64) -> String {
-    let mut meta = Map::new();
-    meta.insert("lastUpdated".to_owned(), Value::String(format_instant(last_updated_us)));
+    let mut o = String::with_capacity(1024);
+    o.push_str(r#"{"resourceType":"Observation","id":"#);
+    quoted(&mut o, id);
+    o.push_str(r#","meta":{"lastUpdated":"#);
+    quoted(&mut o, &format_instant(last_updated_us));
     if let Some(region) = f.region {
-        let mut tag = json!({ "system": codes::REGION_SYSTEM, "code": region });
-        if let (Some(d), Value::Object(t)) = (codes::region_display(region), &mut tag) {
-            t.insert("display".to_owned(), Value::String(d.to_owned()));
+        o.push_str(r#","tag":[{"system":"#);
+        quoted(&mut o, codes::REGION_SYSTEM);
+        o.push_str(r#","code":"#);
+        quoted(&mut o, region);
+        if let Some(d) = codes::region_display(region) {
+            o.push_str(r#","display":"#);
+            quoted(&mut o, d);
         }
-        meta.insert("tag".to_owned(), Value::Array(vec![tag]));
+        o.push_str("}]");
     }
+    o.push_str(r#"},"status":"final","code":{"coding":["#);
+    coding_text(&mut o, CapacityCode::Type, f.capacity_type);
+    o.push(',');
+    coding_text(&mut o, CapacityCode::Status, f.capacity_status);
     let type_display = CapacityCode::Type.display(f.capacity_type).unwrap_or(f.capacity_type);
     let status_display = CapacityCode::Status.display(f.capacity_status).unwrap_or(f.capacity_status);
-    let mut components = vec![json!({
-        "code": { "text": "temporalityCapacity" },
-        "valueCodeableConcept": { "coding": [coding(CapacityCode::Temporality, f.temporality)] }
-    })];
+    o.push_str(r#"],"text":"#);
+    quoted(&mut o, &format!("{type_display} - {status_display}"));
+    o.push_str(r#"},"subject":{"reference":"#);
+    quoted(&mut o, &format!("Location/{}", f.location_id));
+    o.push_str(r#"},"effectiveDateTime":"#);
+    quoted(&mut o, f.update_date);
+    o.push_str(&format!(r#","valueInteger":{},"component":["#, f.nb_capacity));
+    component(&mut o, "temporalityCapacity", CapacityCode::Temporality, f.temporality);
     if let Some(g) = f.gender {
-        components.push(json!({
-            "code": { "text": "genderCapacityAvailable" },
-            "valueCodeableConcept": { "coding": [coding(CapacityCode::Gender, g)] }
-        }));
+        o.push(',');
+        component(&mut o, "genderCapacityAvailable", CapacityCode::Gender, g);
     }
-    json!({
-        "resourceType": "Observation",
-        "id": id,
-        "meta": meta,
-        "status": "final",
-        "code": {
-            "coding": [coding(CapacityCode::Type, f.capacity_type), coding(CapacityCode::Status, f.capacity_status)],
-            "text": format!("{type_display} - {status_display}")
-        },
-        "subject": { "reference": format!("Location/{}", f.location_id) },
-        "effectiveDateTime": f.update_date,
-        "valueInteger": f.nb_capacity,
-        "component": components
-    })
-    .to_string()
+    o.push_str("]}");
+    o
+}
+
+/// `s` as a JSON string, escaped as serde_json escapes it (which changes only quotes, backslashes
+/// and control characters: most strings here, URLs, codes and displays, are copied as they are).
+fn quoted(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&Value::from(s).to_string());
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
+}
+
+/// A coding of `kind` as text, with its display when the code has one.
+fn coding_text(out: &mut String, kind: CapacityCode, code: &str) {
+    out.push_str(r#"{"system":"#);
+    quoted(out, kind.system());
+    out.push_str(r#","code":"#);
+    quoted(out, code);
+    if let Some(display) = kind.display(code) {
+        out.push_str(r#","display":"#);
+        quoted(out, display);
+    }
+    out.push('}');
+}
+
+/// An Observation component: its code's text and one coding of `kind`.
+fn component(out: &mut String, text: &str, kind: CapacityCode, code: &str) {
+    out.push_str(r#"{"code":{"text":"#);
+    quoted(out, text);
+    out.push_str(r#"},"valueCodeableConcept":{"coding":["#);
+    coding_text(out, kind, code);
+    out.push_str("]}}");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn observations_are_written_as_their_tree_would_print() {
+        let coding = |kind: CapacityCode, code: &str| {
+            let mut c = json!({ "system": kind.system(), "code": code });
+            if let Some(d) = kind.display(code) {
+                c["display"] = json!(d);
+            }
+            c
+        };
+        let full = Facts {
+            location_id: "p-1",
+            capacity_type: "01",
+            capacity_status: "02",
+            temporality: "01",
+            gender: Some("1"),
+            nb_capacity: 7,
+            update_date: "2025-01-02T03:04:05Z",
+            region: Some("27"),
+        };
+        let bare = Facts { gender: None, region: None, capacity_type: "x\"y", ..full };
+        let odd_region = Facts { region: Some("a\"\n\u{1}é"), ..full };
+        for f in [full, bare, odd_region] {
+            let mut meta = json!({ "lastUpdated": format_instant(5_000_000) });
+            if let Some(r) = f.region {
+                let mut tag = json!({ "system": codes::REGION_SYSTEM, "code": r });
+                if let Some(d) = codes::region_display(r) {
+                    tag["display"] = json!(d);
+                }
+                meta["tag"] = json!([tag]);
+            }
+            let mut components = vec![json!({ "code": { "text": "temporalityCapacity" },
+                "valueCodeableConcept": { "coding": [coding(CapacityCode::Temporality, f.temporality)] } })];
+            if let Some(g) = f.gender {
+                components.push(json!({ "code": { "text": "genderCapacityAvailable" },
+                    "valueCodeableConcept": { "coding": [coding(CapacityCode::Gender, g)] } }));
+            }
+            let t = CapacityCode::Type.display(f.capacity_type).unwrap_or(f.capacity_type);
+            let s = CapacityCode::Status.display(f.capacity_status).unwrap_or(f.capacity_status);
+            let tree = json!({
+                "resourceType": "Observation", "id": "o-1", "meta": meta, "status": "final",
+                "code": { "coding": [coding(CapacityCode::Type, f.capacity_type),
+                                     coding(CapacityCode::Status, f.capacity_status)], "text": format!("{t} - {s}") },
+                "subject": { "reference": format!("Location/{}", f.location_id) },
+                "effectiveDateTime": f.update_date, "valueInteger": f.nb_capacity, "component": components
+            });
+            assert_eq!(observation("o-1", &f, 5_000_000), tree.to_string());
+        }
+    }
 
     fn same(a: &str, b: &str) {
         let a: Value = serde_json::from_str(a).unwrap();
