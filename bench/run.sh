@@ -171,7 +171,8 @@ for size in $SIZES; do
             psql -q -h 127.0.0.1 -U postgres -d "ror_bench_$size" -c "VACUUM ANALYZE" >/dev/null
             db_bytes=$(psql -qtA -h 127.0.0.1 -U postgres -d "ror_bench_$size" -c "SELECT pg_database_size(current_database())")
         else
-            db_bytes=$(cat "$WORK/places-$size.db"{,-wal} 2>/dev/null | wc -c)
+            db_bytes=$(stat -c %s "$WORK/places-$size.db")
+            [[ -f $WORK/places-$size.db-wal ]] && db_bytes=$((db_bytes + $(stat -c %s "$WORK/places-$size.db-wal")))
         fi
         record "{\"size\":$size,\"backend\":\"$backend\",\"measure\":\"db_size\",\"bytes\":$db_bytes}"
         "$BIN" --database-url "$db_url" explain >"$RAW/plans-$backend-$size.txt"
