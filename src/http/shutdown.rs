@@ -13,8 +13,9 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use tokio::signal::unix::{SignalKind, signal};
 
-/// How long connections taken before the pause have to reach their workers.
-const SETTLE: Duration = Duration::from_millis(200);
+/// How long connections taken before the pause have to reach their workers (a worker busy with
+/// other connections reads its queue between them; 200 ms proved too short on a loaded machine).
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// Waits for SIGTERM (graceful stop, as above) or SIGINT / SIGQUIT (immediate stop, as actix
 /// does), then stops the server of `handle`. Spawn it on the server's actix system.
