@@ -47,8 +47,8 @@ pub enum StartError {
     Random(String),
 }
 
-/// Applies pending migrations with a read-write connection (the serving pool is read-only).
-/// Then brings places stored by an earlier version, or lacking a view of the current access
+/// Applies pending migrations with a read-write connection (the serving pool is read-only), and
+/// packs the figures of places stored before they were packed (in one transaction). Then brings places stored by an earlier version, or lacking a view of the current access
 /// policy, to the current form (in one transaction), and re-derives a search index written by an
 /// earlier version (in another).
 pub fn migrate(url: &DbUrl) -> Result<Vec<String>, DbError> {
@@ -62,6 +62,10 @@ pub fn migrate(url: &DbUrl) -> Result<Vec<String>, DbError> {
         conn.batch_execute("PRAGMA cache_size = -32768")?;
     }
     let applied = db::migrate::run_pending(&mut conn)?;
+    let packed = conn.transaction::<_, DbError, _>(db::write::pack_stored_pieces)?;
+    if packed > 0 {
+        log::info!("packed the capacity figures of {packed} places (LZ4)");
+    }
     let upgraded = conn.transaction::<_, DbError, _>(|c| changed(c, db::write::upgrade_legacy_locations))?;
     if upgraded > 0 {
         log::info!(

@@ -67,6 +67,7 @@ pub mod locations {
     pub const EMPTY_HEAD_LEN: Ident = col::<t::empty_head_len>();
     pub const EMPTY_TAIL_SKIP: Ident = col::<t::empty_tail_skip>();
     pub const FIGURES_JSON: Ident = col::<t::figures_json>();
+    pub const FIGURES_LZ4: Ident = col::<t::figures_lz4>();
     pub const FIGURE_STATUSES: Ident = col::<t::figure_statuses>();
     pub const FIGURE_ASSIGNMENTS: Ident = col::<t::figure_assignments>();
     pub const LU_AT: Ident = col::<t::lu_at>();

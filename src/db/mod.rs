@@ -55,6 +55,9 @@ pub enum DbError {
     /// The request's time budget stopped the work (deadline passed, or nobody waits any more).
     #[error("stopped by the request's time budget: {0:?}")]
     Stopped(budget::Stop),
+    /// Stored data does not read back as this version writes it (damaged, or written by another).
+    #[error("stored data unreadable: {0}")]
+    Unreadable(String),
     /// The connection to the database was lost (and, where it was retried, lost again).
     #[error("the connection to the database was lost: {0}")]
     Lost(String),

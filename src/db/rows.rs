@@ -1,7 +1,7 @@
 //! Row types, for the diesel DSL writes and the raw-SQL reads.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Binary, Bool, Double, Nullable, Text};
 
 use super::schema::{healthcare_services, location_views, locations, organizations};
 
@@ -26,9 +26,10 @@ pub struct ResourceRow {
     /// Location: bytes of `tail` dropped when no figure is visible.
     #[diesel(sql_type = BigInt)]
     pub cut_tail: i64,
-    /// Location: all its capacity extensions, comma-separated (those a consumer sees are taken from it).
-    #[diesel(sql_type = Nullable<Text>)]
-    pub figures: Option<String>,
+    /// Location: all its capacity extensions, comma-separated and packed
+    /// ([`crate::fhir::figures::pack`]; those a consumer sees are taken from it).
+    #[diesel(sql_type = Nullable<Binary>)]
+    pub figures: Option<Vec<u8>>,
     /// Location: the distinct statuses of its figures, comma-separated.
     #[diesel(sql_type = Nullable<Text>)]
     pub statuses: Option<String>,
@@ -98,6 +99,7 @@ pub struct NewLocation<'a> {
     pub empty_head_len: i64,
     pub empty_tail_skip: i64,
     pub figures_json: Option<&'a str>,
+    pub figures_lz4: Option<&'a [u8]>,
     pub figure_statuses: Option<&'a str>,
     pub figure_assignments: Option<&'a str>,
     pub lu_at: Option<i64>,

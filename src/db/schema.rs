@@ -44,6 +44,7 @@ diesel::table! {
         sensitive -> Bool,
         city_norm -> Nullable<Text>,
         part_of_id -> Nullable<Text>,
+        figures_lz4 -> Nullable<Binary>,
     }
 }
 

@@ -1,6 +1,6 @@
 //! A place's capacity figures as stored once: its capacity extensions in one comma-separated
-//! piece (`locations.figures_json`), and for each figure the facts its Observation is made of
-//! (`capacities`), from which the Observation is rendered when it is read.
+//! piece, LZ4-compressed ([`pack`]: `locations.figures_lz4`), and for each figure the facts its
+//! Observation is made of (`capacities`), from which the Observation is rendered when it is read.
 
 use super::extract::CapacityRecord;
 
@@ -40,6 +40,47 @@ fn string_end(bytes: &[u8], mut from: usize) -> usize {
         from += k + 2;
     }
     bytes.len()
+}
+
+/// The largest piece [`unpack`] accepts: far beyond any place's figures (a few kilobytes each),
+/// so that a damaged length prefix cannot make it allocate gigabytes.
+const MAX_PIECE: usize = 64 << 20;
+
+/// A stored piece that does not unpack (damaged, or written by something else).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("packed capacity figures unreadable: {0}")]
+pub struct Unreadable(&'static str);
+
+/// `piece` as stored: its length (4 bytes, little-endian), then its LZ4 block. The extensions
+/// repeat the same URLs and codes: 6.7 kB of five figures pack into about 0.9 kB.
+pub fn pack(piece: &str) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(piece.as_bytes())
+}
+
+/// The piece [`pack`] made of `packed`, written into `out` (cleared first; its allocation is
+/// reused, so unpacking a page of places allocates once).
+pub fn unpack_into(packed: &[u8], out: &mut String) -> Result<(), Unreadable> {
+    out.clear();
+    let (len, block) = packed.split_first_chunk::<4>().ok_or(Unreadable("no length"))?;
+    let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|_| Unreadable("length"))?;
+    if len > MAX_PIECE {
+        return Err(Unreadable("length beyond any piece"));
+    }
+    let mut bytes = std::mem::take(out).into_bytes();
+    bytes.resize(len, 0);
+    let written = lz4_flex::block::decompress_into(block, &mut bytes).map_err(|_| Unreadable("LZ4 block"))?;
+    if written != len {
+        return Err(Unreadable("shorter than its length"));
+    }
+    *out = String::from_utf8(bytes).map_err(|_| Unreadable("not UTF-8"))?;
+    Ok(())
+}
+
+/// [`unpack_into`] a new string.
+pub fn unpack(packed: &[u8]) -> Result<String, Unreadable> {
+    let mut out = String::new();
+    unpack_into(packed, &mut out)?;
+    Ok(out)
 }
 
 /// What an Observation of a capacity figure shows of it.
@@ -151,6 +192,41 @@ mod tests {
             let piece = texts.join(",");
             prop_assert_eq!(split(&piece), texts.iter().map(String::as_str).collect::<Vec<_>>());
         }
+    }
+
+    proptest! {
+        #[test]
+        fn a_packed_piece_unpacks_to_itself(piece in ".{0,3000}", reused in ".{0,40}") {
+            let mut out = reused;
+            prop_assert!(unpack_into(&pack(&piece), &mut out).is_ok());
+            prop_assert_eq!(out, piece);
+        }
+
+        #[test]
+        fn damaged_bytes_are_refused_or_unpack_to_a_string(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            // Never a panic, never an allocation beyond the bound.
+            let _ = unpack(&bytes);
+        }
+    }
+
+    #[test]
+    fn a_piece_of_figures_packs_small_and_damage_is_named() {
+        let figure = r#"{"url":"https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location-capacity","extension":[{"url":"capacityType","valueCode":"01"}]}"#;
+        let piece = [figure; 5].join(",");
+        let packed = pack(&piece);
+        assert!(packed.len() * 4 < piece.len(), "{} bytes packed from {}", packed.len(), piece.len());
+        assert_eq!(unpack(&packed).unwrap(), piece);
+        assert_eq!(unpack(&pack("")).unwrap(), "");
+        assert_eq!(unpack(&packed[..3]), Err(Unreadable("no length")));
+        let mut huge = packed.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(unpack(&huge), Err(Unreadable("length beyond any piece")));
+        let mut long = packed.clone();
+        long[..4].copy_from_slice(&u32::try_from(piece.len() + 1).unwrap().to_le_bytes());
+        assert!(unpack(&long).is_err());
+        assert!(unpack(&packed[..packed.len() - 2]).is_err());
+        let latin1 = lz4_flex::block::compress_prepend_size(&[0xe9, 0x41]);
+        assert_eq!(unpack(&latin1), Err(Unreadable("not UTF-8")));
     }
 
     #[test]

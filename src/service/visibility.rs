@@ -19,20 +19,13 @@ fn codes(list: Option<&str>) -> impl Iterator<Item = &str> + Clone {
 }
 
 /// Where the figures a consumer sees of one place come from.
-enum Figures {
-    /// None is visible (no capacity for this consumer, or a place linked to a sensitive unit).
-    Hidden,
-    /// All are visible: the place's stored piece ('' when it has none).
-    Stored(String),
-    /// Some may be hidden: the database says which, and they are taken from the piece.
-    Filtered,
-}
-
-/// Where the figures of one place come from, before they are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
+    /// None is visible (no capacity for this consumer, or a place linked to a sensitive unit).
     Hidden,
+    /// All are visible: the place's stored piece (empty when it has none).
     Stored,
+    /// Some may be hidden: the database says which, and they are taken from the piece.
     Filtered,
 }
 
@@ -69,27 +62,26 @@ pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Sc
             row.last_updated = views::instant_of(&instants, &view).unwrap_or(row.last_updated);
         }
     }
-    let sources: Vec<Figures> = rows
-        .iter_mut()
-        .map(|r| match source(r, scope) {
-            Source::Hidden => Figures::Hidden,
-            Source::Stored => Figures::Stored(r.figures.take().unwrap_or_default()),
-            Source::Filtered => Figures::Filtered,
-        })
-        .collect();
+    let sources: Vec<Source> = rows.iter().map(|r| source(r, scope)).collect();
     let filtered: Vec<String> =
-        rows.iter().zip(&sources).filter(|(_, s)| matches!(s, Figures::Filtered)).map(|(r, _)| r.id.clone()).collect();
+        rows.iter().zip(&sources).filter(|(_, s)| **s == Source::Filtered).map(|(r, _)| r.id.clone()).collect();
     let figures = if filtered.is_empty() { Vec::new() } else { read::visible_figures(conn, &filtered, scope)? };
     let mut by_place: HashMap<&str, Vec<i64>> = HashMap::new();
     for f in &figures {
         by_place.entry(f.location_id.as_str()).or_default().push(f.seq);
     }
+    // One buffer for the page's pieces, unpacked one place at a time.
+    let mut piece = String::new();
     for (row, source) in rows.iter_mut().zip(&sources) {
-        let piece = row.figures.take().unwrap_or_default();
+        piece.clear();
+        if let (Some(packed), false) = (row.figures.take(), *source == Source::Hidden) {
+            figures::unpack_into(&packed, &mut piece)
+                .map_err(|e| DbError::Unreadable(format!("Location/{}: {e}", row.id)))?;
+        }
         let visible: Vec<&str> = match source {
-            Figures::Hidden => Vec::new(),
-            Figures::Stored(piece) => std::iter::once(piece.as_str()).filter(|p| !p.is_empty()).collect(),
-            Figures::Filtered => pick(&piece, by_place.get(row.id.as_str()).map_or(&[], Vec::as_slice)),
+            Source::Hidden => Vec::new(),
+            Source::Stored => std::iter::once(piece.as_str()).filter(|p| !p.is_empty()).collect(),
+            Source::Filtered => pick(&piece, by_place.get(row.id.as_str()).map_or(&[], Vec::as_slice)),
         };
         let parts = render::StoredParts {
             head: &row.json,
@@ -125,7 +117,7 @@ pub fn compose(conn: &mut DbConn, rt: ResourceType, rows: &mut [ResourceRow], sc
 fn render_observations(rows: &mut [ResourceRow]) -> Result<(), DbError> {
     for row in rows {
         let facts = Facts::decode(&row.json)
-            .ok_or_else(|| DbError::Migration(format!("Observation/{}: stored facts unreadable", row.id)))?;
+            .ok_or_else(|| DbError::Unreadable(format!("Observation/{}: stored facts", row.id)))?;
         let json = render::observation(&row.id, &facts, row.last_updated);
         row.json = json;
     }

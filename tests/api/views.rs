@@ -279,21 +279,25 @@ fn figures_stored_twice_are_upgraded(backend: Backend) {
     assert_ne!(before[&1].0, before[&2].0, "profile 2 sees fewer figures");
     let url = v.db.db_url();
     let mut conn = ror_capacity::db::connect(&url, false).unwrap();
-    let reverted = ror_capacity::db::migrate::revert_last(&mut conn).unwrap();
-    assert_eq!(reverted, "20261206000003", "the migration storing figures once");
     let id = v.id.clone();
-    let piece: String = match &mut conn {
+    // Read before going back: the packed pieces leave with their column.
+    let packed: Vec<u8> = match &mut conn {
         ror_capacity::db::DbConn::Sqlite(c) => ror_capacity::db::schema::locations::table
             .find(&id)
-            .select(ror_capacity::db::schema::locations::figures_json)
-            .first::<Option<String>>(c),
+            .select(ror_capacity::db::schema::locations::figures_lz4)
+            .first::<Option<Vec<u8>>>(c),
         ror_capacity::db::DbConn::Postgresql(c) => ror_capacity::db::schema::locations::table
             .find(&id)
-            .select(ror_capacity::db::schema::locations::figures_json)
-            .first::<Option<String>>(c),
+            .select(ror_capacity::db::schema::locations::figures_lz4)
+            .first::<Option<Vec<u8>>>(c),
     }
     .unwrap()
     .unwrap();
+    let piece = ror_capacity::fhir::figures::unpack(&packed).unwrap();
+    let reverted = ror_capacity::db::migrate::revert_last(&mut conn).unwrap();
+    assert_eq!(reverted, "20261206000004", "the migration packing the pieces");
+    let reverted = ror_capacity::db::migrate::revert_last(&mut conn).unwrap();
+    assert_eq!(reverted, "20261206000003", "the migration storing figures once");
     let extensions = ror_capacity::fhir::figures::split(&piece);
     assert_eq!(extensions.len(), 3);
     let q = |sql: &str| diesel::sql_query(sql.to_owned());
@@ -319,6 +323,18 @@ fn figures_stored_twice_are_upgraded(backend: Backend) {
     drop(conn);
     ror_capacity::startup::migrate(&url).unwrap();
     assert_eq!(served(&v), before);
+    // The pieces the migration rebuilt as text were packed by the start-up.
+    use ror_capacity::db::schema::locations::dsl as l;
+    let mut conn = ror_capacity::db::connect(&url, false).unwrap();
+    let unpacked = match &mut conn {
+        ror_capacity::db::DbConn::Sqlite(c) => {
+            l::locations.filter(l::figures_json.is_not_null()).count().get_result::<i64>(c)
+        }
+        ror_capacity::db::DbConn::Postgresql(c) => {
+            l::locations.filter(l::figures_json.is_not_null()).count().get_result::<i64>(c)
+        }
+    };
+    assert_eq!(unpacked.unwrap(), 0_i64);
 }
 
 crate::each_backend!(

@@ -171,7 +171,7 @@ fn select_list(
         }
         p.push(
             " AS json, '' AS tail, \
-             CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS TEXT) AS figures, \
+             CAST(0 AS BIGINT) AS cut_head, CAST(0 AS BIGINT) AS cut_tail, CAST(NULL AS BYTEA) AS figures, \
              CAST(NULL AS TEXT) AS statuses, CAST(NULL AS TEXT) AS assignments, CAST(NULL AS BIGINT) AS lu_at, \
              CAST(NULL AS TEXT) AS views, FALSE AS sensitive, CAST(NULL AS DOUBLE PRECISION) AS score",
         );
@@ -185,7 +185,7 @@ fn select_list(
     });
     p.push(
         "r.json_head AS json, r.json_tail AS tail, \
-         r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_json AS figures, \
+         r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_lz4 AS figures, \
          r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at, \
          r.sensitive AS sensitive, ",
     );

@@ -30,12 +30,19 @@ use crate::fhir::render::{self, LocationParts};
 use crate::search::date::format_instant;
 use crate::search::{near, normalize};
 
+/// The stored piece of place `id` ('' when it has none), unpacked.
+fn unpacked(id: &str, packed: Option<&[u8]>) -> Result<String, DbError> {
+    packed.map_or(Ok(String::new()), |p| {
+        figures::unpack(p).map_err(|e| DbError::Unreadable(format!("Location/{id}: {e}")))
+    })
+}
+
 /// The capacity extensions of place `id` in its stored piece, which holds one per row of
 /// `capacities` (`n`).
-fn stored_figures<'a>(id: &str, piece: Option<&'a str>, n: usize) -> Result<Vec<&'a str>, DbError> {
-    let figures = figures::split(piece.unwrap_or_default());
+fn stored_figures<'a>(id: &str, piece: &'a str, n: usize) -> Result<Vec<&'a str>, DbError> {
+    let figures = figures::split(piece);
     if figures.len() != n {
-        return Err(DbError::Migration(format!(
+        return Err(DbError::Unreadable(format!(
             "Location/{id}: {} capacity extensions stored for {n} figures",
             figures.len()
         )));
@@ -64,7 +71,7 @@ struct Previous {
 }
 
 fn load_previous(conn: &mut DbConn, id: &str) -> Result<Option<Previous>, DbError> {
-    type PlaceRow = (i64, Option<String>, String, String, Option<String>);
+    type PlaceRow = (i64, Option<String>, String, String, Option<Vec<u8>>);
     let row: Option<PlaceRow> = locations::table
         .find(id)
         .select((
@@ -72,11 +79,12 @@ fn load_previous(conn: &mut DbConn, id: &str) -> Result<Option<Previous>, DbErro
             locations::region,
             locations::json_head,
             locations::json_tail,
-            locations::figures_json,
+            locations::figures_lz4,
         ))
         .first(conn)
         .optional()?;
-    let Some((base_last_updated, region, head, tail, piece)) = row else { return Ok(None) };
+    let Some((base_last_updated, region, head, tail, packed)) = row else { return Ok(None) };
+    let piece = unpacked(id, packed.as_deref())?;
     let rows: Vec<(String, i64, String, String)> = capacities::table
         .filter(capacities::location_id.eq(id))
         .order(capacities::seq)
@@ -87,7 +95,7 @@ fn load_previous(conn: &mut DbConn, id: &str) -> Result<Option<Previous>, DbErro
             capacities::temporary_assignment,
         ))
         .load(conn)?;
-    let jsons = stored_figures(id, piece.as_deref(), rows.len())?;
+    let jsons = stored_figures(id, &piece, rows.len())?;
     let figures = rows
         .into_iter()
         .zip(jsons)
@@ -276,7 +284,7 @@ pub(super) fn insert_position(conn: &mut DbConn, id: &str, l: &LocationRecord) -
 fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), DbError> {
     let id = l.common.id.as_str();
     let parts = &plan.parts;
-    let figures_json = l.capacities.iter().map(|c| c.extension_json.as_str()).collect::<Vec<_>>().join(",");
+    let piece = l.capacities.iter().map(|c| c.extension_json.as_str()).collect::<Vec<_>>().join(",");
     let figure_statuses = distinct_joined(l.capacities.iter().map(|c| c.capacity_status.as_str()));
     let figure_assignments = distinct_joined(l.capacities.iter().map(|c| c.temporary_assignment.as_str()));
     let view_instants = views::encode_instants(&plan.views);
@@ -304,7 +312,8 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             json_tail: &parts.tail,
             empty_head_len: i64::try_from(parts.empty_head_len).unwrap_or(0),
             empty_tail_skip: i64::try_from(parts.empty_tail_skip).unwrap_or(0),
-            figures_json: Some(&figures_json),
+            figures_json: None,
+            figures_lz4: Some(&figures::pack(&piece)),
             figure_statuses: Some(&figure_statuses),
             figure_assignments: Some(&figure_assignments),
             lu_at: i64::try_from(parts.last_updated_at).ok(),
@@ -479,13 +488,14 @@ pub(super) fn stored_record<'a>(
 fn upgrade_one(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
     let row: StoredRow = locations::table.find(id).select(STORED_COLUMNS).first(conn)?;
     let base = row.0;
-    let piece: Option<String> = locations::table.find(id).select(locations::figures_json).first(conn)?;
+    let packed: Option<Vec<u8>> = locations::table.find(id).select(locations::figures_lz4).first(conn)?;
+    let piece = unpacked(id, packed.as_deref())?;
     let instants: Vec<i64> = capacities::table
         .filter(capacities::location_id.eq(id))
         .order(capacities::seq)
         .select(capacities::last_updated)
         .load(conn)?;
-    let jsons = stored_figures(id, piece.as_deref(), instants.len())?;
+    let jsons = stored_figures(id, &piece, instants.len())?;
     let l = stored_record(id, &row, jsons.iter().copied())?;
     let lus = l
         .capacities

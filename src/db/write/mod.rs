@@ -9,9 +9,11 @@
 
 mod batch;
 mod location;
+mod packing;
 mod reindex;
 
 pub use location::upgrade_legacy_locations;
+pub use packing::pack_stored_pieces;
 pub use reindex::{SEARCH_INDEX_VERSION, reindex_if_stale};
 
 use std::collections::{HashMap, HashSet};
