@@ -301,8 +301,10 @@ fn run(cli: Cli, settings: Option<String>) -> Result<(), AnyError> {
 }
 
 fn migrate(url: &DbUrl, revert_all: bool) -> Result<(), AnyError> {
-    let mut conn = db::connect(url, false)?;
-    let done = if revert_all { db::migrate::revert_all(&mut conn)? } else { db::migrate::run_pending(&mut conn)? };
+    // Applying is the start-up's own step: the migrations, then what SQL cannot do (packing the
+    // figures of places written before, rewriting older places, re-deriving the search index).
+    let done =
+        if revert_all { db::migrate::revert_all(&mut db::connect(url, false)?)? } else { startup::migrate(url)? };
     log::info!("{} on {}: {:?}", if revert_all { "reverted" } else { "applied" }, url.redacted(), done);
     Ok(())
 }

@@ -72,13 +72,16 @@ pub fn connect(url: &DbUrl, read_only: bool) -> Result<DbConn, DbError> {
     };
     let init = match (url.backend, read_only) {
         (Backend::Sqlite, false) => {
-            // Writers (import, migrate) run large transactions: a 1 GiB page cache keeps the pages of a
-            // national import in memory until commit instead of spilling them to a growing WAL.
+            // Writers (import, migrate) run large transactions: a 768 MiB page cache keeps most pages of
+            // a national import in memory until commit instead of spilling them to a growing WAL, and
+            // the import's resident size under 1 GB (914 MB on the France set, against 1.2 GB and about
+            // 3% faster with 1 GiB; 627 MB and slower still with 512 MiB: BENCHMARKS.md).
             // A database the writer creates gets 16 KiB pages (an existing one keeps its own): a place's
-            // row (~9 KB) then fits in one page instead of a page and two overflow pages (the S1 walk
-            // +25%, S2 -8-11% at 12k; $export at 120k from 66k to ~100k resources/s: BENCHMARKS.md).
+            // row (~9 KB before its figures were packed) then fitted in one page instead of a page and
+            // two overflow pages (the S1 walk +25%, S2 -8-11% at 12k; $export at 120k from 66k to ~100k
+            // resources/s: BENCHMARKS.md).
             "PRAGMA page_size = 16384; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;"
+             PRAGMA cache_size = -786432; PRAGMA temp_store = MEMORY;"
         }
         (Backend::Sqlite, true) => {
             "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA cache_size = -8000;"

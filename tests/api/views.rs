@@ -294,10 +294,14 @@ fn figures_stored_twice_are_upgraded(backend: Backend) {
     .unwrap()
     .unwrap();
     let piece = ror_capacity::fhir::figures::unpack(&packed).unwrap();
-    let reverted = ror_capacity::db::migrate::revert_last(&mut conn).unwrap();
-    assert_eq!(reverted, "20261206000004", "the migration packing the pieces");
-    let reverted = ror_capacity::db::migrate::revert_last(&mut conn).unwrap();
-    assert_eq!(reverted, "20261206000003", "the migration storing figures once");
+    for (version, what) in [
+        ("20261206000006", "deferred foreign keys"),
+        ("20261206000005", "the text queue written by the import"),
+        ("20261206000004", "the migration packing the pieces"),
+        ("20261206000003", "the migration storing figures once"),
+    ] {
+        assert_eq!(ror_capacity::db::migrate::revert_last(&mut conn).unwrap(), version, "{what}");
+    }
     let extensions = ror_capacity::fhir::figures::split(&piece);
     assert_eq!(extensions.len(), 3);
     let q = |sql: &str| diesel::sql_query(sql.to_owned());

@@ -256,7 +256,7 @@ fn plan_fresh(
 fn delete(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
     diesel::delete(capacities::table.filter(capacities::location_id.eq(id))).execute(conn)?;
     diesel::delete(location_views::table.filter(location_views::location_id.eq(id))).execute(conn)?;
-    diesel::delete(locations::table.find(id)).execute(conn)?;
+    super::text::delete_location(conn, id)?;
     diesel::delete(location_positions::table.find(id)).execute(conn)?;
     delete_tokens(conn, "Location", id)
 }
@@ -288,8 +288,9 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
     let figure_statuses = distinct_joined(l.capacities.iter().map(|c| c.capacity_status.as_str()));
     let figure_assignments = distinct_joined(l.capacities.iter().map(|c| c.temporary_assignment.as_str()));
     let view_instants = views::encode_instants(&plan.views);
-    diesel::insert_into(locations::table)
-        .values(&NewLocation {
+    super::text::insert_location(
+        conn,
+        &NewLocation {
             id,
             functional_id: l.functional_id.as_deref(),
             external_id: l.external_id.as_deref(),
@@ -321,8 +322,8 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             sensitive: plan.sensitive,
             city_norm: l.city.as_deref().map(normalize),
             part_of_id: l.part_of_id.as_deref(),
-        })
-        .execute(conn)?;
+        },
+    )?;
     let mut figures = Rows::new(c::TABLE, CAPACITY_COLUMNS);
     for (seq, ((cap, obs_id), lu)) in
         l.capacities.iter().zip(&plan.observation_ids).zip(&plan.figure_last_updated).enumerate()

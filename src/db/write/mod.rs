@@ -11,6 +11,7 @@ mod batch;
 mod location;
 mod packing;
 mod reindex;
+mod text;
 
 pub use location::upgrade_legacy_locations;
 pub use packing::pack_stored_pieces;
@@ -170,7 +171,7 @@ impl Session {
 /// transaction that changed what consumers read, at its end.
 pub fn advance_generation(conn: &mut DbConn) -> Result<(), DbError> {
     use super::schema::data_generation as g;
-    apply_text_changes(conn)?;
+    text::apply_text_changes(conn)?;
     super::totals::refresh(conn)?;
     diesel::update(g::table.find(1)).set(g::generation.eq(g::generation + 1)).execute(conn)?;
     Ok(())
@@ -207,36 +208,6 @@ pub fn record_import_run(conn: &mut DbConn, run: &ImportRun<'_>) -> Result<(), D
             r::unchanged.eq(count(run.unchanged)),
         ))
         .execute(conn)?;
-    Ok(())
-}
-
-/// SQLite: writes the rows queued in `text_changes` into the FTS5 tables `:contains` reads (see
-/// the migration `trigram_text`): the text rows of the rows that left, then those of the rows
-/// that came (from the table as it is now). In two statements per table, so that FTS5 writes
-/// its index once rather than at each record's savepoint. PostgreSQL indexes its columns itself.
-fn apply_text_changes(conn: &mut DbConn) -> Result<(), DbError> {
-    if !matches!(conn, DbConn::Sqlite(_)) {
-        return Ok(());
-    }
-    use crate::db::ident::{healthcare_services as hs, locations as l, text as t};
-    let places = [l::ID, l::NAME_NORM, l::CITY_NORM, l::POSTAL_CODE];
-    for (kind, text, table, columns) in [
-        ("location", t::LOCATIONS, l::TABLE, &places[..]),
-        ("service", t::SERVICES, hs::TABLE, &[hs::ID, hs::NAME_NORM]),
-    ] {
-        let (text, table) = (text.as_str(), table.as_str());
-        let columns = columns.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
-        let queued =
-            |removed: &str| format!("SELECT row_id FROM text_changes WHERE kind = '{kind}' AND removed = {removed}");
-        let sql = format!(
-            "DELETE FROM {text} WHERE rowid IN ({}); \
-             INSERT INTO {text} (rowid, {columns}) SELECT rowid, {columns} FROM {table} WHERE rowid IN ({});",
-            queued("TRUE"),
-            queued("FALSE")
-        );
-        diesel::connection::SimpleConnection::batch_execute(conn, &sql)?;
-    }
-    diesel::connection::SimpleConnection::batch_execute(conn, "DELETE FROM text_changes;")?;
     Ok(())
 }
 
@@ -297,7 +268,7 @@ fn upsert_service(
     if previous.is_some() {
         diesel::delete(healthcare_service_locations::table.filter(healthcare_service_locations::service_id.eq(id)))
             .execute(conn)?;
-        diesel::delete(healthcare_services::table.find(id)).execute(conn)?;
+        text::delete_service(conn, id)?;
         delete_tokens(conn, "HealthcareService", id)?;
     }
     insert_service(conn, h, last_updated)?;
@@ -359,8 +330,9 @@ fn upsert_organization(conn: &mut DbConn, o: &OrganizationRecord, now_us: i64) -
 fn insert_service(conn: &mut DbConn, h: &HealthcareServiceRecord, last_updated: i64) -> Result<(), DbError> {
     let id = h.common.id.as_str();
     let json = render::resource(&h.common.base, last_updated);
-    diesel::insert_into(healthcare_services::table)
-        .values(&NewHealthcareService {
+    text::insert_service(
+        conn,
+        &NewHealthcareService {
             id,
             identifier_value: h.identifier_value.as_deref(),
             name: h.name.as_deref(),
@@ -374,7 +346,6 @@ fn insert_service(conn: &mut DbConn, h: &HealthcareServiceRecord, last_updated: 
             last_updated,
             resource_json: &json,
             name_norm: h.name.as_deref().map(crate::search::normalize),
-        })
-        .execute(conn)?;
-    Ok(())
+        },
+    )
 }
