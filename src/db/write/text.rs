@@ -5,9 +5,11 @@
 //! transaction applies the queue before it commits ([`apply_text_changes`]), so that FTS5 writes
 //! its index once. The queue is written here, not by triggers on insert and delete: a statement
 //! that fires a trigger keeps a statement journal, a copy of every page it first changes (each
-//! index of `locations` and `healthcare_services`), which cost the France import about a tenth
-//! of its time (BENCHMARKS.md). Updates of the indexed columns are still queued by triggers
-//! (rare: the re-index of a new search-index version). PostgreSQL indexes its columns itself.
+//! index of `locations` and `healthcare_services`): a few percent of the France import on its
+//! own, the rest of the journal's cost being the immediate foreign keys' (migration
+//! `deferred_foreign_keys`; BENCHMARKS.md). Updates of the indexed columns are still queued by
+//! triggers (rare: the re-index of a new search-index version). PostgreSQL indexes its columns
+//! itself.
 
 use diesel::prelude::*;
 
