@@ -65,4 +65,41 @@ fn up_down_up(backend: Backend) {
     assert!(db::migrate::run_pending(&mut conn).unwrap().is_empty());
 }
 
-crate::each_backend!(up_down_up);
+/// The rows that point at a place keep their foreign key, checked when the transaction commits
+/// on SQLite (`deferred_foreign_keys`: no statement journal for an import's multi-row inserts)
+/// and at the statement on PostgreSQL: a figure of a place that does not exist fails its
+/// transaction, and nothing of it stays.
+fn a_figure_without_its_place_fails_its_transaction(backend: Backend) {
+    use diesel::{Connection, RunQueryDsl};
+    let test_db = TestDb::new(backend);
+    let mut conn = db::connect(&test_db.db_url(), false).unwrap();
+    db::migrate::run_pending(&mut conn).unwrap();
+    let insert = "INSERT INTO capacities (location_id, seq, observation_id, capacity_type, capacity_status, \
+                  temporality, nb_capacity, source_type, update_date, update_date_us, temporary_assignment, \
+                  last_updated) VALUES ('nowhere', 1, 'nowhere-cap-1', '01', '01', '01', 1, 'x', '2024-01-01', 0, \
+                  '01', 0)";
+    let mut statement = None;
+    let committed = conn.transaction::<_, diesel::result::Error, _>(|c| {
+        let result = match c {
+            DbConn::Sqlite(c) => diesel::sql_query(insert).execute(c),
+            DbConn::Postgresql(c) => diesel::sql_query(insert).execute(c),
+        };
+        statement = Some(result.is_ok());
+        result.map(|_| ())
+    });
+    assert!(committed.is_err(), "a figure without its place was committed");
+    assert_eq!(statement, Some(backend == Backend::Sqlite), "SQLite checks at commit, PostgreSQL at the statement");
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = "SELECT COUNT(*) AS n FROM capacities";
+    let left: Vec<Count> = match &mut conn {
+        DbConn::Sqlite(c) => diesel::sql_query(count).load(c).unwrap(),
+        DbConn::Postgresql(c) => diesel::sql_query(count).load(c).unwrap(),
+    };
+    assert_eq!(left[0].n, 0);
+}
+
+crate::each_backend!(up_down_up, a_figure_without_its_place_fails_its_transaction);
