@@ -98,7 +98,6 @@ pub struct NewLocation<'a> {
     pub json_tail: &'a str,
     pub empty_head_len: i64,
     pub empty_tail_skip: i64,
-    pub figures_json: Option<&'a str>,
     pub figures_lz4: Option<&'a [u8]>,
     pub figure_statuses: Option<&'a str>,
     pub figure_assignments: Option<&'a str>,

@@ -1,7 +1,7 @@
 -- The rows that point at a place (its figures, its views) or at an offer (its links) check their
 -- foreign key when the transaction commits, not at each statement. An immediate foreign key made
 -- every multi-row insert of a place's figures, views and links keep a statement journal (a copy
--- of each page it first changes: thirteen B-trees for the figures), for a conflict the import's
+-- of each page it first changes: the figures' table and its thirteen indexes), for a conflict the import's
 -- one transaction undoes whole anyway; that copying was about a sixth of a national import's
 -- writing (BENCHMARKS.md). A violation now fails the commit, and so the file, as before.
 --

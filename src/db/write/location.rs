@@ -313,7 +313,6 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             json_tail: &parts.tail,
             empty_head_len: i64::try_from(parts.empty_head_len).unwrap_or(0),
             empty_tail_skip: i64::try_from(parts.empty_tail_skip).unwrap_or(0),
-            figures_json: None,
             figures_lz4: Some(&figures::pack(&piece)),
             figure_statuses: Some(&figure_statuses),
             figure_assignments: Some(&figure_assignments),
@@ -487,9 +486,9 @@ pub(super) fn stored_record<'a>(
 }
 
 fn upgrade_one(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
-    let row: StoredRow = locations::table.find(id).select(STORED_COLUMNS).first(conn)?;
+    let (row, packed): (StoredRow, Option<Vec<u8>>) =
+        locations::table.find(id).select((STORED_COLUMNS, locations::figures_lz4)).first(conn)?;
     let base = row.0;
-    let packed: Option<Vec<u8>> = locations::table.find(id).select(locations::figures_lz4).first(conn)?;
     let piece = unpacked(id, packed.as_deref())?;
     let instants: Vec<i64> = capacities::table
         .filter(capacities::location_id.eq(id))

@@ -13,7 +13,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::ident::{healthcare_services as hs, locations as l, text as t};
+use crate::db::ident::{Ident, healthcare_services as hs, locations as l, text as t};
 use crate::db::rows::{NewHealthcareService, NewLocation};
 use crate::db::schema::{healthcare_services, locations};
 use crate::db::sql::SqlPlan;
@@ -33,12 +33,23 @@ impl Kind {
             Self::Service => "service",
         }
     }
+
+    /// The table whose rows this kind's text rows follow.
+    const fn table(self) -> Ident {
+        match self {
+            Self::Location => l::TABLE,
+            Self::Service => hs::TABLE,
+        }
+    }
 }
 
 /// Queues the text row of the row `kind`'s last insert wrote (SQLite's `last_insert_rowid()`,
 /// read in the statement itself: no round trip). Not `RETURNING rowid` on the insert: SQLite
 /// runs a RETURNING clause as a trigger, which brings the statement journal back.
 fn queue_inserted(conn: &mut DbConn, kind: Kind) -> Result<(), DbError> {
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Ok(());
+    }
     let mut plan = SqlPlan::new("INSERT INTO text_changes (kind, row_id, removed) VALUES (");
     plan.literal(kind.as_str());
     plan.push(", last_insert_rowid(), FALSE)");
@@ -48,12 +59,14 @@ fn queue_inserted(conn: &mut DbConn, kind: Kind) -> Result<(), DbError> {
 /// Queues the text row of `kind`'s row `id`, about to be deleted (a row only: OR FAIL keeps the
 /// statement without a journal).
 fn queue_deleted(conn: &mut DbConn, kind: Kind, id: &str) -> Result<(), DbError> {
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Ok(());
+    }
     let mut plan = SqlPlan::new("INSERT OR FAIL INTO text_changes (kind, row_id, removed) SELECT ");
     plan.literal(kind.as_str());
-    plan.push(match kind {
-        Kind::Location => ", rowid, TRUE FROM locations WHERE id = ",
-        Kind::Service => ", rowid, TRUE FROM healthcare_services WHERE id = ",
-    });
+    plan.push(", rowid, TRUE FROM ");
+    plan.ident(kind.table());
+    plan.push(" WHERE id = ");
     plan.text(id);
     read::execute(conn, &plan).map(|_| ())
 }
@@ -61,12 +74,12 @@ fn queue_deleted(conn: &mut DbConn, kind: Kind, id: &str) -> Result<(), DbError>
 /// Inserts place `row`.
 pub(super) fn insert_location(conn: &mut DbConn, row: &NewLocation<'_>) -> Result<(), DbError> {
     diesel::insert_into(locations::table).values(row).execute(conn)?;
-    queue_inserted_on_sqlite(conn, Kind::Location)
+    queue_inserted(conn, Kind::Location)
 }
 
 /// Deletes place `id` (its row only).
 pub(super) fn delete_location(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
-    queue_deleted_on_sqlite(conn, Kind::Location, id)?;
+    queue_deleted(conn, Kind::Location, id)?;
     diesel::delete(locations::table.find(id)).execute(conn)?;
     Ok(())
 }
@@ -74,22 +87,14 @@ pub(super) fn delete_location(conn: &mut DbConn, id: &str) -> Result<(), DbError
 /// Inserts offer `row`.
 pub(super) fn insert_service(conn: &mut DbConn, row: &NewHealthcareService<'_>) -> Result<(), DbError> {
     diesel::insert_into(healthcare_services::table).values(row).execute(conn)?;
-    queue_inserted_on_sqlite(conn, Kind::Service)
+    queue_inserted(conn, Kind::Service)
 }
 
 /// Deletes offer `id` (its row only).
 pub(super) fn delete_service(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
-    queue_deleted_on_sqlite(conn, Kind::Service, id)?;
+    queue_deleted(conn, Kind::Service, id)?;
     diesel::delete(healthcare_services::table.find(id)).execute(conn)?;
     Ok(())
-}
-
-fn queue_inserted_on_sqlite(conn: &mut DbConn, kind: Kind) -> Result<(), DbError> {
-    if matches!(conn, DbConn::Sqlite(_)) { queue_inserted(conn, kind) } else { Ok(()) }
-}
-
-fn queue_deleted_on_sqlite(conn: &mut DbConn, kind: Kind, id: &str) -> Result<(), DbError> {
-    if matches!(conn, DbConn::Sqlite(_)) { queue_deleted(conn, kind, id) } else { Ok(()) }
 }
 
 /// Writes the rows queued in `text_changes` into the FTS5 tables: the text rows of the rows that
@@ -100,11 +105,10 @@ pub(super) fn apply_text_changes(conn: &mut DbConn) -> Result<(), DbError> {
         return Ok(());
     }
     let places = [l::ID, l::NAME_NORM, l::CITY_NORM, l::POSTAL_CODE];
-    for (kind, text, table, columns) in [
-        (Kind::Location, t::LOCATIONS, l::TABLE, &places[..]),
-        (Kind::Service, t::SERVICES, hs::TABLE, &[hs::ID, hs::NAME_NORM]),
-    ] {
-        let (kind, text, table) = (kind.as_str(), text.as_str(), table.as_str());
+    for (kind, text, columns) in
+        [(Kind::Location, t::LOCATIONS, &places[..]), (Kind::Service, t::SERVICES, &[hs::ID, hs::NAME_NORM])]
+    {
+        let (kind, text, table) = (kind.as_str(), text.as_str(), kind.table().as_str());
         let columns = columns.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
         let queued =
             |removed: &str| format!("SELECT row_id FROM text_changes WHERE kind = '{kind}' AND removed = {removed}");
