@@ -263,7 +263,8 @@ pub fn import_watched(
         }
         // Every import raises the generation, changes or not: when remembered answers are
         // dropped says that an import ran, never whether it changed what some consumer cannot see.
-        crate::db::write::advance_generation(imp.conn)?;
+        // The rows still pending are inserted first (`Session::close`).
+        std::mem::take(&mut imp.session).close(imp.conn)?;
         // Recorded in this transaction, for the metrics: a refused file records nothing.
         let s = &imp.stats;
         crate::db::write::record_import_run(

@@ -8,7 +8,7 @@ use diesel::connection::Connection;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Double, HasSqlType, Nullable, Text, Untyped};
+use diesel::sql_types::{BigInt, Binary, Bool, Double, HasSqlType, Nullable, Text, Untyped};
 use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
 use super::rows::{CountRow, PartRow, ResourceRow};
@@ -42,11 +42,21 @@ impl<Conn> RunQueryDsl<Conn> for PlanQuery<'_> {}
 
 impl<DB> QueryFragment<DB> for PlanQuery<'_>
 where
-    DB: diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Double>,
+    DB: diesel::backend::Backend
+        + HasSqlType<Text>
+        + HasSqlType<BigInt>
+        + HasSqlType<Double>
+        + HasSqlType<Bool>
+        + HasSqlType<Binary>,
     String: ToSql<Text, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
     i64: ToSql<BigInt, DB>,
+    Option<i64>: ToSql<Nullable<BigInt>, DB>,
     f64: ToSql<Double, DB>,
+    Option<f64>: ToSql<Nullable<Double>, DB>,
+    bool: ToSql<Bool, DB>,
+    Vec<u8>: ToSql<Binary, DB>,
+    Option<Vec<u8>>: ToSql<Nullable<Binary>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         if !self.cache {
@@ -59,6 +69,11 @@ where
                 Some(Bind::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
                 Some(Bind::Double(x)) => out.push_bind_param::<Double, f64>(x)?,
                 Some(Bind::Null) => out.push_bind_param::<Nullable<Text>, Option<String>>(&None)?,
+                Some(Bind::Bool(b)) => out.push_bind_param::<Bool, bool>(b)?,
+                Some(Bind::Bytes(b)) => out.push_bind_param::<Binary, Vec<u8>>(b)?,
+                Some(Bind::NullBigInt) => out.push_bind_param::<Nullable<BigInt>, Option<i64>>(&None)?,
+                Some(Bind::NullDouble) => out.push_bind_param::<Nullable<Double>, Option<f64>>(&None)?,
+                Some(Bind::NullBytes) => out.push_bind_param::<Nullable<Binary>, Option<Vec<u8>>>(&None)?,
                 None => {}
             }
         }

@@ -22,6 +22,7 @@ mod grants;
 mod helpers;
 mod hostile;
 mod import;
+mod import_batches;
 mod import_metrics;
 mod logs;
 mod lookup;

@@ -14,6 +14,16 @@ pub enum Bind {
     Double(f64),
     /// A NULL TEXT.
     Null,
+    /// BOOLEAN (the import's rows).
+    Bool(bool),
+    /// BLOB / BYTEA (the import's rows).
+    Bytes(Vec<u8>),
+    /// A NULL BIGINT: PostgreSQL checks the declared type of a NULL against its column.
+    NullBigInt,
+    /// A NULL DOUBLE PRECISION.
+    NullDouble,
+    /// A NULL BLOB / BYTEA.
+    NullBytes,
 }
 
 /// Values compare by their bits (a plan equals another when it binds the same values).
@@ -23,7 +33,12 @@ impl PartialEq for Bind {
             (Self::Text(a), Self::Text(b)) => a == b,
             (Self::BigInt(a), Self::BigInt(b)) => a == b,
             (Self::Double(a), Self::Double(b)) => a.to_bits() == b.to_bits(),
-            (Self::Null, Self::Null) => true,
+            (Self::Bool(a), Self::Bool(b)) => a == b,
+            (Self::Bytes(a), Self::Bytes(b)) => a == b,
+            (Self::Null, Self::Null)
+            | (Self::NullBigInt, Self::NullBigInt)
+            | (Self::NullDouble, Self::NullDouble)
+            | (Self::NullBytes, Self::NullBytes) => true,
             _ => false,
         }
     }

@@ -1,14 +1,17 @@
-//! Multi-row inserts: the rows of one resource (its figures, its search tokens, its links) in a
-//! few statements instead of one per row. Row counts are split into power-of-two chunks so the
-//! statement texts take few shapes (and stay prepared), whatever the counts.
+//! Multi-row inserts: rows of one table in a few statements instead of one per row. Row counts
+//! are split into power-of-two chunks so the statement texts take few shapes (and stay
+//! prepared), whatever the counts.
 
 use crate::db::ident::Ident;
 use crate::db::read;
 use crate::db::sql::{Bind, SqlPlan};
 use crate::db::{DbConn, DbError};
 
-/// Most rows in one statement (SQLite and PostgreSQL both take far more binds than this needs).
-const MAX_CHUNK: usize = 32;
+/// Most rows in one statement.
+const MAX_ROWS: usize = 256;
+
+/// Most values bound in one statement (SQLite takes 32,766 and PostgreSQL 65,535).
+const MAX_BINDS: usize = 4096;
 
 /// Rows of `N` columns for one table.
 pub(super) struct Rows<const N: usize> {
@@ -29,12 +32,17 @@ impl<const N: usize> Rows<N> {
         self.rows += 1;
     }
 
-    /// Inserts every row pushed.
-    pub(super) fn insert(self, conn: &mut DbConn) -> Result<(), DbError> {
-        let mut left = self.rows;
-        let mut binds = self.binds.into_iter();
+    /// Rows pushed and not yet inserted.
+    pub(super) const fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Inserts every row pushed so far, and starts again with none (keeping the allocation).
+    pub(super) fn flush(&mut self, conn: &mut DbConn) -> Result<(), DbError> {
+        let mut left = std::mem::replace(&mut self.rows, 0);
+        let mut binds = self.binds.drain(..);
         while left > 0 {
-            let chunk = chunk_size(left);
+            let chunk = chunk_size(left, N);
             // SQLite keeps a statement journal for a statement that writes several rows and may
             // stop half-way with its default conflict resolution (ABORT undoes the statement's
             // own rows): every page the statement first changes is copied into it, 16 KiB in
@@ -70,10 +78,12 @@ impl<const N: usize> Rows<N> {
     }
 }
 
-/// The largest power of two not above `left`, at most [`MAX_CHUNK`].
-fn chunk_size(left: usize) -> usize {
+/// The largest power of two not above `left`, at most [`MAX_ROWS`] rows and [`MAX_BINDS`]
+/// values of `width` columns.
+fn chunk_size(left: usize, width: usize) -> usize {
+    let most = MAX_ROWS.min(MAX_BINDS / width.max(1)).max(1);
     let mut size = 1;
-    while size * 2 <= left && size * 2 <= MAX_CHUNK {
+    while size * 2 <= left && size * 2 <= most {
         size *= 2;
     }
     size
@@ -89,22 +99,43 @@ pub(super) fn text(v: &str) -> Bind {
     Bind::Text(v.to_owned())
 }
 
+/// A number, or NULL.
+pub(super) fn opt_int(v: Option<i64>) -> Bind {
+    v.map_or(Bind::NullBigInt, Bind::BigInt)
+}
+
+/// A double, or NULL.
+pub(super) fn opt_double(v: Option<f64>) -> Bind {
+    v.map_or(Bind::NullDouble, Bind::Double)
+}
+
+/// Bytes, or NULL.
+pub(super) fn opt_bytes(v: Option<&[u8]>) -> Bind {
+    v.map_or(Bind::NullBytes, |b| Bind::Bytes(b.to_vec()))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::chunk_size;
+    use super::{MAX_BINDS, MAX_ROWS, chunk_size};
 
     #[test]
     fn chunks_are_powers_of_two_that_add_up() {
-        for n in 1..200 {
-            let (mut left, mut parts) = (n, Vec::new());
-            while left > 0 {
-                let c = chunk_size(left);
-                assert!(c.is_power_of_two() && c <= 32);
-                parts.push(c);
-                left -= c;
+        for width in [1, 2, 5, 18, 5000] {
+            let most = MAX_ROWS.min(MAX_BINDS / width).max(1);
+            // The largest chunk: the largest power of two within the limits.
+            let top = 1usize << most.ilog2();
+            for n in 1..2000 {
+                let (mut left, mut parts) = (n, Vec::new());
+                while left > 0 {
+                    let c = chunk_size(left, width);
+                    assert!(c.is_power_of_two() && c <= most, "{width} {n}: {c}");
+                    parts.push(c);
+                    left -= c;
+                }
+                assert_eq!(parts.iter().sum::<usize>(), n);
+                // Full chunks, then at most one of each smaller size.
+                assert!(parts.len() <= n / top + top.ilog2() as usize, "{width} {n}: {parts:?}");
             }
-            assert_eq!(parts.iter().sum::<usize>(), n);
-            assert!(parts.len() <= n / 32 + 6, "{n}: {parts:?}");
         }
     }
 }

@@ -14,11 +14,11 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::batch::{Rows, opt_text, text};
+use super::batch::{opt_text, text};
+use super::pending::Pending;
 use super::{Session, WriteOutcome, delete_tokens, distinct_joined, insert_tokens};
 use crate::auth::policy;
 use crate::auth::views::{self, Figure, PlaceState, next_last_updated};
-use crate::db::ident::{Ident, capacities as c, location_views as lv};
 use crate::db::read::{self, TextRow};
 use crate::db::rows::{NewLocation, NewLocationView};
 use crate::db::schema::{capacities, location_positions, location_views, locations};
@@ -129,28 +129,6 @@ fn figures_of(stored: &[StoredFigure]) -> Vec<Figure<'_>> {
         .collect()
 }
 
-/// The columns of `capacities`, in the order [`insert`] gives their values.
-const CAPACITY_COLUMNS: [Ident; 18] = [
-    c::LOCATION_ID,
-    c::SEQ,
-    c::OBSERVATION_ID,
-    c::CAPACITY_TYPE,
-    c::CAPACITY_STATUS,
-    c::TEMPORALITY,
-    c::NB_CAPACITY,
-    c::SOURCE_TYPE,
-    c::GENDER,
-    c::UPDATE_DATE,
-    c::UPDATE_DATE_US,
-    c::CLOSING_TYPE,
-    c::ADDITIONAL_BED_TYPE,
-    c::CRISIS_TYPE,
-    c::TEMPORARY_ASSIGNMENT,
-    c::COMMENT,
-    c::LAST_UPDATED,
-    c::REGION,
-];
-
 /// Everything a place's rows are written from.
 struct Planned {
     parts: LocationParts,
@@ -162,11 +140,17 @@ struct Planned {
     sensitive: bool,
 }
 
-/// Inserts or replaces a place. Call inside a transaction.
-pub(super) fn upsert(conn: &mut DbConn, l: &LocationRecord, session: &mut Session) -> Result<WriteOutcome, DbError> {
+/// Inserts or replaces a place (`new` when it is surely not stored yet). Call inside a
+/// transaction, with nothing of this place pending.
+pub(super) fn upsert(
+    conn: &mut DbConn,
+    l: &LocationRecord,
+    new: bool,
+    session: &mut Session,
+) -> Result<WriteOutcome, DbError> {
     let id = l.common.id.as_str();
     let now_us = session.now_us;
-    let previous = load_previous(conn, id)?;
+    let previous = if new { None } else { load_previous(conn, id)? };
     let parts = render::location_parts(&l.common.base);
     let ids = render::observation_ids(id, &l.capacities);
     let Some(prev) = previous else {
@@ -174,7 +158,7 @@ pub(super) fn upsert(conn: &mut DbConn, l: &LocationRecord, session: &mut Sessio
         let lus: Vec<i64> = l.capacities.iter().map(|c| c.update_date_us).collect();
         let sensitive = session.is_sensitive(conn, id)?;
         let plan = plan_fresh(l, parts, ids, base, lus, sensitive);
-        insert(conn, l, &plan)?;
+        insert(conn, &mut session.pending, l, &plan)?;
         return Ok(WriteOutcome::Inserted);
     };
     let base_changed = prev.head != parts.head || prev.tail != parts.tail;
@@ -221,7 +205,7 @@ pub(super) fn upsert(conn: &mut DbConn, l: &LocationRecord, session: &mut Sessio
     let plan =
         Planned { parts, base_last_updated: base, observation_ids: ids, figure_last_updated: lus, views, sensitive };
     delete(conn, id)?;
-    insert(conn, l, &plan)?;
+    insert(conn, &mut session.pending, l, &plan)?;
     Ok(WriteOutcome::Updated)
 }
 
@@ -261,34 +245,24 @@ fn delete(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
     delete_tokens(conn, "Location", id)
 }
 
-/// The row of `near` searches of place `id`, when it has a position.
-pub(super) fn insert_position(conn: &mut DbConn, id: &str, l: &LocationRecord) -> Result<(), DbError> {
-    let (Some(lat), Some(lon)) = (l.latitude, l.longitude) else { return Ok(()) };
-    if !near::is_position(lat, lon) {
-        return Ok(());
+/// Queues the row of `near` searches of place `id`, when it has a position.
+pub(super) fn insert_position(pending: &mut Pending, id: &str, l: &LocationRecord) {
+    let (Some(lat), Some(lon)) = (l.latitude, l.longitude) else { return };
+    if near::is_position(lat, lon) {
+        pending.own("Location", id);
+        pending.position(id, lat, lon, near::unit_vector(lat, lon));
     }
-    let [x, y, z] = near::unit_vector(lat, lon);
-    diesel::insert_into(location_positions::table)
-        .values((
-            location_positions::location_id.eq(id),
-            location_positions::latitude.eq(lat),
-            location_positions::longitude.eq(lon),
-            location_positions::x.eq(x),
-            location_positions::y.eq(y),
-            location_positions::z.eq(z),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
-fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), DbError> {
+/// Writes a place's row, and queues its other rows in `pending`.
+fn insert(conn: &mut DbConn, pending: &mut Pending, l: &LocationRecord, plan: &Planned) -> Result<(), DbError> {
     let id = l.common.id.as_str();
     let parts = &plan.parts;
     let piece = l.capacities.iter().map(|c| c.extension_json.as_str()).collect::<Vec<_>>().join(",");
     let figure_statuses = distinct_joined(l.capacities.iter().map(|c| c.capacity_status.as_str()));
     let figure_assignments = distinct_joined(l.capacities.iter().map(|c| c.temporary_assignment.as_str()));
     let view_instants = views::encode_instants(&plan.views);
-    super::text::insert_location(
+    pending.place(
         conn,
         &NewLocation {
             id,
@@ -323,11 +297,11 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             part_of_id: l.part_of_id.as_deref(),
         },
     )?;
-    let mut figures = Rows::new(c::TABLE, CAPACITY_COLUMNS);
+    pending.own("Location", id);
     for (seq, ((cap, obs_id), lu)) in
         l.capacities.iter().zip(&plan.observation_ids).zip(&plan.figure_last_updated).enumerate()
     {
-        figures.push([
+        pending.figures.push([
             text(id),
             Bind::BigInt(i64::try_from(seq + 1).unwrap_or(i64::MAX)),
             text(obs_id),
@@ -348,15 +322,12 @@ fn insert(conn: &mut DbConn, l: &LocationRecord, plan: &Planned) -> Result<(), D
             opt_text(l.common.region.as_deref()),
         ]);
     }
-    figures.insert(conn)?;
-    insert_tokens(conn, "Location", &l.common)?;
+    insert_tokens(conn, pending, "Location", &l.common)?;
     super::note_tags_off_region(conn, &l.common)?;
-    insert_position(conn, id, l)?;
-    let mut views = Rows::new(lv::TABLE, [lv::LOCATION_ID, lv::VIEW, lv::LAST_UPDATED]);
+    insert_position(pending, id, l);
     for (view, lu) in &plan.views {
-        views.push([text(id), text(view), Bind::BigInt(*lu)]);
+        pending.views.push([text(id), text(view), Bind::BigInt(*lu)]);
     }
-    views.insert(conn)?;
     Ok(())
 }
 
@@ -417,13 +388,18 @@ pub(super) fn sensitivity_changed(conn: &mut DbConn, place_ids: &[String], sessi
 pub fn upgrade_legacy_locations(conn: &mut DbConn) -> Result<usize, DbError> {
     let legacy: Vec<String> =
         locations::table.filter(locations::lu_at.is_null()).select(locations::id).load::<String>(conn)?;
+    let mut pending = Pending::default();
     for id in &legacy {
-        upgrade_one(conn, id)?;
+        upgrade_one(conn, &mut pending, id)?;
+        pending.flush_if_full(conn)?;
     }
+    pending.flush(conn)?;
     let missing = missing_views(conn)?;
     for id in &missing {
-        upgrade_one(conn, id)?;
+        upgrade_one(conn, &mut pending, id)?;
+        pending.flush_if_full(conn)?;
     }
+    pending.flush(conn)?;
     Ok(legacy.len() + missing.len())
 }
 
@@ -485,7 +461,7 @@ pub(super) fn stored_record<'a>(
     }
 }
 
-fn upgrade_one(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
+fn upgrade_one(conn: &mut DbConn, pending: &mut Pending, id: &str) -> Result<(), DbError> {
     let (row, packed): (StoredRow, Option<Vec<u8>>) =
         locations::table.find(id).select((STORED_COLUMNS, locations::figures_lz4)).first(conn)?;
     let base = row.0;
@@ -506,5 +482,5 @@ fn upgrade_one(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
     let sensitive = is_sensitive(conn, id)?;
     let plan = plan_fresh(&l, render::location_parts(&l.common.base), ids, base, lus, sensitive);
     delete(conn, id)?;
-    insert(conn, &l, &plan)
+    insert(conn, pending, &l, &plan)
 }

@@ -10,6 +10,7 @@
 mod batch;
 mod location;
 mod packing;
+mod pending;
 mod reindex;
 mod text;
 
@@ -21,15 +22,12 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
-use self::batch::Rows;
+use self::pending::Pending;
 use super::rows::{NewHealthcareService, NewOrganization};
 use super::schema::{healthcare_service_locations, healthcare_services, organizations, search_tokens};
 use super::{DbConn, DbError, read};
 use crate::auth::views::next_last_updated;
-use crate::db::ident::{
-    Ident, healthcare_service_locations as hl, search_tags_off_region as off_region, search_tokens as st,
-    search_tokens_shared as shared,
-};
+use crate::db::ident::{Ident, search_tags_off_region as off_region, search_tokens_shared as shared};
 use crate::db::sql::SqlPlan;
 use crate::fhir::extract::{Common, HealthcareServiceRecord, OrganizationRecord, Record};
 use crate::fhir::render;
@@ -45,14 +43,20 @@ pub enum WriteOutcome {
     Unchanged,
 }
 
-fn insert_tokens(conn: &mut DbConn, resource_type: &str, common: &Common) -> Result<(), DbError> {
+/// Queues the search tokens of a resource (see [`pending`]).
+fn insert_tokens(
+    conn: &mut DbConn,
+    pending: &mut Pending,
+    resource_type: &str,
+    common: &Common,
+) -> Result<(), DbError> {
     let mut seen = std::collections::HashSet::new();
-    let mut rows = Rows::new(st::TABLE, [st::RESOURCE_TYPE, st::PARAM, st::CODE, st::SYSTEM, st::RESOURCE_ID]);
+    pending.own(resource_type, &common.id);
     for t in &common.tokens {
         if !seen.insert((t.param, t.system.as_str(), t.code.as_str())) {
             continue;
         }
-        rows.push([
+        pending.tokens.push([
             batch::text(resource_type),
             batch::text(t.param),
             batch::text(&t.code),
@@ -60,7 +64,6 @@ fn insert_tokens(conn: &mut DbConn, resource_type: &str, common: &Common) -> Res
             batch::text(&common.id),
         ]);
     }
-    rows.insert(conn)?;
     note_shared_codes(conn, resource_type, common)
 }
 
@@ -130,25 +133,61 @@ fn distinct_joined<'a>(values: impl Iterator<Item = &'a str>) -> String {
     values.collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(",")
 }
 
-/// One import transaction: its instant, and the places it created (no consumer has seen them
-/// yet, so what happens to them before it commits moves none of their views).
-#[derive(Debug, Default)]
+/// One import transaction: its instant, the places it created (no consumer has seen them yet, so
+/// what happens to them before it commits moves none of their views), and the rows it has not
+/// inserted yet. [`Session::close`] ends it.
+#[derive(Default)]
 pub struct Session {
     now_us: i64,
     new_places: HashSet<String>,
     /// The places linked to a sensitive unit, read at the first need and kept up to date.
     sensitive: Option<HashSet<String>>,
+    pending: Pending,
+    /// Per resource type, whether its table held no row when the session first wrote one.
+    empty_at_start: HashMap<&'static str, bool>,
+    /// `Type/id` of the resources written, of the types whose table was empty at the start.
+    written: HashSet<String>,
 }
 
 impl Session {
     /// A transaction importing at `now_us`.
     pub fn new(now_us: i64) -> Self {
-        Self { now_us, new_places: HashSet::new(), sensitive: None }
+        Self { now_us, ..Self::default() }
+    }
+
+    /// Inserts the pending rows, then raises the data generation ([`advance_generation`]). Call
+    /// at the end of the transaction, before it commits: rows still pending are not written.
+    pub fn close(mut self, conn: &mut DbConn) -> Result<(), DbError> {
+        self.pending.flush(conn)?;
+        advance_generation(conn)
+    }
+
+    /// Whether `resource_type`/`id` is surely not stored: its table was empty when this session
+    /// first asked, and the session has not written it since. A first import of a file then
+    /// reads nothing back, one round trip per resource fewer on PostgreSQL.
+    fn surely_new(&mut self, conn: &mut DbConn, resource_type: &'static str, id: &str) -> Result<bool, DbError> {
+        let empty = match self.empty_at_start.get(resource_type) {
+            Some(empty) => *empty,
+            None => {
+                let empty = table_is_empty(conn, resource_type)?;
+                self.empty_at_start.insert(resource_type, empty);
+                empty
+            }
+        };
+        Ok(empty && !self.written.contains(&format!("{resource_type}/{id}")))
+    }
+
+    /// Notes that `resource_type`/`id` was written (for [`Session::surely_new`]).
+    fn wrote(&mut self, resource_type: &'static str, id: &str) {
+        if self.empty_at_start.get(resource_type) == Some(&true) {
+            self.written.insert(format!("{resource_type}/{id}"));
+        }
     }
 
     /// Whether place `id` is linked to a sensitive unit.
     fn is_sensitive(&mut self, conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
         if self.sensitive.is_none() {
+            self.pending.flush(conn)?;
             let rows = super::read::load::<super::read::TextRow>(conn, &crate::db::sql::all_sensitive_places())?;
             self.sensitive = Some(rows.into_iter().map(|r| r.v).collect());
         }
@@ -164,6 +203,16 @@ impl Session {
             }
         }
     }
+}
+
+/// Whether the table of `resource_type` holds no row.
+fn table_is_empty(conn: &mut DbConn, resource_type: &str) -> Result<bool, DbError> {
+    let found: Option<String> = match resource_type {
+        "Location" => super::schema::locations::table.select(super::schema::locations::id).first(conn).optional()?,
+        "HealthcareService" => healthcare_services::table.select(healthcare_services::id).first(conn).optional()?,
+        _ => organizations::table.select(organizations::id).first(conn).optional()?,
+    };
+    Ok(found.is_none())
 }
 
 /// Raises the data generation (see [`crate::db::read::generation`]), after bringing the SQLite
@@ -213,28 +262,32 @@ pub fn record_import_run(conn: &mut DbConn, run: &ImportRun<'_>) -> Result<(), D
 
 /// Inserts or replaces one record. Call inside the session's transaction.
 pub fn upsert(conn: &mut DbConn, record: &Record, session: &mut Session) -> Result<WriteOutcome, DbError> {
-    let now_us = session.now_us;
-    match record {
+    let (resource_type, id) = match record {
+        Record::Location(l) => ("Location", l.common.id.as_str()),
+        Record::HealthcareService(h) => ("HealthcareService", h.common.id.as_str()),
+        Record::Organization(o) => ("Organization", o.common.id.as_str()),
+    };
+    session.pending.settle(conn, resource_type, id)?;
+    let new = session.surely_new(conn, resource_type, id)?;
+    let outcome = match record {
         Record::Location(l) => {
-            let outcome = location::upsert(conn, l, session)?;
+            let outcome = location::upsert(conn, l, new, session)?;
             if outcome == WriteOutcome::Inserted {
                 session.new_places.insert(l.common.id.clone());
             }
-            Ok(outcome)
+            outcome
         }
-        Record::HealthcareService(h) => upsert_service(conn, h, session),
-        Record::Organization(o) => upsert_organization(conn, o, now_us),
-    }
+        Record::HealthcareService(h) => upsert_service(conn, h, new, session)?,
+        Record::Organization(o) => upsert_organization(conn, o, new, session)?,
+    };
+    session.wrote(resource_type, id);
+    session.pending.flush_if_full(conn)?;
+    Ok(outcome)
 }
 
-fn upsert_service(
-    conn: &mut DbConn,
-    h: &HealthcareServiceRecord,
-    session: &mut Session,
-) -> Result<WriteOutcome, DbError> {
-    let id = h.common.id.as_str();
-    let now_us = session.now_us;
-    let previous: Option<(i64, String, bool)> = healthcare_services::table
+/// The stored instant, JSON and sensitivity of offer `id`.
+fn previous_service(conn: &mut DbConn, id: &str) -> Result<Option<(i64, String, bool)>, DbError> {
+    Ok(healthcare_services::table
         .find(id)
         .select((
             healthcare_services::last_updated,
@@ -242,7 +295,19 @@ fn upsert_service(
             healthcare_services::sensitive_unit,
         ))
         .first(conn)
-        .optional()?;
+        .optional()?)
+}
+
+/// Inserts or replaces an offer; `new` when it is surely not stored yet.
+fn upsert_service(
+    conn: &mut DbConn,
+    h: &HealthcareServiceRecord,
+    new: bool,
+    session: &mut Session,
+) -> Result<WriteOutcome, DbError> {
+    let id = h.common.id.as_str();
+    let now_us = session.now_us;
+    let previous = if new { None } else { previous_service(conn, id)? };
     if let Some((prev_lu, prev_json, _)) = &previous
         && render::resource(&h.common.base, *prev_lu) == *prev_json
     {
@@ -253,6 +318,8 @@ fn upsert_service(
     // Only a sensitive unit, before or after, can change which places are linked to one.
     let was_sensitive = previous.as_ref().is_some_and(|p| p.2);
     let sensitivity = if was_sensitive || h.sensitive_unit {
+        // What follows reads the links and the places' sensitivity back.
+        session.pending.flush(conn)?;
         let mut places: Vec<String> = healthcare_service_locations::table
             .filter(healthcare_service_locations::service_id.eq(id))
             .select(healthcare_service_locations::location_id)
@@ -271,14 +338,14 @@ fn upsert_service(
         text::delete_service(conn, id)?;
         delete_tokens(conn, "HealthcareService", id)?;
     }
-    insert_service(conn, h, last_updated)?;
-    let mut links = Rows::new(hl::TABLE, [hl::SERVICE_ID, hl::LOCATION_ID]);
+    insert_service(conn, &mut session.pending, h, last_updated)?;
+    session.pending.own("HealthcareService", id);
     for location_id in &h.location_ids {
-        links.push([batch::text(id), batch::text(location_id)]);
+        session.pending.links.push([batch::text(id), batch::text(location_id)]);
     }
-    links.insert(conn)?;
-    insert_tokens(conn, "HealthcareService", &h.common)?;
+    insert_tokens(conn, &mut session.pending, "HealthcareService", &h.common)?;
     if let Some((places, before)) = sensitivity {
+        session.pending.flush(conn)?;
         let mut flipped = Vec::new();
         for (place, was) in places.into_iter().zip(before) {
             let is = location::is_sensitive(conn, &place)?;
@@ -292,13 +359,24 @@ fn upsert_service(
     Ok(if previous.is_some() { WriteOutcome::Updated } else { WriteOutcome::Inserted })
 }
 
-fn upsert_organization(conn: &mut DbConn, o: &OrganizationRecord, now_us: i64) -> Result<WriteOutcome, DbError> {
+/// Inserts or replaces an organisation; `new` when it is surely not stored yet.
+fn upsert_organization(
+    conn: &mut DbConn,
+    o: &OrganizationRecord,
+    new: bool,
+    session: &mut Session,
+) -> Result<WriteOutcome, DbError> {
     let id = o.common.id.as_str();
-    let previous: Option<(i64, String)> = organizations::table
-        .find(id)
-        .select((organizations::last_updated, organizations::resource_json))
-        .first(conn)
-        .optional()?;
+    let now_us = session.now_us;
+    let previous: Option<(i64, String)> = if new {
+        None
+    } else {
+        organizations::table
+            .find(id)
+            .select((organizations::last_updated, organizations::resource_json))
+            .first(conn)
+            .optional()?
+    };
     if let Some((prev_lu, prev_json)) = &previous
         && render::resource(&o.common.base, *prev_lu) == *prev_json
     {
@@ -311,8 +389,9 @@ fn upsert_organization(conn: &mut DbConn, o: &OrganizationRecord, now_us: i64) -
         delete_tokens(conn, "Organization", id)?;
     }
     let json = render::resource(&o.common.base, last_updated);
-    diesel::insert_into(organizations::table)
-        .values(&NewOrganization {
+    session.pending.organization(
+        conn,
+        &NewOrganization {
             id,
             finess: o.finess.as_deref(),
             name: o.name.as_deref(),
@@ -320,17 +399,22 @@ fn upsert_organization(conn: &mut DbConn, o: &OrganizationRecord, now_us: i64) -
             region: o.common.region.as_deref(),
             last_updated,
             resource_json: &json,
-        })
-        .execute(conn)?;
-    insert_tokens(conn, "Organization", &o.common)?;
+        },
+    )?;
+    insert_tokens(conn, &mut session.pending, "Organization", &o.common)?;
     Ok(if previous.is_some() { WriteOutcome::Updated } else { WriteOutcome::Inserted })
 }
 
 /// The row of offer `h`, served as of `last_updated`.
-fn insert_service(conn: &mut DbConn, h: &HealthcareServiceRecord, last_updated: i64) -> Result<(), DbError> {
+fn insert_service(
+    conn: &mut DbConn,
+    pending: &mut Pending,
+    h: &HealthcareServiceRecord,
+    last_updated: i64,
+) -> Result<(), DbError> {
     let id = h.common.id.as_str();
     let json = render::resource(&h.common.base, last_updated);
-    text::insert_service(
+    pending.offer(
         conn,
         &NewHealthcareService {
             id,

@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 
 use super::location::{STORED_COLUMNS, StoredRow, stored_record};
+use super::pending::Pending;
 use super::{delete_tokens, insert_tokens};
 use crate::db::schema::{healthcare_services, location_positions, locations, search_index_state};
 use crate::db::{DbConn, DbError};
@@ -51,13 +52,14 @@ fn reindex_locations(conn: &mut DbConn) -> Result<usize, DbError> {
             .load(conn)?;
         let Some(last) = rows.last() else { return Ok(n) };
         after = last.0.clone();
+        let mut pending = Pending::default();
         for (id, row) in &rows {
             let l = stored_record(id, row, std::iter::empty())?;
             delete_tokens(conn, "Location", id)?;
-            insert_tokens(conn, "Location", &l.common)?;
+            insert_tokens(conn, &mut pending, "Location", &l.common)?;
             super::note_tags_off_region(conn, &l.common)?;
             diesel::delete(location_positions::table.find(id)).execute(conn)?;
-            super::location::insert_position(conn, id, &l)?;
+            super::location::insert_position(&mut pending, id, &l);
             diesel::update(locations::table.find(id))
                 .set((
                     locations::city_norm.eq(l.city.as_deref().map(normalize)),
@@ -66,6 +68,7 @@ fn reindex_locations(conn: &mut DbConn) -> Result<usize, DbError> {
                 .execute(conn)?;
             n += 1;
         }
+        pending.flush(conn)?;
     }
 }
 
@@ -81,6 +84,7 @@ fn reindex_services(conn: &mut DbConn) -> Result<usize, DbError> {
             .load(conn)?;
         let Some(last) = rows.last() else { return Ok(n) };
         after = last.0.clone();
+        let mut pending = Pending::default();
         for (id, json) in &rows {
             let value: serde_json::Value =
                 serde_json::from_str(json).map_err(|e| stale(format!("HealthcareService/{id}: {e}")))?;
@@ -88,11 +92,12 @@ fn reindex_services(conn: &mut DbConn) -> Result<usize, DbError> {
                 return Err(stale(format!("HealthcareService/{id}: stored JSON is not a ROR offer any more")));
             };
             delete_tokens(conn, "HealthcareService", id)?;
-            insert_tokens(conn, "HealthcareService", &h.common)?;
+            insert_tokens(conn, &mut pending, "HealthcareService", &h.common)?;
             diesel::update(healthcare_services::table.find(id))
                 .set(healthcare_services::name_norm.eq(h.name.as_deref().map(normalize)))
                 .execute(conn)?;
             n += 1;
         }
+        pending.flush(conn)?;
     }
 }

@@ -25,7 +25,8 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    fn load(path: &Path) -> Self {
+    /// The resources of an NDJSON file.
+    pub fn load(path: &Path) -> Self {
         let text = std::fs::read_to_string(path).unwrap();
         let mut d = Dataset { path: path.to_owned(), ..Default::default() };
         for line in text.lines() {
@@ -101,13 +102,15 @@ impl Dataset {
 /// The shared generated dataset.
 pub fn dataset() -> &'static Arc<Dataset> {
     static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
-    DATA.get_or_init(|| {
-        let dir = scratch_dir("dataset");
-        let path = dir.join("dataset.ndjson");
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        let opts = GenerateOptions { locations: LOCATIONS, seed: SEED, anchor_us: GenerateOptions::DEFAULT_ANCHOR_US };
-        generate(&opts, &mut f).unwrap();
-        drop(f);
-        Arc::new(Dataset::load(&path))
-    })
+    DATA.get_or_init(|| Arc::new(generated("dataset", LOCATIONS, SEED)))
+}
+
+/// A dataset of `locations` places generated from `seed` into a new directory named after `name`.
+pub fn generated(name: &str, locations: usize, seed: u64) -> Dataset {
+    let path = scratch_dir(name).join("dataset.ndjson");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let opts = GenerateOptions { locations, seed, anchor_us: GenerateOptions::DEFAULT_ANCHOR_US };
+    generate(&opts, &mut f).unwrap();
+    drop(f);
+    Dataset::load(&path)
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde_json::Value;
 
 pub use app::{Shared, TestApp, app};
-pub use dataset::{Dataset, dataset};
+pub use dataset::{Dataset, dataset, generated};
 pub use db::{Backend, TestDb, pg_admin_url, skip_without_postgres};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -1,0 +1,158 @@
+//! The import gathers a place's figures, tokens, views and links across records and inserts them
+//! in large statements, and reads nothing back while its tables were empty at the start. What it
+//! stores must not depend on that: one file holding places twice (the second copy changed) and an
+//! offer that turns sensitive late stores what the same records store imported one file after the
+//! other, where every record is looked up and written on its own.
+
+use std::collections::BTreeSet;
+
+use diesel::QueryableByName;
+use diesel::sql_types::Text;
+use ror_capacity::db::{self, DbConn};
+use ror_capacity::import::import_file;
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestDb, scratch_dir};
+
+const CAPACITY: &str = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location-supported-capacity";
+const SENSITIVE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-healthcareservice-sensitive-unit";
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    v: String,
+}
+
+/// Each stored row, as text, without the instants (which follow the import's clock).
+fn stored(conn: &mut DbConn) -> BTreeSet<String> {
+    use diesel::RunQueryDsl;
+    let queries = [
+        "SELECT 'c ' || location_id || ' ' || CAST(seq AS TEXT) || ' ' || observation_id || ' ' || capacity_type || ' ' \
+         || capacity_status || ' ' || temporality || ' ' || CAST(nb_capacity AS TEXT) || ' ' || COALESCE(gender, '-') \
+         || ' ' || COALESCE(comment, '-') || ' ' || COALESCE(region, '-') AS v FROM capacities",
+        "SELECT 't ' || resource_type || ' ' || param || ' ' || code || ' ' || system || ' ' || resource_id AS v \
+         FROM search_tokens",
+        "SELECT 'h ' || service_id || ' ' || location_id AS v FROM healthcare_service_locations",
+        "SELECT 'p ' || location_id || ' ' || CAST(latitude AS TEXT) || ' ' || CAST(longitude AS TEXT) AS v \
+         FROM location_positions",
+        "SELECT 'v ' || location_id || ' ' || view AS v FROM location_views",
+        "SELECT 'l ' || id || ' ' || COALESCE(name, '-') || ' ' || COALESCE(figure_statuses, '-') || ' ' \
+         || CASE WHEN sensitive THEN 's' ELSE '-' END AS v FROM locations",
+        "SELECT 's ' || id || ' ' || CASE WHEN sensitive_unit THEN 's' ELSE '-' END AS v FROM healthcare_services",
+        "SELECT 'o ' || id AS v FROM organizations",
+    ];
+    let mut rows = BTreeSet::new();
+    for sql in queries {
+        let got: Vec<Row> = match conn {
+            DbConn::Sqlite(c) => diesel::sql_query(sql).load(c).unwrap(),
+            DbConn::Postgresql(c) => diesel::sql_query(sql).load(c).unwrap(),
+        };
+        rows.extend(got.into_iter().map(|r| r.v));
+    }
+    rows
+}
+
+/// A place renamed, without its last capacity figure.
+fn changed_place(place: &Value) -> Value {
+    let mut p = place.clone();
+    p["name"] = Value::from(format!("{} (renamed)", p["name"].as_str().unwrap_or("place")));
+    let ext = p["extension"].as_array_mut().unwrap();
+    let last = ext.iter().rposition(|e| e["url"] == CAPACITY).unwrap();
+    ext.remove(last);
+    p
+}
+
+/// An offer linked to places none of which is sensitive, made a sensitive unit.
+fn made_sensitive(data: &crate::helpers::Dataset) -> Value {
+    let sensitive = data.sensitive_locations();
+    let (_, service) = data
+        .services
+        .iter()
+        .find(|(_, s)| {
+            let places: BTreeSet<String> = s["location"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l["reference"].as_str()?.strip_prefix("Location/").map(str::to_owned))
+                .collect();
+            !places.is_empty() && places.is_disjoint(&sensitive)
+        })
+        .unwrap();
+    let mut s = service.clone();
+    let ext = s.as_object_mut().unwrap().entry("extension").or_insert_with(|| Value::Array(Vec::new()));
+    let ext = ext.as_array_mut().unwrap();
+    ext.retain(|e| e["url"] != SENSITIVE);
+    ext.push(serde_json::json!({"url": SENSITIVE, "valueBoolean": true}));
+    s
+}
+
+/// The file whole (each of the first five places followed at once by its changed copy, while
+/// its rows are still pending; the sensitive offer last), and the changed copies alone.
+fn files(data: &crate::helpers::Dataset) -> (String, Vec<Value>) {
+    let mut whole = String::new();
+    let mut copies = Vec::new();
+    for line in std::fs::read_to_string(&data.path).unwrap().lines() {
+        whole.push_str(line);
+        whole.push('\n');
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["resourceType"] == "Location" && copies.len() < 5 {
+            let copy = changed_place(&v);
+            whole.push_str(&serde_json::to_string(&copy).unwrap());
+            whole.push('\n');
+            copies.push(copy);
+        }
+    }
+    let sensitive = made_sensitive(data);
+    whole.push_str(&serde_json::to_string(&sensitive).unwrap());
+    whole.push('\n');
+    copies.push(sensitive);
+    (whole, copies)
+}
+
+fn write_ndjson(path: &std::path::Path, values: &[Value]) {
+    let lines: Vec<String> = values.iter().map(|v| serde_json::to_string(v).unwrap()).collect();
+    std::fs::write(path, lines.join("\n")).unwrap();
+}
+
+fn one_file_stores_what_files_one_by_one_store(backend: Backend) {
+    // Large enough for the pending rows to be inserted several times in the middle of the file.
+    let data = crate::helpers::generated("import-batches-data", 1500, 11);
+    let dir = scratch_dir("import-batches");
+    let (text, copies) = files(&data);
+    let whole = dir.join("whole.ndjson");
+    std::fs::write(&whole, text).unwrap();
+    let later = dir.join("later.ndjson");
+    write_ndjson(&later, &copies);
+
+    let one = TestDb::new(backend);
+    ror_capacity::startup::migrate(&one.db_url()).unwrap();
+    let mut a = db::connect(&one.db_url(), false).unwrap();
+    let stats = import_file(&mut a, &whole, false).unwrap();
+    let distinct = data.locations.len() + data.services.len() + data.organizations.len();
+    assert_eq!((stats.inserted, stats.updated), (distinct, copies.len()));
+
+    let two = TestDb::new(backend);
+    ror_capacity::startup::migrate(&two.db_url()).unwrap();
+    let mut b = db::connect(&two.db_url(), false).unwrap();
+    import_file(&mut b, &data.path, false).unwrap();
+    let stats = import_file(&mut b, &later, false).unwrap();
+    assert_eq!(stats.updated, copies.len());
+
+    let (got, expected) = (stored(&mut a), stored(&mut b));
+    assert!(got.iter().any(|r| r.contains("(renamed)")), "the changed copies were stored");
+    // The offer made sensitive is stored so, and its places are now linked to a sensitive unit.
+    let offer = copies.last().unwrap();
+    assert!(got.contains(&format!("s {} s", offer["id"].as_str().unwrap())));
+    for link in offer["location"].as_array().unwrap() {
+        let place = link["reference"].as_str().unwrap().strip_prefix("Location/").unwrap();
+        let row = got.iter().find(|r| r.starts_with(&format!("l {place} "))).unwrap();
+        assert!(row.ends_with(" s"), "Location/{place} is linked to a sensitive unit: {row}");
+    }
+    let only_one: Vec<_> = got.symmetric_difference(&expected).take(10).collect();
+    assert!(only_one.is_empty(), "rows stored by one import and not the other: {only_one:?}");
+    // The rows filled several batches (8,192 rows): the test crossed flushes in the middle of the file.
+    assert!(got.iter().filter(|r| r.starts_with("c ") || r.starts_with("t ")).count() > 2 * 8192);
+}
+
+crate::each_backend!(one_file_stores_what_files_one_by_one_store);
