@@ -145,8 +145,9 @@ pub struct Session {
     pending: Pending,
     /// Per resource type, whether its table held no row when the session first wrote one.
     empty_at_start: HashMap<&'static str, bool>,
-    /// `Type/id` of the resources written, of the types whose table was empty at the start.
-    written: HashSet<String>,
+    /// A hash of `Type/id` of each resource written, of the types whose table was empty at the
+    /// start: 8 bytes each whatever the id. Two ids of one hash only cost a lookup.
+    written: HashSet<u64>,
 }
 
 impl Session {
@@ -174,13 +175,13 @@ impl Session {
                 empty
             }
         };
-        Ok(empty && !self.written.contains(&format!("{resource_type}/{id}")))
+        Ok(empty && !self.written.contains(&written_key(resource_type, id)))
     }
 
     /// Notes that `resource_type`/`id` was written (for [`Session::surely_new`]).
     fn wrote(&mut self, resource_type: &'static str, id: &str) {
         if self.empty_at_start.get(resource_type) == Some(&true) {
-            self.written.insert(format!("{resource_type}/{id}"));
+            self.written.insert(written_key(resource_type, id));
         }
     }
 
@@ -203,6 +204,15 @@ impl Session {
             }
         }
     }
+}
+
+/// The key of `resource_type`/`id` in [`Session::written`].
+fn written_key(resource_type: &str, id: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(resource_type.as_bytes());
+    h.update(b"/");
+    h.update(id.as_bytes());
+    h.digest()
 }
 
 /// Whether the table of `resource_type` holds no row.
