@@ -19,15 +19,18 @@ pub(super) struct Rows<const N: usize> {
     columns: [Ident; N],
     rows: usize,
     binds: Vec<Bind>,
+    /// About how many bytes the values pushed hold.
+    bytes: usize,
 }
 
 impl<const N: usize> Rows<N> {
     pub(super) fn new(table: Ident, columns: [Ident; N]) -> Self {
-        Self { table, columns, rows: 0, binds: Vec::new() }
+        Self { table, columns, rows: 0, binds: Vec::new(), bytes: 0 }
     }
 
     /// Adds one row, its values in column order.
     pub(super) fn push(&mut self, values: [Bind; N]) {
+        self.bytes += values.iter().map(size_of_value).sum::<usize>();
         self.binds.extend(values);
         self.rows += 1;
     }
@@ -37,9 +40,15 @@ impl<const N: usize> Rows<N> {
         self.rows
     }
 
+    /// About how many bytes the rows pushed and not yet inserted hold.
+    pub(super) const fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Inserts every row pushed so far, and starts again with none (keeping the allocation).
     pub(super) fn flush(&mut self, conn: &mut DbConn) -> Result<(), DbError> {
         let mut left = std::mem::replace(&mut self.rows, 0);
+        self.bytes = 0;
         let mut binds = self.binds.drain(..);
         while left > 0 {
             let chunk = chunk_size(left, N);
@@ -76,6 +85,16 @@ impl<const N: usize> Rows<N> {
         }
         Ok(())
     }
+}
+
+/// About how many bytes `value` holds.
+fn size_of_value(value: &Bind) -> usize {
+    std::mem::size_of::<Bind>()
+        + match value {
+            Bind::Text(s) => s.len(),
+            Bind::Bytes(b) => b.len(),
+            _ => 0,
+        }
 }
 
 /// The largest power of two not above `left`, at most [`MAX_ROWS`] rows and [`MAX_BINDS`]
@@ -116,7 +135,19 @@ pub(super) fn opt_bytes(v: Option<&[u8]>) -> Bind {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_BINDS, MAX_ROWS, chunk_size};
+    use super::{MAX_BINDS, MAX_ROWS, Rows, chunk_size};
+    use crate::db::ident::location_views as lv;
+    use crate::db::sql::Bind;
+
+    #[test]
+    fn rows_count_the_bytes_they_hold() {
+        let mut rows = Rows::new(lv::TABLE, [lv::LOCATION_ID, lv::VIEW, lv::LAST_UPDATED]);
+        assert_eq!((rows.len(), rows.bytes()), (0, 0));
+        rows.push([Bind::Text("x".repeat(5000)), Bind::Text("v".into()), Bind::BigInt(1)]);
+        rows.push([Bind::Text("y".into()), Bind::Bytes(vec![0; 3000]), Bind::Null]);
+        assert_eq!(rows.len(), 2);
+        assert!(rows.bytes() >= 8002 && rows.bytes() < 8002 + 6 * 64, "{}", rows.bytes());
+    }
 
     #[test]
     fn chunks_are_powers_of_two_that_add_up() {

@@ -25,6 +25,9 @@ use crate::db::{DbConn, DbError};
 /// Pending rows past which they are inserted.
 const FLUSH_ROWS: usize = 8192;
 
+/// Pending bytes past which they are inserted (large resources: their rows hold more).
+const FLUSH_BYTES: usize = 32 << 20;
+
 /// The columns of `capacities`, in the order a figure's values are pushed.
 pub(super) const CAPACITY_COLUMNS: [crate::db::ident::Ident; 18] = [
     c::LOCATION_ID,
@@ -213,9 +216,9 @@ impl Pending {
         self.flush(conn)
     }
 
-    /// Inserts what is pending when enough has gathered.
+    /// Inserts what is pending when enough has gathered (rows, or bytes).
     pub(super) fn flush_if_full(&mut self, conn: &mut DbConn) -> Result<(), DbError> {
-        if self.len() < FLUSH_ROWS {
+        if self.len() < FLUSH_ROWS && self.bytes() < FLUSH_BYTES {
             return Ok(());
         }
         self.flush(conn)
@@ -267,6 +270,17 @@ impl Pending {
         self.positions.flush(conn)?;
         self.owners.clear();
         Ok(())
+    }
+
+    fn bytes(&self) -> usize {
+        self.organizations.bytes()
+            + self.places.bytes()
+            + self.offers.bytes()
+            + self.figures.bytes()
+            + self.tokens.bytes()
+            + self.views.bytes()
+            + self.links.bytes()
+            + self.positions.bytes()
     }
 
     fn len(&self) -> usize {
