@@ -249,7 +249,6 @@ fn delete(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
 pub(super) fn insert_position(pending: &mut Pending, id: &str, l: &LocationRecord) {
     let (Some(lat), Some(lon)) = (l.latitude, l.longitude) else { return };
     if near::is_position(lat, lon) {
-        pending.own("Location", id);
         pending.position(id, lat, lon, near::unit_vector(lat, lon));
     }
 }
@@ -297,7 +296,6 @@ fn insert(conn: &mut DbConn, pending: &mut Pending, l: &LocationRecord, plan: &P
             part_of_id: l.part_of_id.as_deref(),
         },
     )?;
-    pending.own("Location", id);
     for (seq, ((cap, obs_id), lu)) in
         l.capacities.iter().zip(&plan.observation_ids).zip(&plan.figure_last_updated).enumerate()
     {

@@ -30,7 +30,7 @@ use crate::auth::views::next_last_updated;
 use crate::db::ident::{Ident, search_tags_off_region as off_region, search_tokens_shared as shared};
 use crate::db::sql::SqlPlan;
 use crate::fhir::extract::{Common, HealthcareServiceRecord, OrganizationRecord, Record};
-use crate::fhir::render;
+use crate::fhir::{ResourceType, render};
 
 /// What happened to one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,6 @@ fn insert_tokens(
     common: &Common,
 ) -> Result<(), DbError> {
     let mut seen = std::collections::HashSet::new();
-    pending.own(resource_type, &common.id);
     for t in &common.tokens {
         if !seen.insert((t.param, t.system.as_str(), t.code.as_str())) {
             continue;
@@ -144,9 +143,9 @@ pub struct Session {
     sensitive: Option<HashSet<String>>,
     pending: Pending,
     /// Per resource type, whether its table held no row when the session first wrote one.
-    empty_at_start: HashMap<&'static str, bool>,
-    /// A hash of `Type/id` of each resource written, of the types whose table was empty at the
-    /// start: 8 bytes each whatever the id. Two ids of one hash only cost a lookup.
+    empty_at_start: HashMap<ResourceType, bool>,
+    /// The key ([`pending::resource_key`]) of each resource written, of the types whose table
+    /// was empty at the start.
     written: HashSet<u64>,
 }
 
@@ -166,8 +165,8 @@ impl Session {
     /// Whether `resource_type`/`id` is surely not stored: its table was empty when this session
     /// first asked, and the session has not written it since. A first import of a file then
     /// reads nothing back, one round trip per resource fewer on PostgreSQL.
-    fn surely_new(&mut self, conn: &mut DbConn, resource_type: &'static str, id: &str) -> Result<bool, DbError> {
-        let empty = match self.empty_at_start.get(resource_type) {
+    fn surely_new(&mut self, conn: &mut DbConn, resource_type: ResourceType, id: &str) -> Result<bool, DbError> {
+        let empty = match self.empty_at_start.get(&resource_type) {
             Some(empty) => *empty,
             None => {
                 let empty = table_is_empty(conn, resource_type)?;
@@ -175,13 +174,13 @@ impl Session {
                 empty
             }
         };
-        Ok(empty && !self.written.contains(&written_key(resource_type, id)))
+        Ok(empty && !self.written.contains(&pending::resource_key(resource_type.as_str(), id)))
     }
 
     /// Notes that `resource_type`/`id` was written (for [`Session::surely_new`]).
-    fn wrote(&mut self, resource_type: &'static str, id: &str) {
-        if self.empty_at_start.get(resource_type) == Some(&true) {
-            self.written.insert(written_key(resource_type, id));
+    fn wrote(&mut self, resource_type: ResourceType, id: &str) {
+        if self.empty_at_start.get(&resource_type) == Some(&true) {
+            self.written.insert(pending::resource_key(resource_type.as_str(), id));
         }
     }
 
@@ -206,21 +205,16 @@ impl Session {
     }
 }
 
-/// The key of `resource_type`/`id` in [`Session::written`].
-fn written_key(resource_type: &str, id: &str) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(resource_type.as_bytes());
-    h.update(b"/");
-    h.update(id.as_bytes());
-    h.digest()
-}
-
-/// Whether the table of `resource_type` holds no row.
-fn table_is_empty(conn: &mut DbConn, resource_type: &str) -> Result<bool, DbError> {
+/// Whether the table of `resource_type` holds no row (Observations have none of their own: never).
+fn table_is_empty(conn: &mut DbConn, resource_type: ResourceType) -> Result<bool, DbError> {
+    use super::schema::locations;
     let found: Option<String> = match resource_type {
-        "Location" => super::schema::locations::table.select(super::schema::locations::id).first(conn).optional()?,
-        "HealthcareService" => healthcare_services::table.select(healthcare_services::id).first(conn).optional()?,
-        _ => organizations::table.select(organizations::id).first(conn).optional()?,
+        ResourceType::Location => locations::table.select(locations::id).first(conn).optional()?,
+        ResourceType::HealthcareService => {
+            healthcare_services::table.select(healthcare_services::id).first(conn).optional()?
+        }
+        ResourceType::Organization => organizations::table.select(organizations::id).first(conn).optional()?,
+        ResourceType::Observation => return Ok(false),
     };
     Ok(found.is_none())
 }
@@ -273,11 +267,11 @@ pub fn record_import_run(conn: &mut DbConn, run: &ImportRun<'_>) -> Result<(), D
 /// Inserts or replaces one record. Call inside the session's transaction.
 pub fn upsert(conn: &mut DbConn, record: &Record, session: &mut Session) -> Result<WriteOutcome, DbError> {
     let (resource_type, id) = match record {
-        Record::Location(l) => ("Location", l.common.id.as_str()),
-        Record::HealthcareService(h) => ("HealthcareService", h.common.id.as_str()),
-        Record::Organization(o) => ("Organization", o.common.id.as_str()),
+        Record::Location(l) => (ResourceType::Location, l.common.id.as_str()),
+        Record::HealthcareService(h) => (ResourceType::HealthcareService, h.common.id.as_str()),
+        Record::Organization(o) => (ResourceType::Organization, o.common.id.as_str()),
     };
-    session.pending.settle(conn, resource_type, id)?;
+    session.pending.settle(conn, resource_type.as_str(), id)?;
     let new = session.surely_new(conn, resource_type, id)?;
     let outcome = match record {
         Record::Location(l) => {
@@ -328,8 +322,7 @@ fn upsert_service(
     // Only a sensitive unit, before or after, can change which places are linked to one.
     let was_sensitive = previous.as_ref().is_some_and(|p| p.2);
     let sensitivity = if was_sensitive || h.sensitive_unit {
-        // What follows reads the links and the places' sensitivity back.
-        session.pending.flush(conn)?;
+        // The offer's own pending rows were inserted before it was read (`Pending::settle`).
         let mut places: Vec<String> = healthcare_service_locations::table
             .filter(healthcare_service_locations::service_id.eq(id))
             .select(healthcare_service_locations::location_id)
@@ -349,12 +342,12 @@ fn upsert_service(
         delete_tokens(conn, "HealthcareService", id)?;
     }
     insert_service(conn, &mut session.pending, h, last_updated)?;
-    session.pending.own("HealthcareService", id);
     for location_id in &h.location_ids {
         session.pending.links.push([batch::text(id), batch::text(location_id)]);
     }
     insert_tokens(conn, &mut session.pending, "HealthcareService", &h.common)?;
     if let Some((places, before)) = sensitivity {
+        // The places' sensitivity is read from the links, this offer's among them.
         session.pending.flush(conn)?;
         let mut flipped = Vec::new();
         for (place, was) in places.into_iter().zip(before) {
@@ -399,18 +392,15 @@ fn upsert_organization(
         delete_tokens(conn, "Organization", id)?;
     }
     let json = render::resource(&o.common.base, last_updated);
-    session.pending.organization(
-        conn,
-        &NewOrganization {
-            id,
-            finess: o.finess.as_deref(),
-            name: o.name.as_deref(),
-            part_of_id: o.part_of_id.as_deref(),
-            region: o.common.region.as_deref(),
-            last_updated,
-            resource_json: &json,
-        },
-    )?;
+    session.pending.organization(&NewOrganization {
+        id,
+        finess: o.finess.as_deref(),
+        name: o.name.as_deref(),
+        part_of_id: o.part_of_id.as_deref(),
+        region: o.common.region.as_deref(),
+        last_updated,
+        resource_json: &json,
+    });
     insert_tokens(conn, &mut session.pending, "Organization", &o.common)?;
     Ok(if previous.is_some() { WriteOutcome::Updated } else { WriteOutcome::Inserted })
 }

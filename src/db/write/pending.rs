@@ -3,9 +3,9 @@
 //! statements: on PostgreSQL each statement is a round trip, and a place's dozen small ones cost
 //! more than their rows (BENCHMARKS.md).
 //!
-//! On PostgreSQL the resources' own rows (`locations`, `healthcare_services`, `organizations`)
-//! wait here too, and are inserted first. On SQLite, where a statement costs no round trip, they
-//! are written at once: each queues its text row by its rowid (`text`).
+//! The resources' own rows wait here too, and are inserted first: organisations on both backends,
+//! places and offers on PostgreSQL. On SQLite, where a statement costs no round trip, places and
+//! offers are written at once: each queues its text row by its rowid (`text`).
 //!
 //! Nothing reads these tables while rows are pending: the writer flushes before it reads a
 //! resource back (the same resource twice in one file, an offer linked to a sensitive unit),
@@ -172,7 +172,7 @@ fn organization_values(r: &NewOrganization<'_>) -> [Bind; 7] {
 
 /// Rows waiting to be inserted, and the resources they belong to.
 pub(super) struct Pending {
-    /// The resources' own rows (PostgreSQL only).
+    /// The resources' own rows (places and offers on PostgreSQL only).
     organizations: Rows<7>,
     places: Rows<30>,
     offers: Rows<13>,
@@ -181,8 +181,9 @@ pub(super) struct Pending {
     pub(super) views: Rows<3>,
     pub(super) links: Rows<2>,
     pub(super) positions: Rows<6>,
-    /// `Type/id` of each resource with rows here.
-    owners: HashSet<String>,
+    /// The key ([`resource_key`]) of each resource with rows here: its own row is written
+    /// through [`Pending::place`], [`Pending::offer`] or [`Pending::organization`] before any other.
+    owners: HashSet<u64>,
 }
 
 impl Default for Pending {
@@ -203,14 +204,14 @@ impl Default for Pending {
 
 impl Pending {
     /// Notes that rows of `resource_type`/`id` are about to be pushed.
-    pub(super) fn own(&mut self, resource_type: &str, id: &str) {
-        self.owners.insert(owner(resource_type, id));
+    fn own(&mut self, resource_type: &str, id: &str) {
+        self.owners.insert(resource_key(resource_type, id));
     }
 
     /// Inserts what is pending first when some of it belongs to `resource_type`/`id` (about to be
     /// read back or replaced).
     pub(super) fn settle(&mut self, conn: &mut DbConn, resource_type: &str, id: &str) -> Result<(), DbError> {
-        if self.owners.is_empty() || !self.owners.contains(&owner(resource_type, id)) {
+        if self.owners.is_empty() || !self.owners.contains(&resource_key(resource_type, id)) {
             return Ok(());
         }
         self.flush(conn)
@@ -248,14 +249,10 @@ impl Pending {
         }
     }
 
-    /// Writes organisation `row`.
-    pub(super) fn organization(&mut self, conn: &mut DbConn, row: &NewOrganization<'_>) -> Result<(), DbError> {
+    /// Queues organisation `row` (on both backends: it has no text row).
+    pub(super) fn organization(&mut self, row: &NewOrganization<'_>) {
         self.own("Organization", row.id);
         self.organizations.push(organization_values(row));
-        match conn {
-            DbConn::Sqlite(_) => self.organizations.flush(conn),
-            DbConn::Postgresql(_) => Ok(()),
-        }
     }
 
     /// Inserts every pending row, each resource's own row before those that refer to it.
@@ -308,6 +305,12 @@ impl Pending {
     }
 }
 
-fn owner(resource_type: &str, id: &str) -> String {
-    format!("{resource_type}/{id}")
+/// A 64-bit key of `resource_type`/`id` (xxh3): 8 bytes whatever the id. Two resources of one key
+/// only cost a flush or a lookup more.
+pub(super) fn resource_key(resource_type: &str, id: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(resource_type.as_bytes());
+    h.update(b"/");
+    h.update(id.as_bytes());
+    h.digest()
 }
