@@ -111,7 +111,7 @@ pub fn load<T>(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<T>, DbError>
 where
     T: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
 {
-    let query = PlanQuery { plan, cache: !plan.planned_with_values() && cacheable(plan.sql()) };
+    let query = PlanQuery { plan, cache: cacheable(plan.sql()) };
     match conn {
         DbConn::Sqlite(c) => query.load::<T>(c).map_err(DbError::from),
         DbConn::Postgresql(c) => query.load::<T>(c).map_err(DbError::from),
@@ -190,24 +190,19 @@ fn backend_of(c: &DbConn) -> Backend {
     }
 }
 
-/// One page of at most `limit` rows and at most `max_services` offers linked to the first `shown`
-/// of them (by id), in one statement (see [`sql::lookup`]): the page's rows (in no set order), then
-/// the offers (by id). The page is planned without reading anything first (no région walk); a
-/// search with a range is planned with its numbers written in the statement (only ranges of
-/// numbers and instants come here: see `service::query`), as [`in_snapshot`] would plan it.
+/// One page of at most `limit` rows and at most `max_services` offers linked to any of them, in one
+/// statement (see [`sql::lookup`]): the page's rows (in no set order), then the offers (by id).
+/// The page is planned without reading anything first (no région walk).
 pub fn page_with_services(
     c: &mut DbConn,
     req: &SearchRequest,
     scope: &Scope,
     after: Option<&CursorKey>,
-    (limit, shown): (usize, usize),
+    limit: usize,
     max_services: usize,
 ) -> Result<(Vec<ResourceRow>, Vec<ResourceRow>), DbError> {
     let how = sql::Planning::for_backend(backend_of(c));
-    let mut plan = sql::lookup::page_with_services(req, scope, after, (limit, shown), max_services, how);
-    if req.conditions.iter().any(crate::search::Condition::is_range) {
-        plan.inline_numbers();
-    }
+    let plan = sql::lookup::page_with_services(req, scope, after, limit, max_services, how);
     let (page, services): (Vec<_>, Vec<_>) = load::<PartRow>(c, &plan)?.into_iter().partition(|r| r.part == 0);
     Ok((page.into_iter().map(|r| r.row).collect(), services.into_iter().map(|r| r.row).collect()))
 }

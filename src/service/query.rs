@@ -60,7 +60,7 @@ pub fn search(
     max_included: usize,
     reuse: Option<&Reuse>,
 ) -> Result<SearchResult, DbError> {
-    if let Some(out) = one_statement(conn, req, scope, after, max_included, reuse)? {
+    if let Some(out) = lookup(conn, req, scope, after, max_included, reuse)? {
         return Ok(out);
     }
     let ranges = req.conditions.iter().any(Condition::is_range);
@@ -103,14 +103,13 @@ pub fn search(
     })
 }
 
-/// PostgreSQL, a search of places ordered by id by a consumer who sees all of a place's figures
-/// or none: the page and the offers of the places it shows in one statement, which is one round
-/// trip instead of four to six and its own snapshot without `BEGIN` and `COMMIT` (a range of
-/// numbers or instants is planned with its bounds, as in the transaction). `None` when the search is not one (see
-/// [`in_one_statement`]), or when its answer needs more than that statement read (a total that
-/// must be counted; a place stored without its figures' piece): the caller then runs it in a
-/// transaction, from the start.
-fn one_statement(
+/// PostgreSQL, a lookup (places by identifiers, ids or offers: as many matches as values at most,
+/// within one page) by a consumer who sees all of a place's figures or none: the page and the
+/// offers of its places in one statement, which is one round trip instead of four and its own
+/// snapshot without `BEGIN` and `COMMIT`. `None` when the search is not one, or when its answer
+/// needs more than that statement read (more matches than a page; a place stored without its
+/// figures' piece): the caller then runs it in a transaction, from the start.
+fn lookup(
     conn: &mut DbConn,
     req: &SearchRequest,
     scope: &Scope,
@@ -122,22 +121,21 @@ fn one_statement(
     // Decided from the consumer's scope, not from the places: whether a place holds a figure this
     // consumer may not see must not decide how its answer is made (nor how long it takes).
     let filtered = !scope.capacity.all_or_nothing();
-    if !matches!(conn, DbConn::Postgresql(_)) || held || filtered || !in_one_statement(req, after) {
+    if !matches!(conn, DbConn::Postgresql(_)) || held || filtered || !is_lookup(req) {
         return Ok(None);
     }
     let services = if req.revinclude_services { max_included + 1 } else { 0 };
-    let (mut rows, included) = read::page_with_services(conn, req, scope, after, (req.count + 1, req.count), services)?;
-    if super::visibility::composing_reads(&rows, scope) {
+    let (mut rows, included) = read::page_with_services(conn, req, scope, after, req.count + 1, services)?;
+    if rows.len() > req.count || super::visibility::composing_reads(&rows, scope) {
         return Ok(None);
     }
-    rows.sort_by(|a, b| if req.sort.descending { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) });
-    let mut out = SearchResult { has_more: rows.len() > req.count, ..SearchResult::default() };
-    rows.truncate(req.count);
+    let mut out = SearchResult::default();
     if req.total {
         // Counting would take another statement, in the same snapshot: the transaction's.
-        let Some(n) = known_total(after, out.has_more, rows.len()) else { return Ok(None) };
+        let Some(n) = known_total(after, false, rows.len()) else { return Ok(None) };
         out.total = Some(n);
     }
+    rows.sort_by(|a, b| if req.sort.descending { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) });
     if req.revinclude_services {
         add_included(&mut out, ResourceType::HealthcareService, included, max_included);
     }
@@ -146,24 +144,22 @@ fn one_statement(
     Ok(Some(out))
 }
 
-/// Whether `req` (continuing after `after`) is a search [`one_statement`] answers: places ordered
-/// by id, a page to show, no include but the offers, no région tag (whose planning reads first),
-/// no range but of numbers or instants (written in the statement, so planned with them).
-/// A first page of every place with its total is left to the transaction: it is full, so its
-/// total must be counted, which [`one_statement`] would find only after reading it.
-fn in_one_statement(req: &SearchRequest, after: Option<&CursorKey>) -> bool {
-    let counted_whole = req.total && after.is_none() && req.conditions.is_empty();
-    // A range of text (`:contains`, a prefix) is planned with its value only in the transaction.
-    let numeric_ranges = |c: &Condition| {
-        !c.is_range() || matches!(c, Condition::LastUpdated(_) | Condition::Near(_) | Condition::Figure(_))
+/// Whether `req` is a lookup of places (see [`lookup`]): ordered by id, no include but the offers,
+/// no range, and a condition whose values bound the matches to one page.
+fn is_lookup(req: &SearchRequest) -> bool {
+    let bounded = |c: &Condition| match c {
+        Condition::Ids(v) | Condition::HasServiceId(v) => v.len() <= req.count,
+        Condition::Tokens { param: "identifier", values } => values.len() <= req.count,
+        Condition::HasServiceIdentifier(v) => v.len() <= req.count,
+        _ => false,
     };
     req.resource == ResourceType::Location
-        && req.conditions.iter().all(numeric_ranges)
         && req.sort.key == SortKey::Id
         && req.count > 0
         && !(req.summary_count || req.include_locations || req.include_organizations)
+        && !req.conditions.iter().any(Condition::is_range)
         && crate::db::sql::region_code(req).is_none()
-        && !counted_whole
+        && req.conditions.iter().any(bounded)
 }
 
 /// The total of a search known without counting: a first page that holds every match (`n` of

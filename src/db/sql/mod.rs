@@ -500,7 +500,7 @@ fn linked(target: ResourceType, ids: &[String], scope: &Scope, limit: usize) -> 
     linked_to(target, Some(ids), scope, limit)
 }
 
-/// The resources of `target` linked to `ids`, or (`None`) to the rows of a `shown` common table
+/// The resources of `target` linked to `ids`, or (`None`) to the rows of a `page` common table
 /// expression of the same statement ([`lookup::page_with_services`]).
 fn linked_to(target: ResourceType, ids: Option<&[String]>, scope: &Scope, limit: usize) -> SqlPlan {
     use crate::db::ident::healthcare_service_locations as hl;
@@ -517,7 +517,7 @@ fn linked_to(target: ResourceType, ids: Option<&[String]>, scope: &Scope, limit:
     p.push(" IN ");
     match ids {
         Some(ids) => p.text_list(ids),
-        None => p.push("(SELECT shown.id FROM shown)"),
+        None => p.push("(SELECT page.id FROM page)"),
     }
     p.push(")");
     region_filter(&mut p, target, scope);

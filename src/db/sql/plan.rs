@@ -58,56 +58,12 @@ pub struct SqlPlan {
     sql: String,
     holes: Vec<usize>,
     binds: Vec<Bind>,
-    /// Whether the statement is planned with its values each time it runs, rather than prepared
-    /// once and planned for any values ([`SqlPlan::plan_with_values`]).
-    with_values: bool,
 }
 
 impl SqlPlan {
     /// A statement starting with `text`.
     pub fn new(text: &'static str) -> Self {
-        Self { sql: text.to_owned(), holes: Vec::new(), binds: Vec::new(), with_values: false }
-    }
-
-    /// Marks the statement as planned with its values each time it runs (not kept prepared): a
-    /// range's selectivity depends on its bounds, which a plan made for any values cannot know.
-    pub fn plan_with_values(&mut self) {
-        self.with_values = true;
-    }
-
-    /// Whether the statement is planned with its values each time ([`SqlPlan::plan_with_values`]).
-    pub fn planned_with_values(&self) -> bool {
-        self.with_values
-    }
-
-    /// Writes the bound integers and finite doubles into the statement's text, so that a plan
-    /// made without the values still sees them (PostgreSQL's serving sessions plan prepared
-    /// statements without their values). They are numbers the server holds (parsed bounds of a
-    /// range, positions), written by the server: no text from a request enters the statement.
-    /// The statement is then [`planned with its values`](SqlPlan::plan_with_values) and not
-    /// kept prepared, as its text changes with them.
-    pub fn inline_numbers(&mut self) {
-        use std::fmt::Write;
-        let mut sql = String::with_capacity(self.sql.len() + 24 * self.binds.len());
-        let (mut holes, mut binds) = (Vec::new(), Vec::new());
-        let mut start = 0;
-        for (hole, bind) in self.holes.iter().copied().zip(std::mem::take(&mut self.binds)) {
-            sql.push_str(self.sql.get(start..hole).unwrap_or_default());
-            start = hole + 1;
-            // Writing to a String cannot fail.
-            let _ = match bind {
-                Bind::BigInt(n) => write!(sql, "({n})"),
-                Bind::Double(x) if x.is_finite() => write!(sql, "CAST('{x:?}' AS DOUBLE PRECISION)"),
-                other => {
-                    holes.push(sql.len());
-                    sql.push('?');
-                    binds.push(other);
-                    Ok(())
-                }
-            };
-        }
-        sql.push_str(self.sql.get(start..).unwrap_or_default());
-        *self = Self { sql, holes, binds, with_values: true };
+        Self { sql: text.to_owned(), holes: Vec::new(), binds: Vec::new() }
     }
 
     /// The statement's text, `?` for each value (for printing, and its cache key).
@@ -203,7 +159,6 @@ impl SqlPlan {
         self.sql.push_str(&other.sql);
         self.holes.extend(other.holes.into_iter().map(|h| h + offset));
         self.binds.extend(other.binds);
-        self.with_values |= other.with_values;
     }
 
     /// `(?, ?, …)` of `vals`, padded by repeating the last value to the next size of

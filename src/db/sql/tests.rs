@@ -261,29 +261,3 @@ fn one_token_value_is_walked_in_page_order() {
         assert_eq!(plan.sql().matches('?').count(), plan.binds().len());
     }
 }
-
-#[test]
-fn numbers_written_into_the_text_leave_the_other_values_bound() {
-    let mut p = SqlPlan::new("SELECT 1 WHERE a = ");
-    p.text("x'; DROP TABLE t; --");
-    p.push(" AND b >= ");
-    p.int(-1_796_541_222_000_000);
-    p.push(" AND c < ");
-    p.double(0.25);
-    p.push(" AND d = ");
-    p.double(f64::NAN);
-    p.push(" AND e = ");
-    p.int(7);
-    assert!(!p.planned_with_values());
-    p.inline_numbers();
-    assert_eq!(
-        p.sql(),
-        "SELECT 1 WHERE a = ? AND b >= (-1796541222000000) AND c < CAST('0.25' AS DOUBLE PRECISION) AND d = ? AND e = (7)"
-    );
-    assert_eq!(p.binds().len(), 2);
-    assert_eq!(p.binds()[0], Bind::Text("x'; DROP TABLE t; --".into()));
-    assert!(matches!(p.binds()[1], Bind::Double(x) if x.is_nan()));
-    let pieces: Vec<&str> = p.pieces().map(|(text, _)| text).collect();
-    assert_eq!(pieces.len(), 3);
-    assert!(p.planned_with_values());
-}
