@@ -88,7 +88,7 @@ def main(out, data, pki, oha, urls_dir, backend, rounds, duration, builds):
         time.sleep(1.1)
         subprocess.run([binary, "--database-url", dbs[label], "import", touch], check=True, capture_output=True)
         if backend == "postgres":
-            db = dbs[label].rsplit("/", 1)[1]
+            db = dbs[label].rsplit("/", 1)[1].split("?", 1)[0]
             subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-c", "VACUUM ANALYZE"],
                            check=True)
     # More imports, alternating, into fresh databases (the served ones stay as they are).

@@ -166,7 +166,64 @@ def report(results):
         out.append(f"| {size} | {backend} | {ex[0]['resources']} | {rps:.0f} | {ratio} | "
                    f"{max(e['peak_rss_mb'] for e in ex):.0f} ({before:.0f}) | {ex[0]['file_bytes'] / 1e6:.0f} | "
                    f"{statistics.median(e['download_mb_per_s'] for e in ex):.0f} |")
+    out += ["", *targets(rows)]
     print("\n".join(out))
+
+
+def targets(rows):
+    """The issues' targets, each checked against this run's medians (one line per size)."""
+    def med(size, backend, w, c, field):
+        v = [r[field] for r in rows if r.get("measure") == w and r["size"] == size and r["backend"] == backend
+             and r.get("conns") == c]
+        return statistics.median(v) if v else None
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    checks = []
+    for size in sorted({r["size"] for r in rows}):
+        def line(what, value, fmt, ok):
+            if value is not None:
+                checks.append(f"| {what} | {size} | {fmt.format(value)} | {'yes' if ok(value) else 'no'} |")
+        for c, floor in ((16, 0.5), (1, 0.7)):
+            line(f"13: SQLite S2 ≥ {floor:.0%} of the ceiling, {c} conn.",
+                 ratio(med(size, "sqlite", "s2", c, "rps"), med(size, "sqlite", "ceiling", c, "rps")),
+                 "{:.0%}", lambda v, f=floor: v >= f)
+            line(f"13: SQLite S2 p99 ≤ 3× p50, {c} conn.",
+                 ratio(med(size, "sqlite", "s2", c, "p99_ms"), med(size, "sqlite", "s2", c, "p50_ms")),
+                 "{:.1f}×", lambda v: v <= 3)
+            line(f"13: PostgreSQL S2 ≥ 60% of SQLite's req/s, {c} conn.",
+                 ratio(med(size, "postgres", "s2", c, "rps"), med(size, "sqlite", "s2", c, "rps")),
+                 "{:.0%}", lambda v: v >= 0.6)
+        for w in ("s3", "s4", "s5"):
+            line(f"13: PostgreSQL {w.upper()} p50 ≤ 1.5× SQLite's",
+                 ratio(med(size, "postgres", w, 1, "p50_ms"), med(size, "sqlite", w, 1, "p50_ms")),
+                 "{:.2f}×", lambda v: v <= 1.5)
+        for w in ("s3", "s4", "s5"):
+            line(f"13: SQLite {w.upper()} ≥ 60% of its bytes' ceiling, 1 conn.",
+                 ratio(med(size, "sqlite", w, 1, "rps"), med(size, "sqlite", f"ceiling-{w}", 1, "rps")),
+                 "{:.0%}", lambda v: v >= 0.6)
+        if size >= 100000:
+            for backend, limit in (("sqlite", 60), ("postgres", 120)):
+                imp = [r["seconds"] for r in rows if r["measure"] == "import" and r["size"] == size
+                       and r["backend"] == backend]
+                line(f"13: {backend} import ≤ {limit} s", statistics.median(imp) if imp else None, "{:.1f} s",
+                     lambda v, lim=limit: v <= lim)
+            line("11: SQLite REG p50 ≤ 5 ms", med(size, "sqlite", "reg", 1, "p50_ms"), "{:.2f} ms", lambda v: v <= 5)
+            ex = [r["export"] for r in rows if r["measure"] == "export" and r["size"] == size
+                  and r["backend"] == "sqlite"]
+            walks = [r["walk"] for r in rows if r["measure"] == "s1" and r["size"] == size
+                     and r["backend"] == "sqlite"]
+            if ex and walks:
+                rps = statistics.median(e["resources_per_s"] for e in ex)
+                lps = statistics.median(w["locations_per_s"] for w in walks)
+                line("12: SQLite `$export` ≥ 100,000 resources/s", rps, "{:,.0f}", lambda v: v >= 100000)
+                line("12: SQLite `$export` ≥ 10× the S1 walk's places/s", rps / lps, "{:.1f}×", lambda v: v >= 10)
+                line("12: server RSS ≤ 150 MB during `$export`", max(e["peak_rss_mb"] for e in ex), "{:.0f} MB",
+                     lambda v: v <= 150)
+    if not checks:
+        return []
+    return ["| target (issue: what) | size | this run | met |", "|---|---:|---:|---|", *checks]
 
 
 if __name__ == "__main__":

@@ -81,6 +81,27 @@ impl Runner {
         }
     }
 
+    /// Runs `f` at once on the calling thread when reads go to an embedded database
+    /// ([`Servers::embedded_only`]) and one of its connections is idle; `None` when not, or when
+    /// that connection was lost (the caller then runs `f` with [`Runner::run`], off its thread:
+    /// serving work is read-only, so running it again is safe). Meant for work bounded by
+    /// construction, a few index probes, which costs less than handing it to another thread.
+    pub fn run_here<T>(
+        &self,
+        budget: &Arc<Budget>,
+        f: &dyn Fn(&mut DbConn) -> Result<T, DbError>,
+    ) -> Option<Result<T, DbError>> {
+        if !self.servers.embedded_only() {
+            return None;
+        }
+        let mut conn = self.servers.get(0).pool.try_get()?;
+        self.stats.waited(Duration::ZERO, true);
+        match self.run_on(0, &mut conn, budget, f) {
+            Attempt::Done(out) => Some(out),
+            Attempt::Again(_) | Attempt::NextServer { .. } => None,
+        }
+    }
+
     fn attempt<T>(
         &self,
         server: usize,
@@ -107,6 +128,18 @@ impl Runner {
                 return Attempt::Done(Err(e.into()));
             }
         };
+        self.run_on(server, &mut conn, budget, f)
+    }
+
+    /// Runs `f` on `conn`, a connection to server `server`, within `budget`.
+    fn run_on<T>(
+        &self,
+        server: usize,
+        conn: &mut PoolConn,
+        budget: &Arc<Budget>,
+        f: &dyn Fn(&mut DbConn) -> Result<T, DbError>,
+    ) -> Attempt<T> {
+        let s = self.servers.get(server);
         if let Some(stop) = budget.stop() {
             return Attempt::Done(Err(DbError::Stopped(stop)));
         }
@@ -114,7 +147,7 @@ impl Runner {
         let started = Instant::now();
         let out = {
             let _entered = budget.enter();
-            f(&mut conn)
+            f(conn)
         };
         self.stats.held(started.elapsed());
         // Taken under the lock a cancellation holds while it runs: once this returns, no
@@ -128,7 +161,7 @@ impl Runner {
             conn.lost(&e);
             return Attempt::Done(Err(DbError::Stopped(stop)));
         }
-        failed_on(s.is_replica(), &mut conn, e)
+        failed_on(s.is_replica(), conn, e)
     }
 
     /// Stops the statement `budget`'s request is running, if any (PostgreSQL; SQLite's progress

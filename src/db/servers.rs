@@ -89,6 +89,12 @@ impl Servers {
         servers
     }
 
+    /// Whether reads go to one embedded database (SQLite: no replica, and a statement is the
+    /// database's own work, never a wait on another process).
+    pub fn embedded_only(&self) -> bool {
+        self.all.len() == 1 && self.all[0].url.backend == Backend::Sqlite
+    }
+
     /// Server `i` (as given by [`Servers::order`]).
     pub fn get(&self, i: usize) -> &Server {
         &self.all[i.min(self.all.len() - 1)]

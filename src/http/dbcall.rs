@@ -74,6 +74,29 @@ where
     }
 }
 
+/// As [`with_conn`], for `small` work: bounded by construction to a few index probes (a read by
+/// id, a lookup of a few identifiers). On SQLite, with a connection idle, it runs on the
+/// handler's own thread: handing it to a blocking thread and back would cost two wake-ups, more
+/// than the work (BENCHMARKS.md, issue 13). Otherwise, and for any other work, as [`with_conn`].
+pub async fn with_conn_if_small<T, F>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    small: bool,
+    f: F,
+) -> Result<T, AppError>
+where
+    F: Fn(&mut DbConn) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    if small {
+        let budget = Budget::new(state.statement_budget);
+        if let Some(out) = state.db.run_here(&budget, &f) {
+            return out.map_err(|e| db_failure(req, state, &e));
+        }
+    }
+    with_conn(req, state, f).await
+}
+
 fn db_failure(req: &HttpRequest, state: &AppState, e: &DbError) -> AppError {
     let id = super::request_id_of(req);
     match e {

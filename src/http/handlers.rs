@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::authenticate::Principal;
-use super::dbcall::with_conn;
+use super::dbcall::{with_conn, with_conn_if_small};
 use super::error::FHIR_JSON;
 use super::telemetry::ResourceCount;
 use super::{AppState, conditional, negotiate};
@@ -24,6 +24,10 @@ use crate::service::search as service;
 
 /// The CapabilityStatement, served verbatim.
 const CAPABILITY_STATEMENT: &str = include_str!("../../capability-statement.json");
+
+/// Most values a lookup names to be run on the handler's thread (see `dbcall::with_conn_if_small`):
+/// S2's one identifier, a few more.
+const SMALL_LOOKUP: usize = 4;
 
 fn fhir_ok(body: String) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::CONTENT_TYPE, FHIR_JSON)).body(body)
@@ -111,7 +115,7 @@ pub async fn read(
         return Err(AppError::invalid("invalid", format!("{id:?} is not a valid FHIR id")));
     }
     let lookup = id.clone();
-    let row = with_conn(&req, &state, move |c| query::read(c, rt, &lookup, &scope)).await?;
+    let row = with_conn_if_small(&req, &state, true, move |c| query::read(c, rt, &lookup, &scope)).await?;
     let Some(r) = row else {
         return Err(AppError::NotFound(format!("{}/{id} is not known", rt.as_str())));
     };
@@ -233,7 +237,8 @@ async fn search(
         held: held.clone().map(|h| (tags.clone(), h)),
     };
     let search_req = search.clone();
-    let result: SearchResult = with_conn(&req, &state, move |c| {
+    let small = search.is_small_lookup(SMALL_LOOKUP);
+    let result: SearchResult = with_conn_if_small(&req, &state, small, move |c| {
         query::search(c, &search_req, &scope, after.as_ref(), max_included, Some(&reuse))
     })
     .await?;

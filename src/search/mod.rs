@@ -257,6 +257,23 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
+    /// Whether this search is a lookup of at most `max` values whose every condition names them
+    /// (ids, identifiers, or offers by id or identifier), so that its work is bounded by those
+    /// values whatever the data: a few index probes, the page, their offers.
+    pub fn is_small_lookup(&self, max: usize) -> bool {
+        let mut values = 0;
+        let named = self.conditions.iter().all(|c| {
+            let n = match c {
+                Condition::Ids(v) | Condition::HasServiceId(v) => v.len(),
+                Condition::HasServiceIdentifier(v) | Condition::Tokens { param: "identifier", values: v } => v.len(),
+                _ => return false,
+            };
+            values += n;
+            true
+        });
+        named && values > 0 && values <= max && !self.summary_count
+    }
+
     /// The `near` of the search, when it has one.
     pub fn near(&self) -> Option<&near::Near> {
         self.conditions.iter().find_map(|c| match c {

@@ -67,7 +67,53 @@ fn a_cancelled_statement_stops(backend: Backend) {
     run_sql(&runner, &Budget::new(Duration::from_secs(5)), "SELECT 1").unwrap();
 }
 
-crate::each_backend!(a_statement_stops_at_its_deadline, a_cancelled_statement_stops);
+/// Small work runs on the caller's thread on SQLite when a connection is idle, within its budget
+/// there too; on PostgreSQL, or with every connection busy, it is left to the blocking threads.
+fn small_work_runs_here_only_on_an_idle_embedded_connection(backend: Backend) {
+    let (_db, runner, slow) = runner(backend, Duration::from_secs(60));
+    let here = std::thread::current().id();
+    let ran_on = std::sync::Mutex::new(None);
+    let out = runner.run_here(&Budget::new(Duration::from_secs(5)), &|c| {
+        *ran_on.lock().unwrap() = Some(std::thread::current().id());
+        c.batch_execute("SELECT 1").map_err(DbError::from)
+    });
+    match backend {
+        Backend::Sqlite => {
+            assert!(matches!(out, Some(Ok(()))), "{out:?}");
+            assert_eq!(*ran_on.lock().unwrap(), Some(here));
+            // The budget holds on this thread as on the blocking ones.
+            let out = runner
+                .run_here(&Budget::new(Duration::from_millis(300)), &|c| c.batch_execute(slow).map_err(DbError::from));
+            assert!(matches!(out, Some(Err(DbError::Stopped(Stop::Deadline)))), "{out:?}");
+            // With the one connection taken, nothing runs here.
+            let runner = Arc::new(runner);
+            let (r, taken) = (runner.clone(), Arc::new(std::sync::Barrier::new(2)));
+            let t = taken.clone();
+            let holder = std::thread::spawn(move || {
+                r.run(&Budget::new(Duration::from_secs(5)), &|_| {
+                    t.wait();
+                    std::thread::sleep(Duration::from_millis(300));
+                    Ok(())
+                })
+            });
+            taken.wait();
+            let out = runner.run_here(&Budget::new(Duration::from_secs(5)), &|_| Ok(()));
+            assert!(out.is_none(), "{out:?}");
+            holder.join().unwrap().unwrap();
+            assert!(runner.run_here(&Budget::new(Duration::from_secs(5)), &|_| Ok(())).is_some());
+        }
+        Backend::Postgres => {
+            assert!(out.is_none(), "{out:?}");
+            assert_eq!(*ran_on.lock().unwrap(), None);
+        }
+    }
+}
+
+crate::each_backend!(
+    a_statement_stops_at_its_deadline,
+    a_cancelled_statement_stops,
+    small_work_runs_here_only_on_an_idle_embedded_connection
+);
 
 /// A session holding an exclusive lock on `locations` of `app`'s database until dropped, and one
 /// that watches (a transaction sees one snapshot of `pg_stat_activity`).

@@ -74,3 +74,18 @@ fn format_takes_no_modifier() {
 fn normalize_strips_accents() {
     assert_eq!(normalize("Hébergement Cœur"), "hebergement coeur");
 }
+
+#[test]
+fn small_lookups_name_a_few_values_and_nothing_else() {
+    let small = |q: &str| p(ResourceType::Location, q).unwrap().is_small_lookup(4);
+    assert!(small("identifier=52/1&_revinclude=HealthcareService:location"));
+    assert!(small("identifier=a,b&_id=c,d"));
+    assert!(small("_has:HealthcareService:location:identifier=x"));
+    assert!(small("_id=a&_include=Location:organization"));
+    assert!(!small("identifier=a,b,c,d,e"), "more than four values");
+    assert!(!small("identifier=a,b,c&_id=d,e"), "five values in all");
+    assert!(!small("identifier=a&_lastUpdated=ge2024"), "a range beside them");
+    assert!(!small("identifier=a&capacity-status=02"), "a criterion the values do not bound");
+    assert!(!small("_count=10"), "no value at all");
+    assert!(!small("identifier=a&_summary=count"));
+}
