@@ -174,13 +174,13 @@ impl Session {
                 empty
             }
         };
-        Ok(empty && !self.written.contains(&pending::resource_key(resource_type.as_str(), id)))
+        Ok(empty && !self.written.contains(&pending::resource_key(resource_type, id)))
     }
 
     /// Notes that `resource_type`/`id` was written (for [`Session::surely_new`]).
     fn wrote(&mut self, resource_type: ResourceType, id: &str) {
         if self.empty_at_start.get(&resource_type) == Some(&true) {
-            self.written.insert(pending::resource_key(resource_type.as_str(), id));
+            self.written.insert(pending::resource_key(resource_type, id));
         }
     }
 
@@ -271,7 +271,7 @@ pub fn upsert(conn: &mut DbConn, record: &Record, session: &mut Session) -> Resu
         Record::HealthcareService(h) => (ResourceType::HealthcareService, h.common.id.as_str()),
         Record::Organization(o) => (ResourceType::Organization, o.common.id.as_str()),
     };
-    session.pending.settle(conn, resource_type.as_str(), id)?;
+    session.pending.settle(conn, resource_type, id)?;
     let new = session.surely_new(conn, resource_type, id)?;
     let outcome = match record {
         Record::Location(l) => {

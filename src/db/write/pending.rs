@@ -21,6 +21,7 @@ use crate::db::ident::{
 use crate::db::rows::{NewHealthcareService, NewLocation, NewOrganization};
 use crate::db::sql::Bind;
 use crate::db::{DbConn, DbError};
+use crate::fhir::ResourceType;
 
 /// Pending rows past which they are inserted.
 const FLUSH_ROWS: usize = 8192;
@@ -204,13 +205,13 @@ impl Default for Pending {
 
 impl Pending {
     /// Notes that rows of `resource_type`/`id` are about to be pushed.
-    fn own(&mut self, resource_type: &str, id: &str) {
+    fn own(&mut self, resource_type: ResourceType, id: &str) {
         self.owners.insert(resource_key(resource_type, id));
     }
 
     /// Inserts what is pending first when some of it belongs to `resource_type`/`id` (about to be
     /// read back or replaced).
-    pub(super) fn settle(&mut self, conn: &mut DbConn, resource_type: &str, id: &str) -> Result<(), DbError> {
+    pub(super) fn settle(&mut self, conn: &mut DbConn, resource_type: ResourceType, id: &str) -> Result<(), DbError> {
         if self.owners.is_empty() || !self.owners.contains(&resource_key(resource_type, id)) {
             return Ok(());
         }
@@ -219,7 +220,8 @@ impl Pending {
 
     /// Inserts what is pending when enough has gathered (rows, or bytes).
     pub(super) fn flush_if_full(&mut self, conn: &mut DbConn) -> Result<(), DbError> {
-        if self.len() < FLUSH_ROWS && self.bytes() < FLUSH_BYTES {
+        let (rows, bytes) = self.sizes().into_iter().fold((0, 0), |(r, b), (n, m)| (r + n, b + m));
+        if rows < FLUSH_ROWS && bytes < FLUSH_BYTES {
             return Ok(());
         }
         self.flush(conn)
@@ -227,7 +229,7 @@ impl Pending {
 
     /// Writes place `row` (see the module's comment for when).
     pub(super) fn place(&mut self, conn: &mut DbConn, row: &NewLocation<'_>) -> Result<(), DbError> {
-        self.own("Location", row.id);
+        self.own(ResourceType::Location, row.id);
         match conn {
             DbConn::Sqlite(_) => super::text::insert_location(conn, row),
             DbConn::Postgresql(_) => {
@@ -239,7 +241,7 @@ impl Pending {
 
     /// Writes offer `row`.
     pub(super) fn offer(&mut self, conn: &mut DbConn, row: &NewHealthcareService<'_>) -> Result<(), DbError> {
-        self.own("HealthcareService", row.id);
+        self.own(ResourceType::HealthcareService, row.id);
         match conn {
             DbConn::Sqlite(_) => super::text::insert_service(conn, row),
             DbConn::Postgresql(_) => {
@@ -251,7 +253,7 @@ impl Pending {
 
     /// Queues organisation `row` (on both backends: it has no text row).
     pub(super) fn organization(&mut self, row: &NewOrganization<'_>) {
-        self.own("Organization", row.id);
+        self.own(ResourceType::Organization, row.id);
         self.organizations.push(organization_values(row));
     }
 
@@ -269,26 +271,18 @@ impl Pending {
         Ok(())
     }
 
-    fn bytes(&self) -> usize {
-        self.organizations.bytes()
-            + self.places.bytes()
-            + self.offers.bytes()
-            + self.figures.bytes()
-            + self.tokens.bytes()
-            + self.views.bytes()
-            + self.links.bytes()
-            + self.positions.bytes()
-    }
-
-    fn len(&self) -> usize {
-        self.organizations.len()
-            + self.places.len()
-            + self.offers.len()
-            + self.figures.len()
-            + self.tokens.len()
-            + self.views.len()
-            + self.links.len()
-            + self.positions.len()
+    /// Rows and bytes pending in each table.
+    fn sizes(&self) -> [(usize, usize); 8] {
+        [
+            (self.organizations.len(), self.organizations.bytes()),
+            (self.places.len(), self.places.bytes()),
+            (self.offers.len(), self.offers.bytes()),
+            (self.figures.len(), self.figures.bytes()),
+            (self.tokens.len(), self.tokens.bytes()),
+            (self.views.len(), self.views.bytes()),
+            (self.links.len(), self.links.bytes()),
+            (self.positions.len(), self.positions.bytes()),
+        ]
     }
 
     /// A position row.
@@ -307,9 +301,9 @@ impl Pending {
 
 /// A 64-bit key of `resource_type`/`id` (xxh3): 8 bytes whatever the id. Two resources of one key
 /// only cost a flush or a lookup more.
-pub(super) fn resource_key(resource_type: &str, id: &str) -> u64 {
+pub(super) fn resource_key(resource_type: ResourceType, id: &str) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(resource_type.as_bytes());
+    h.update(resource_type.as_str().as_bytes());
     h.update(b"/");
     h.update(id.as_bytes());
     h.digest()
