@@ -217,6 +217,7 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
     });
     let auth_mode = web::Data::new(authenticator);
     let admission = web::Data::new(http::admission::Admission::new(config.admission));
+    http::release::watch(&admission);
     let shared =
         AdminData { state: &state, trust: trust.as_ref(), metrics: &metrics, admission: &admission, auth: &auth_mode };
     let admin = admin_listener(config, shared)?;

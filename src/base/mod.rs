@@ -5,6 +5,7 @@ pub mod clock;
 pub mod instant;
 pub mod issue;
 pub mod logging;
+pub mod memory;
 pub mod progress;
 pub mod reloads;
 pub mod validator;

@@ -24,6 +24,8 @@ pub struct Admission {
     limits: AdmissionLimits,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
+    /// Places handed out since start.
+    admitted: AtomicU64,
     /// Mean time a place is held, in microseconds (exponentially weighted, 1/8 per sample).
     mean_hold_us: AtomicU64,
     shed: AtomicU64,
@@ -65,6 +67,7 @@ impl Admission {
             limits,
             permits: Arc::new(Semaphore::new(limits.max_in_flight)),
             waiting: AtomicUsize::new(0),
+            admitted: AtomicU64::new(0),
             mean_hold_us: AtomicU64::new(0),
             shed: AtomicU64::new(0),
             shed_logged: AtomicU64::new(0),
@@ -80,7 +83,10 @@ impl Admission {
 
     /// Waits for a place, or says to shed the request.
     pub async fn enter(self: &Arc<Self>) -> Result<Place, AppError> {
-        let place = |permit| Place { _permit: permit, admission: self.clone(), since: Instant::now() };
+        let place = |permit| {
+            self.admitted.fetch_add(1, Ordering::Relaxed);
+            Place { _permit: permit, admission: self.clone(), since: Instant::now() }
+        };
         if let Ok(p) = self.permits.clone().try_acquire_owned() {
             return Ok(place(p));
         }
@@ -101,6 +107,12 @@ impl Admission {
     pub fn counts(&self) -> (u64, usize, usize) {
         let in_flight = self.limits.max_in_flight.saturating_sub(self.permits.available_permits());
         (self.shed.load(Ordering::Relaxed), in_flight, self.waiting.load(Ordering::Relaxed))
+    }
+
+    /// Places handed out since the start, requests in flight now, requests waiting now.
+    pub fn activity(&self) -> (u64, usize, usize) {
+        let (_, in_flight, waiting) = self.counts();
+        (self.admitted.load(Ordering::Relaxed), in_flight, waiting)
     }
 
     /// Expected wait of the `position`-th request in the queue.

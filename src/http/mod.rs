@@ -16,6 +16,7 @@ pub mod map;
 pub mod metrics;
 pub mod negotiate;
 pub mod peer;
+pub mod release;
 pub mod shutdown;
 pub mod stream;
 pub mod telemetry;
