@@ -384,7 +384,8 @@ fn expiry(backend: Backend) {
 }
 
 /// A job queued or being written when the server stops is written after the restart (from a
-/// new snapshot, under the same polling URL); a finished one stays as it was.
+/// new snapshot, under the same polling URL); a finished one stays as it was, unless its files
+/// did not all reach the disk (they are not synced: the machine stopped): that one has failed.
 fn restart(backend: Backend) {
     let dir = scratch_dir("export-restart");
     let db = Arc::new(TestDb::new(backend));
@@ -405,7 +406,14 @@ fn restart(backend: Backend) {
     let c = as_(&first, &pki().profiles[1]);
     let finished = c.kickoff("$export?_type=Organization");
     let (before, _) = c.wait(&finished);
+    let lost = c.kickoff("$export?_type=HealthcareService");
+    let (lost_manifest, _) = c.wait(&lost);
     drop(first);
+    // As a machine that stopped before writing back the page cache may leave a file: shorter.
+    let lost_file = dir.join(lost.rsplit('/').next().unwrap()).join("HealthcareService.ndjson");
+    let written = std::fs::read(&lost_file).unwrap();
+    assert_eq!(written.iter().filter(|b| **b == b'\n').count() as u64, lost_manifest["output"][0]["count"]);
+    std::fs::write(&lost_file, &written[..written.len() / 2]).unwrap();
     let paused = start(0, false);
     let queued = as_(&paused, &pki().profiles[1]).kickoff("$export?_type=Location");
     drop(paused);
@@ -424,6 +432,10 @@ fn restart(backend: Backend) {
         c.download(&rebase(before["output"][0]["url"].as_str().unwrap())).len() as u64,
         before["output"][0]["count"]
     );
+    let (status, _, body) = c.send("GET", &rebase(&lost), &[]);
+    let outcome: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 500, "a finished job whose files were lost has failed");
+    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap().contains("lost"), "{outcome}");
     let (manifest, _) = c.wait(&rebase(&queued));
     let places = c.download(manifest["output"][0]["url"].as_str().unwrap());
     assert_eq!(places.len(), second.data.locations.len(), "the interrupted job was written after the restart");

@@ -69,6 +69,10 @@ pub struct OutputFile {
     pub file: String,
     /// Resources in it.
     pub count: u64,
+    /// Its length in bytes when written (`None`: not recorded, as for the error file), checked
+    /// when the server starts again ([`super::store::intact`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 /// A stored job.

@@ -254,6 +254,15 @@ fn resume(s: &Shared) -> std::io::Result<()> {
                     store::remove(&s.root, &job.id);
                     continue;
                 }
+                if job.state == State::Done && !store::intact(&s.root, &job) {
+                    log::warn!(export_id = job.id.as_str(); "export's files incomplete after a restart (the machine stopped before they reached the disk): failed");
+                    job.state = State::Failed;
+                    job.failure =
+                        Some("the export's files were lost when the server stopped; start a new export".into());
+                    job.output.clear();
+                    job.error.clear();
+                    s.save(&job);
+                }
             }
             State::Queued | State::Running => {
                 log::info!(export_id = job.id.as_str(); "export interrupted by a restart: written again from a new snapshot");
@@ -318,7 +327,12 @@ fn run(s: &Shared, job: &Job, written: &AtomicU64, cancel: &AtomicBool) -> Resul
             })
             .collect();
         sink.put_outcome(&operation_outcome(&issues))?;
-        errors.push(OutputFile { resource_type: "OperationOutcome".into(), file: ERROR_FILE.into(), count: 1 });
+        errors.push(OutputFile {
+            resource_type: "OperationOutcome".into(),
+            file: ERROR_FILE.into(),
+            count: 1,
+            bytes: None,
+        });
     }
     let mut on_page = |n: u64| {
         written.store(n, Ordering::Relaxed);
