@@ -167,47 +167,65 @@ pub struct StoredParts<'a> {
     pub last_updated_at: Option<usize>,
 }
 
-/// Appends `text[range]` to `out`, with `stamp` inserted at offset `at` of `text` when it falls
+/// Adds `text[range]` to `out`, with `stamp` inserted at offset `at` of `text` when it falls
 /// inside the range.
-fn push_part(out: &mut String, text: &str, range: std::ops::Range<usize>, at: Option<usize>, stamp: &str) {
+fn push_part<'a>(
+    out: &mut Vec<&'a str>,
+    text: &'a str,
+    range: std::ops::Range<usize>,
+    at: Option<usize>,
+    stamp: &'a str,
+) {
     match at.filter(|a| range.contains(a)) {
         Some(a) => {
-            out.push_str(text.get(range.start..a).unwrap_or_default());
-            out.push_str(stamp);
-            out.push_str(text.get(a..range.end).unwrap_or_default());
+            out.push(text.get(range.start..a).unwrap_or_default());
+            out.push(stamp);
+            out.push(text.get(a..range.end).unwrap_or_default());
         }
-        None => out.push_str(text.get(range).unwrap_or_default()),
+        None => out.push(text.get(range).unwrap_or_default()),
     }
 }
 
-/// The Location JSON with `figures` (capacity extension JSON objects) in place and
-/// `last_updated` as its `meta.lastUpdated`.
-pub fn compose_location<'a>(
-    parts: &StoredParts<'_>,
-    last_updated: &str,
-    figures: impl IntoIterator<Item = &'a str>,
-) -> String {
+/// The pieces of the Location JSON with `figures` (capacity extension JSON objects) in place and
+/// `last_updated` as its `meta.lastUpdated`, in order, added to `out`: their concatenation is the
+/// JSON ([`compose_location`]), and a writer can take them one after the other without it.
+pub fn location_pieces<'a, 'p: 'a, 'f: 'a>(
+    parts: &StoredParts<'p>,
+    last_updated: &'a str,
+    figures: impl IntoIterator<Item = &'f str>,
+    out: &mut Vec<&'a str>,
+) {
     let StoredParts { head, tail, empty_head_len, empty_tail_skip, last_updated_at } = *parts;
     let in_tail = last_updated_at.and_then(|a| a.checked_sub(head.len()));
     let in_head = last_updated_at.filter(|a| *a < head.len());
-    let mut out = String::with_capacity(head.len() + tail.len() + last_updated.len() + 6 * 1200);
     let mut any = false;
     for f in figures {
         if any {
-            out.push(',');
+            out.push(",");
         } else {
-            push_part(&mut out, head, 0..head.len(), in_head, last_updated);
+            push_part(out, head, 0..head.len(), in_head, last_updated);
             any = true;
         }
-        out.push_str(f);
+        out.push(f);
     }
     if any {
-        push_part(&mut out, tail, 0..tail.len(), in_tail, last_updated);
+        push_part(out, tail, 0..tail.len(), in_tail, last_updated);
     } else {
-        push_part(&mut out, head, 0..empty_head_len.min(head.len()), in_head, last_updated);
-        push_part(&mut out, tail, empty_tail_skip.min(tail.len())..tail.len(), in_tail, last_updated);
+        push_part(out, head, 0..empty_head_len.min(head.len()), in_head, last_updated);
+        push_part(out, tail, empty_tail_skip.min(tail.len())..tail.len(), in_tail, last_updated);
     }
-    out
+}
+
+/// The Location JSON with `figures` in place and `last_updated` as its `meta.lastUpdated`
+/// ([`location_pieces`], joined).
+pub fn compose_location<'f>(
+    parts: &StoredParts<'_>,
+    last_updated: &str,
+    figures: impl IntoIterator<Item = &'f str>,
+) -> String {
+    let mut pieces = Vec::with_capacity(16);
+    location_pieces(parts, last_updated, figures, &mut pieces);
+    pieces.concat()
 }
 
 /// The identity of a capacity figure within its place: every coded element but the count, its

@@ -52,6 +52,28 @@ pub fn composing_reads(rows: &[ResourceRow], scope: &Scope) -> bool {
 /// A place whose figures are all visible to the consumer is completed with its stored figures in
 /// one piece; only the others have their figures filtered, in one statement for the page.
 pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope) -> Result<(), DbError> {
+    let mut composed = Vec::with_capacity(rows.len());
+    each_location(conn, rows, scope, |_, pieces| {
+        composed.push(pieces.concat());
+        Ok::<_, DbError>(())
+    })?;
+    for (row, json) in rows.iter_mut().zip(composed) {
+        row.json = json;
+        row.tail = String::new();
+    }
+    Ok(())
+}
+
+/// What [`compose_locations`] makes of each place of `rows`, handed to `emit` in order as the
+/// pieces of its JSON (with the place's index in `rows`) instead of joined: a writer takes them
+/// one after the other (an export's file) without a copy of each place. The rows keep their
+/// stored parts; their `last_updated` becomes the consumer's view of the place.
+pub fn each_location<E: From<DbError>>(
+    conn: &mut DbConn,
+    rows: &mut [ResourceRow],
+    scope: &Scope,
+    mut emit: impl FnMut(usize, &[&str]) -> Result<(), E>,
+) -> Result<(), E> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -72,10 +94,10 @@ pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Sc
     }
     // One buffer for the page's pieces, unpacked one place at a time.
     let mut piece = String::new();
-    for (row, source) in rows.iter_mut().zip(&sources) {
+    for (i, (row, source)) in rows.iter().zip(&sources).enumerate() {
         piece.clear();
-        if let (Some(packed), false) = (row.figures.take(), *source == Source::Hidden) {
-            figures::unpack_into(&packed, &mut piece)
+        if let (Some(packed), false) = (row.figures.as_deref(), *source == Source::Hidden) {
+            figures::unpack_into(packed, &mut piece)
                 .map_err(|e| DbError::Unreadable(format!("Location/{}: {e}", row.id)))?;
         }
         let visible: Vec<&str> = match source {
@@ -91,8 +113,10 @@ pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Sc
             last_updated_at: row.lu_at.and_then(|a| usize::try_from(a).ok()),
         };
         // The row's instant is the consumer's view of the place (see `sql::select_list`).
-        row.json = render::compose_location(&parts, &format_instant(row.last_updated), visible);
-        row.tail = String::new();
+        let instant = format_instant(row.last_updated);
+        let mut pieces = Vec::with_capacity(16);
+        render::location_pieces(&parts, &instant, visible, &mut pieces);
+        emit(i, &pieces)?;
     }
     Ok(())
 }

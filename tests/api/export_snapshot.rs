@@ -21,9 +21,9 @@ use crate::helpers::{Backend, TestDb, dataset, scratch_dir};
 struct Lines(Vec<Value>);
 
 impl Sink for Lines {
-    fn put(&mut self, rt: ResourceType, line: &str) -> std::io::Result<()> {
+    fn put(&mut self, rt: ResourceType, pieces: &[&str]) -> std::io::Result<()> {
         assert_eq!(rt, ResourceType::Location);
-        self.0.push(serde_json::from_str(line).unwrap());
+        self.0.push(serde_json::from_str(&pieces.concat()).unwrap());
         Ok(())
     }
 }

@@ -143,12 +143,15 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
-    fn put(&mut self, rt: ResourceType, json: &str) -> std::io::Result<()> {
+    fn put(&mut self, rt: ResourceType, pieces: &[&str]) -> std::io::Result<()> {
         let open = self.file(rt)?;
-        open.writer.write_all(json.as_bytes())?;
+        for piece in pieces {
+            open.writer.write_all(piece.as_bytes())?;
+            open.bytes += piece.len() as u64;
+        }
         open.writer.write_all(b"\n")?;
         open.count += 1;
-        open.bytes += json.len() as u64 + 1;
+        open.bytes += 1;
         Ok(())
     }
 }

@@ -12,15 +12,15 @@ use crate::db::{DbConn, DbError, read};
 use crate::fhir::ResourceType;
 use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
-use crate::service::visibility::compose;
+use crate::service::visibility::{compose, each_location};
 
 /// Most resources brought along by one page of an export (`_myCompleteExtract`).
 const MAX_BROUGHT_PER_PAGE: usize = 1 << 20;
 
 /// Where exported resources go: one NDJSON line per resource, one file per type.
 pub trait Sink {
-    /// Writes one resource's JSON (one line) to the file of `rt`.
-    fn put(&mut self, rt: ResourceType, json: &str) -> std::io::Result<()>;
+    /// Writes one resource's JSON (one line) to the file of `rt`: the concatenation of `pieces`.
+    fn put(&mut self, rt: ResourceType, pieces: &[&str]) -> std::io::Result<()>;
 }
 
 /// Why an export stopped.
@@ -120,9 +120,15 @@ impl Walker<'_> {
             let seen = self.written.entry(rt).or_default();
             rows.retain(|r| seen.insert(r.id.clone()));
         }
-        compose(c, rt, &mut rows, scope)?;
-        for r in &rows {
-            self.sink.put(rt, &r.json)?;
+        if rt == ResourceType::Location {
+            // Each place goes to the file in pieces, as composed: no copy of it is made.
+            let sink = &mut *self.sink;
+            each_location(c, &mut rows, scope, |_, pieces| sink.put(rt, pieces).map_err(ExportError::Io))?;
+        } else {
+            compose(c, rt, &mut rows, scope)?;
+            for r in &rows {
+                self.sink.put(rt, &[&r.json])?;
+            }
         }
         self.count += rows.len() as u64;
         Ok(())
