@@ -4,7 +4,7 @@
 //!
 //! diesel does not expose the `sqlite3*` handle of its connections, so the handler is installed
 //! from an automatic extension: SQLite calls it with the handle of each connection it opens. This
-//! is the crate's only `unsafe` code; each block says why it is sound.
+//! and `base::memory` (one call to glibc) are the crate's only `unsafe` code; each block says why it is sound.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_void};
