@@ -48,8 +48,12 @@ pub fn watch(admission: &Arc<Admission>) {
             let (admitted, in_flight, waiting) = a.activity();
             drop(a);
             if quiet.observe(admitted, in_flight + waiting) {
+                let started = std::time::Instant::now();
                 let released = release_free_memory();
-                log::debug!("server quiet: free memory released to the system ({released})");
+                log::debug!(
+                    "server quiet: free memory given back to the system ({released}) in {} us",
+                    started.elapsed().as_micros()
+                );
             }
         }
     });
