@@ -183,6 +183,21 @@ fn variables(app: &TestApp) -> HashMap<&'static str, String> {
 const LEAKS: [&str; 8] =
     ["diesel", "sqlite", "postgres", "panicked", "syntax error", "stack backtrace", "r2d2", "select "];
 
+/// `body` without the values of its links' `_cursor`: signed, random text (base64url) that may
+/// spell anything once case-folded (it once held "R2d2").
+fn without_cursors(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find("_cursor=") {
+        out.push_str(&rest[..at + "_cursor=".len()]);
+        rest = &rest[at + "_cursor=".len()..];
+        let end = rest.find(['"', '&']).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Everything wrong with `r` as the answer to `case` (empty: the case passes).
 fn problems(case: &Case, r: &RawResponse) -> Vec<String> {
     let mut p = Vec::new();
@@ -205,7 +220,7 @@ fn problems(case: &Case, r: &RawResponse) -> Vec<String> {
     if r.status >= 500 {
         p.push("a 5xx".into());
     }
-    let lower = String::from_utf8_lossy(&r.body).to_lowercase();
+    let lower = without_cursors(&String::from_utf8_lossy(&r.body)).to_lowercase();
     p.extend(LEAKS.iter().filter(|w| lower.contains(*w)).map(|w| format!("the body mentions {w:?}")));
     if r.header("x-request-id").is_none() {
         p.push("no X-Request-Id: not answered by the application".into());
@@ -244,6 +259,10 @@ fn problems(case: &Case, r: &RawResponse) -> Vec<String> {
 }
 
 fn run_corpus(app: &TestApp) {
+    assert_eq!(
+        without_cursors(r#"{"url":"L?a=1&_cursor=R2d2&b=2"},"_cursor=x""#),
+        r#"{"url":"L?a=1&_cursor=&b=2"},"_cursor=""#
+    );
     let all = cases();
     assert!(all.len() >= 200, "the corpus has {} cases", all.len());
     let vars = variables(app);
