@@ -1,9 +1,9 @@
 //! Giving the allocator's free memory back to the system.
 //!
 //! glibc keeps what a thread frees in that thread's arena for later use, and hands memory back to
-//! the system only from the top of an arena. After a burst of large answers (a few seconds of
-//! région searches at 16 connections: ~2 MB each, built on the blocking threads and freed on the
-//! async one), the server held 80 MB it no longer used, measured with `malloc_trim` (BENCHMARKS.md).
+//! the system only from the top of an arena. After bursts of large answers (région and offer
+//! searches at 16 connections, ~2 MB each, built on the blocking threads), then two exports, the
+//! server held 122 MB, of which `malloc_trim` gave back 80 (BENCHMARKS.md).
 //! `malloc_trim(0)` returns the free pages of every arena, wherever they lie.
 
 /// Returns the allocator's free pages to the system; whether any were returned. Safe to call from

@@ -188,6 +188,17 @@ impl Condition {
         }
     }
 
+    /// The number of values of a condition that names the places it matches (ids, identifiers,
+    /// offers by id or identifier), so that its values bound its matches whatever the data; `None`
+    /// for any other condition.
+    pub fn named_values(&self) -> Option<usize> {
+        match self {
+            Self::Ids(v) | Self::HasServiceId(v) => Some(v.len()),
+            Self::HasServiceIdentifier(v) | Self::Tokens { param: "identifier", values: v } => Some(v.len()),
+            _ => None,
+        }
+    }
+
     /// Whether how many rows match depends on the values so much that a plan made without them
     /// can be far off: a range (`_lastUpdated=ge…` matches a hundred places or all of them), or a
     /// string match (`name=c` and `name=centre hospitalier d`; `:contains` with or without a
@@ -261,17 +272,8 @@ impl SearchRequest {
     /// (ids, identifiers, or offers by id or identifier), so that its work is bounded by those
     /// values whatever the data: a few index probes, the page, their offers.
     pub fn is_small_lookup(&self, max: usize) -> bool {
-        let mut values = 0;
-        let named = self.conditions.iter().all(|c| {
-            let n = match c {
-                Condition::Ids(v) | Condition::HasServiceId(v) => v.len(),
-                Condition::HasServiceIdentifier(v) | Condition::Tokens { param: "identifier", values: v } => v.len(),
-                _ => return false,
-            };
-            values += n;
-            true
-        });
-        named && values > 0 && values <= max && !self.summary_count
+        let values: Option<usize> = self.conditions.iter().map(Condition::named_values).sum();
+        values.is_some_and(|n| n > 0 && n <= max) && !self.summary_count
     }
 
     /// The `near` of the search, when it has one.

@@ -147,12 +147,7 @@ fn lookup(
 /// Whether `req` is a lookup of places (see [`lookup`]): ordered by id, no include but the offers,
 /// no range, and a condition whose values bound the matches to one page.
 fn is_lookup(req: &SearchRequest) -> bool {
-    let bounded = |c: &Condition| match c {
-        Condition::Ids(v) | Condition::HasServiceId(v) => v.len() <= req.count,
-        Condition::Tokens { param: "identifier", values } => values.len() <= req.count,
-        Condition::HasServiceIdentifier(v) => v.len() <= req.count,
-        _ => false,
-    };
+    let bounded = |c: &Condition| c.named_values().is_some_and(|n| n <= req.count);
     req.resource == ResourceType::Location
         && req.sort.key == SortKey::Id
         && req.count > 0

@@ -53,7 +53,7 @@ pub fn composing_reads(rows: &[ResourceRow], scope: &Scope) -> bool {
 /// one piece; only the others have their figures filtered, in one statement for the page.
 pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Scope) -> Result<(), DbError> {
     let mut composed = Vec::with_capacity(rows.len());
-    each_location(conn, rows, scope, |_, pieces| {
+    each_location(conn, rows, scope, |pieces| {
         composed.push(pieces.concat());
         Ok::<_, DbError>(())
     })?;
@@ -65,14 +65,14 @@ pub fn compose_locations(conn: &mut DbConn, rows: &mut [ResourceRow], scope: &Sc
 }
 
 /// What [`compose_locations`] makes of each place of `rows`, handed to `emit` in order as the
-/// pieces of its JSON (with the place's index in `rows`) instead of joined: a writer takes them
+/// pieces of its JSON instead of joined: a writer takes them
 /// one after the other (an export's file) without a copy of each place. The rows keep their
 /// stored parts; their `last_updated` becomes the consumer's view of the place.
 pub fn each_location<E: From<DbError>>(
     conn: &mut DbConn,
     rows: &mut [ResourceRow],
     scope: &Scope,
-    mut emit: impl FnMut(usize, &[&str]) -> Result<(), E>,
+    mut emit: impl FnMut(&[&str]) -> Result<(), E>,
 ) -> Result<(), E> {
     if rows.is_empty() {
         return Ok(());
@@ -94,7 +94,7 @@ pub fn each_location<E: From<DbError>>(
     }
     // One buffer for the page's pieces, unpacked one place at a time.
     let mut piece = String::new();
-    for (i, (row, source)) in rows.iter().zip(&sources).enumerate() {
+    for (row, source) in rows.iter().zip(&sources) {
         piece.clear();
         if let (Some(packed), false) = (row.figures.as_deref(), *source == Source::Hidden) {
             figures::unpack_into(packed, &mut piece)
@@ -116,7 +116,7 @@ pub fn each_location<E: From<DbError>>(
         let instant = format_instant(row.last_updated);
         let mut pieces = Vec::with_capacity(16);
         render::location_pieces(&parts, &instant, visible, &mut pieces);
-        emit(i, &pieces)?;
+        emit(&pieces)?;
     }
     Ok(())
 }

@@ -123,7 +123,7 @@ impl Walker<'_> {
         if rt == ResourceType::Location {
             // Each place goes to the file in pieces, as composed: no copy of it is made.
             let sink = &mut *self.sink;
-            each_location(c, &mut rows, scope, |_, pieces| sink.put(rt, pieces).map_err(ExportError::Io))?;
+            each_location(c, &mut rows, scope, |pieces| sink.put(rt, pieces).map_err(ExportError::Io))?;
         } else {
             compose(c, rt, &mut rows, scope)?;
             for r in &rows {
