@@ -2,6 +2,7 @@
 //! made of (count, page, includes, visible figures), run by `service::query` in one snapshot.
 
 use std::collections::HashSet;
+use std::marker::PhantomData;
 use std::sync::{Mutex, OnceLock};
 
 use diesel::connection::Connection;
@@ -11,7 +12,7 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Binary, Bool, Double, HasSqlType, Nullable, Text, Untyped};
 use diesel::{QueryResult, QueryableByName, pg::Pg, sqlite::Sqlite};
 
-use super::rows::{CountRow, PartRow, ResourceRow};
+use super::rows::{CountRow, PartRow, ResourceRow, ResourceSql};
 use super::{DbConn, DbError};
 use crate::config::database::Backend;
 use crate::db::ident::search_tags_off_region as off_region;
@@ -24,23 +25,33 @@ use crate::search::cursor::CursorKey;
 /// diesel's statement cache (keyed by its text) when [`cacheable`] allows; its text is sent piece
 /// by piece, each value bound where the plan put it (the backend writes its own placeholder:
 /// `?` on SQLite, `$n` on PostgreSQL).
-struct PlanQuery<'a> {
+///
+/// Its rows are read by name (`ST` = [`Untyped`], for [`QueryableByName`] rows) or by position
+/// (`ST` the tuple of the columns' SQL types, for [`diesel::Queryable`] rows).
+struct PlanQuery<'a, ST = Untyped> {
     plan: &'a SqlPlan,
     cache: bool,
+    row: PhantomData<ST>,
 }
 
-impl QueryId for PlanQuery<'_> {
+impl<'a, ST> PlanQuery<'a, ST> {
+    fn new(plan: &'a SqlPlan) -> Self {
+        Self { plan, cache: cacheable(plan.sql()), row: PhantomData }
+    }
+}
+
+impl<ST> QueryId for PlanQuery<'_, ST> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl Query for PlanQuery<'_> {
-    type SqlType = Untyped;
+impl<ST> Query for PlanQuery<'_, ST> {
+    type SqlType = ST;
 }
 
-impl<Conn> RunQueryDsl<Conn> for PlanQuery<'_> {}
+impl<Conn, ST> RunQueryDsl<Conn> for PlanQuery<'_, ST> {}
 
-impl<DB> QueryFragment<DB> for PlanQuery<'_>
+impl<DB, ST> QueryFragment<DB> for PlanQuery<'_, ST>
 where
     DB: diesel::backend::Backend
         + HasSqlType<Text>
@@ -106,22 +117,33 @@ fn cacheable(sql: &str) -> bool {
     false
 }
 
-/// Runs `plan` and maps the rows.
+/// Runs `plan` and maps the rows, each field read by its column's name.
 pub fn load<T>(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<T>, DbError>
 where
     T: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
 {
-    let query = PlanQuery { plan, cache: cacheable(plan.sql()) };
+    let query = PlanQuery::<Untyped>::new(plan);
     match conn {
         DbConn::Sqlite(c) => query.load::<T>(c).map_err(DbError::from),
         DbConn::Postgresql(c) => query.load::<T>(c).map_err(DbError::from),
     }
 }
 
+/// Runs `plan`, whose select list is that of `sql::select_list`, and maps its rows by position:
+/// a page's rows are many, and looking each of their 13 fields up by name cost about a tenth of
+/// an export's time on SQLite (BENCHMARKS.md).
+fn resources(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<ResourceRow>, DbError> {
+    let query = PlanQuery::<ResourceSql>::new(plan);
+    match conn {
+        DbConn::Sqlite(c) => query.load::<ResourceRow>(c).map_err(DbError::from),
+        DbConn::Postgresql(c) => query.load::<ResourceRow>(c).map_err(DbError::from),
+    }
+}
+
 /// Runs a statement that returns no rows (the import's multi-row inserts); the number of rows
 /// it changed.
 pub fn execute(conn: &mut DbConn, plan: &SqlPlan) -> Result<usize, DbError> {
-    let query = PlanQuery { plan, cache: cacheable(plan.sql()) };
+    let query = PlanQuery::<Untyped>::new(plan);
     match conn {
         DbConn::Sqlite(c) => query.execute(c).map_err(DbError::from),
         DbConn::Postgresql(c) => query.execute(c).map_err(DbError::from),
@@ -146,7 +168,7 @@ pub fn visible_figures(conn: &mut DbConn, places: &[String], scope: &Scope) -> R
 
 /// The stored row of one resource by id, if `scope` admits it.
 pub fn resource(conn: &mut DbConn, rt: ResourceType, id: &str, scope: &Scope) -> Result<Vec<ResourceRow>, DbError> {
-    load::<ResourceRow>(conn, &sql::read(rt, id, scope))
+    resources(conn, &sql::read(rt, id, scope))
 }
 
 /// Number of matches of `req` within `scope`.
@@ -164,7 +186,7 @@ pub fn page(
     limit: usize,
 ) -> Result<Vec<ResourceRow>, DbError> {
     let how = planning(c, req)?;
-    load::<ResourceRow>(c, &sql::page(req, scope, after, limit, how))
+    resources(c, &sql::page(req, scope, after, limit, how))
 }
 
 /// What the page of `req` may rely on: its backend and, for a région's `_tag` with figure
@@ -214,7 +236,7 @@ pub fn services_of_locations(
     scope: &Scope,
     limit: usize,
 ) -> Result<Vec<ResourceRow>, DbError> {
-    load::<ResourceRow>(c, &sql::services_of_locations(ids, scope, limit))
+    resources(c, &sql::services_of_locations(ids, scope, limit))
 }
 
 /// At most `limit` places the offers `ids` reference, within `scope`.
@@ -225,7 +247,7 @@ pub fn organizations_of(
     scope: &Scope,
     limit: usize,
 ) -> Result<Vec<ResourceRow>, DbError> {
-    load::<ResourceRow>(c, &sql::organizations_of(rt, ids, scope, limit))
+    resources(c, &sql::organizations_of(rt, ids, scope, limit))
 }
 
 /// The Locations referenced by any of `ids` (`_include=HealthcareService:location`).
@@ -235,7 +257,7 @@ pub fn locations_of_services(
     scope: &Scope,
     limit: usize,
 ) -> Result<Vec<ResourceRow>, DbError> {
-    load::<ResourceRow>(c, &sql::locations_of_services(ids, scope, limit))
+    resources(c, &sql::locations_of_services(ids, scope, limit))
 }
 
 /// Runs `f` in one read transaction (one snapshot).

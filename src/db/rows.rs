@@ -5,8 +5,9 @@ use diesel::sql_types::{BigInt, Binary, Bool, Double, Nullable, Text};
 
 use super::schema::{healthcare_services, location_views, locations, organizations};
 
-/// One resource as read for serving.
-#[derive(Debug, Clone, QueryableByName)]
+/// One resource as read for serving: by position (the select list of `db::sql` puts its columns in
+/// the order of these fields, which [`ResourceSql`] types) or by name (within [`PartRow`]).
+#[derive(Debug, Clone, Queryable, QueryableByName)]
 pub struct ResourceRow {
     /// Logical id.
     #[diesel(sql_type = Text)]
@@ -50,6 +51,23 @@ pub struct ResourceRow {
     #[diesel(sql_type = Nullable<Double>)]
     pub score: Option<f64>,
 }
+
+/// The SQL types of a [`ResourceRow`]'s columns, in order.
+pub type ResourceSql = (
+    Text,
+    BigInt,
+    Text,
+    Text,
+    BigInt,
+    BigInt,
+    Nullable<Binary>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<BigInt>,
+    Nullable<Text>,
+    Bool,
+    Nullable<Double>,
+);
 
 /// A COUNT(*) result.
 #[derive(Debug, Clone, QueryableByName)]

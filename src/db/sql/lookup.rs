@@ -8,8 +8,8 @@ use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
 
 /// The columns of a [`crate::db::rows::ResourceRow`], in one order for both parts.
-const COLUMNS: &str = "id, last_updated, views, json, tail, cut_head, cut_tail, figures, statuses, \
-                       assignments, lu_at, sensitive, score";
+const COLUMNS: &str = "id, last_updated, json, tail, cut_head, cut_tail, figures, statuses, assignments, \
+                       lu_at, views, sensitive, score";
 
 /// The page (`part` 0, at most `limit` rows) and, within `scope`, at most `max_services` offers
 /// linked to any of its rows (`part` 1), in one statement. The page's rows come in no set order

@@ -149,6 +149,10 @@ impl Drive {
 /// `db::read` picks the consumer's (a place without its view there, which the start-up upgrade
 /// prevents, falls back to its own instant).
 ///
+/// The columns come in the order of [`crate::db::rows::ResourceRow`]'s fields, which reads them
+/// by position ([`crate::db::read::resources`]); their names are for the statements that select
+/// them again by name ([`lookup`]).
+///
 /// `source`: where the rows are read from (see [`walk`], [`figure_walk`]).
 fn select_list(
     p: &mut SqlPlan,
@@ -179,16 +183,17 @@ fn select_list(
         return;
     }
     p.push(if drive == Drive::View {
-        "SELECT r.id AS id, lv.last_updated AS last_updated, CAST(NULL AS TEXT) AS views, "
+        "SELECT r.id AS id, lv.last_updated AS last_updated, "
     } else {
-        "SELECT r.id AS id, r.last_updated AS last_updated, r.view_instants AS views, "
+        "SELECT r.id AS id, r.last_updated AS last_updated, "
     });
     p.push(
         "r.json_head AS json, r.json_tail AS tail, \
          r.empty_head_len AS cut_head, r.empty_tail_skip AS cut_tail, r.figures_lz4 AS figures, \
-         r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at, \
-         r.sensitive AS sensitive, ",
+         r.figure_statuses AS statuses, r.figure_assignments AS assignments, r.lu_at AS lu_at, ",
     );
+    p.push(if drive == Drive::View { "CAST(NULL AS TEXT) AS views, " } else { "r.view_instants AS views, " });
+    p.push("r.sensitive AS sensitive, ");
     if let Some(near) = near {
         dot(p, near);
         p.push(" AS score FROM locations r JOIN location_positions lp ON lp.location_id = r.id");
