@@ -93,17 +93,18 @@ pub fn each_location<E: From<DbError>>(
         by_place.entry(f.location_id.as_str()).or_default().push(f.seq);
     }
     // One buffer for the page's pieces, unpacked one place at a time.
-    let mut piece = String::new();
+    let mut unpacker = figures::Unpacker::default();
     for (row, source) in rows.iter().zip(&sources) {
-        piece.clear();
-        if let (Some(packed), false) = (row.figures.as_deref(), *source == Source::Hidden) {
-            figures::unpack_into(packed, &mut piece)
-                .map_err(|e| DbError::Unreadable(format!("Location/{}: {e}", row.id)))?;
-        }
+        let piece = match (row.figures.as_deref(), *source == Source::Hidden) {
+            (Some(packed), false) => {
+                unpacker.unpack(packed).map_err(|e| DbError::Unreadable(format!("Location/{}: {e}", row.id)))?
+            }
+            _ => "",
+        };
         let visible: Vec<&str> = match source {
             Source::Hidden => Vec::new(),
-            Source::Stored => std::iter::once(piece.as_str()).filter(|p| !p.is_empty()).collect(),
-            Source::Filtered => pick(&piece, by_place.get(row.id.as_str()).map_or(&[], Vec::as_slice)),
+            Source::Stored => std::iter::once(piece).filter(|p| !p.is_empty()).collect(),
+            Source::Filtered => pick(piece, by_place.get(row.id.as_str()).map_or(&[], Vec::as_slice)),
         };
         let parts = render::StoredParts {
             head: &row.json,
