@@ -44,12 +44,41 @@ pub fn format_instant(us: i64) -> String {
     let seconds = of_day / US_PER_SECOND;
     let fraction = of_day % US_PER_SECOND;
     let (hour, minute, second) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if let Ok(year @ 0..=9999) = u16::try_from(year) {
+        // Every servable instant: its digits written in place (one per place of a page, and
+        // `format!` took a fifth of composing a place).
+        let mut out = String::with_capacity(27);
+        let fields = [(u64::from(year), 4, '-'), (month.into(), 2, '-'), (day.into(), 2, 'T')];
+        for (value, width, after) in fields {
+            push_digits(&mut out, value, width);
+            out.push(after);
+        }
+        push_digits(&mut out, hour.unsigned_abs(), 2);
+        out.push(':');
+        push_digits(&mut out, minute.unsigned_abs(), 2);
+        out.push(':');
+        push_digits(&mut out, second.unsigned_abs(), 2);
+        if fraction != 0 {
+            out.push('.');
+            push_digits(&mut out, fraction.unsigned_abs(), 6);
+        }
+        out.push('Z');
+        return out;
+    }
     let sign = if year < 0 { "-" } else { "" };
     let year = year.unsigned_abs();
     if fraction == 0 {
         format!("{sign}{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
     } else {
         format!("{sign}{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{fraction:06}Z")
+    }
+}
+
+/// Writes the last `width` decimal digits of `value`, with leading zeros.
+fn push_digits(out: &mut String, value: u64, width: u32) {
+    for place in (0..width).rev() {
+        let digit = value / 10u64.pow(place) % 10;
+        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
     }
 }
 

@@ -95,7 +95,9 @@ impl Walker<'_> {
             let full = rows.len() >= self.page;
             let Some(last) = rows.last() else { break };
             after = Some(CursorKey { last_updated: None, id: last.id.clone(), total: None, score_bits: None });
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            // The ids are kept only for what the page brings along.
+            let ids: Vec<String> =
+                if self.plan.associated.is_empty() { Vec::new() } else { rows.iter().map(|r| r.id.clone()).collect() };
             self.emit(c, part.rt, &part.scope, rows)?;
             self.bring_along(c, part.rt, &ids)?;
             if !(self.on_page)(self.count) {
