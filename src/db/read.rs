@@ -130,8 +130,8 @@ where
 }
 
 /// Runs `plan`, whose select list is that of `sql::select_list`, and maps its rows by position:
-/// a page's rows are many, and looking each of their 13 fields up by name cost about a tenth of
-/// an export's time on SQLite (BENCHMARKS.md).
+/// a page's rows are many, and looking each of their 13 fields up by name took a tenth of an
+/// export's instructions on SQLite (BENCHMARKS.md). `sql`'s tests check the columns' order.
 fn resources(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<ResourceRow>, DbError> {
     let query = PlanQuery::<ResourceSql>::new(plan);
     match conn {

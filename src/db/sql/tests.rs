@@ -261,3 +261,48 @@ fn one_token_value_is_walked_in_page_order() {
         assert_eq!(plan.sql().matches('?').count(), plan.binds().len());
     }
 }
+
+/// The names the select list of `sql` gives its columns, in order (`… AS name,` up to `FROM`).
+fn column_names(sql: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    for part in sql.split(" AS ").skip(1) {
+        let name = part.split(|c: char| !(c.is_ascii_lowercase() || c == '_')).next().unwrap_or("");
+        let rest = &part[name.len()..];
+        if !name.is_empty() && (rest.starts_with(',') || rest.starts_with(" FROM")) {
+            names.push(name);
+        }
+        if !name.is_empty() && rest.starts_with(" FROM") {
+            break;
+        }
+    }
+    names
+}
+
+#[test]
+fn resource_columns_come_in_the_order_rows_read_them() {
+    // `db::read` maps these rows by position: every statement that selects them lists the
+    // columns in `ResourceRow`'s field order.
+    let want = "id last_updated json tail cut_head cut_tail figures statuses assignments lu_at views sensitive score";
+    let want: Vec<&str> = want.split(' ').collect();
+    let everything = Scope::everything();
+    let mut plans = Vec::new();
+    for rt in [ResourceType::Location, ResourceType::HealthcareService, ResourceType::Organization] {
+        plans.push(read(rt, "x", &everything));
+    }
+    plans.push(read(ResourceType::Observation, "x", &everything));
+    for q in ["_count=5", "_sort=_lastUpdated", "near=48.1|-1.6|10|km&_sort=near", "_tag=52"] {
+        plans.push(page(&req(ResourceType::Location, q), &everything, None, 5));
+    }
+    let walk = req(ResourceType::Location, "_tag=52&capacity-type=01&capacity-status=02&nb-capacity=gt0");
+    let how = Planning { region_exact: true, ..Planning::for_backend(Backend::Sqlite) };
+    plans.push(super::page(&walk, &everything, None, 5, how));
+    plans.push(services_of_locations(&["l".to_owned()], &everything, 5));
+    plans.push(locations_of_services(&["s".to_owned()], &everything, 5));
+    plans.push(organizations_of(ResourceType::Location, &["l".to_owned()], &everything, 5));
+    for plan in &plans {
+        assert_eq!(column_names(plan.sql()), want, "{}", plan.sql());
+    }
+    // The statement of a page and its offers selects them again by name, in the same order.
+    let both = lookup::page_with_services(&req(ResourceType::Location, "_id=a"), &everything, None, 5, 5, how);
+    assert!(both.sql().contains(&format!("SELECT 0 AS part, {} FROM page", want.join(", "))), "{}", both.sql());
+}
