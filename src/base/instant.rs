@@ -48,16 +48,18 @@ pub fn format_instant(us: i64) -> String {
         // Every servable instant: its digits written in place. One is written per place served,
         // and `format!` took a sixth of the instructions of composing a place (BENCHMARKS.md).
         let mut out = String::with_capacity(27);
-        let fields = [(u64::from(year), 4, '-'), (month.into(), 2, '-'), (day.into(), 2, 'T')];
-        for (value, width, after) in fields {
+        let fields = [
+            (u64::from(year), 4, ""),
+            (month.into(), 2, "-"),
+            (day.into(), 2, "-"),
+            (hour.unsigned_abs(), 2, "T"),
+            (minute.unsigned_abs(), 2, ":"),
+            (second.unsigned_abs(), 2, ":"),
+        ];
+        for (value, width, before) in fields {
+            out.push_str(before);
             push_digits(&mut out, value, width);
-            out.push(after);
         }
-        push_digits(&mut out, hour.unsigned_abs(), 2);
-        out.push(':');
-        push_digits(&mut out, minute.unsigned_abs(), 2);
-        out.push(':');
-        push_digits(&mut out, second.unsigned_abs(), 2);
         if fraction != 0 {
             out.push('.');
             push_digits(&mut out, fraction.unsigned_abs(), 6);
