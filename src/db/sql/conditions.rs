@@ -273,16 +273,23 @@ pub(super) fn subquery(rt: ResourceType, c: &Condition, scope: &Scope, drive: Dr
 /// `tests`.
 pub(super) fn figures(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope) {
     p.push("SELECT c.location_id FROM capacities c WHERE ");
-    figure_passes(p, tests, scope, true);
+    figure_passes(p, "c", tests, scope, true);
 }
 
-/// `<each test> AND <figure c is visible>` (its place's `sensitive` flag read when `check_place`).
-fn figure_passes(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope, check_place: bool) {
+/// `<each test> AND <figure alias is visible>` (its place's `sensitive` flag read when
+/// `check_place`).
+pub(super) fn figure_passes(
+    p: &mut SqlPlan,
+    alias: &'static str,
+    tests: &[FigureTest],
+    scope: &Scope,
+    check_place: bool,
+) {
     for t in tests {
-        figure_test(p, t);
+        figure_test(p, alias, t);
         p.push(" AND ");
     }
-    figure_visible(p, "c", &scope.capacity, check_place);
+    figure_visible(p, alias, &scope.capacity, check_place);
 }
 
 fn figure_column(field: CapacityCode) -> Ident {
@@ -299,8 +306,8 @@ fn figure_column(field: CapacityCode) -> Ident {
     }
 }
 
-/// One test on figure `c` (a parenthesised boolean expression).
-fn figure_test(p: &mut SqlPlan, t: &FigureTest) {
+/// One test on the figure aliased `alias` (a parenthesised boolean expression).
+fn figure_test(p: &mut SqlPlan, alias: &'static str, t: &FigureTest) {
     match t {
         FigureTest::Code { field, values, negated } => {
             let col = figure_column(*field);
@@ -310,17 +317,17 @@ fn figure_test(p: &mut SqlPlan, t: &FigureTest) {
             let any = values.iter().any(|v| v.code.is_none() && v.system.as_deref() == Some(system));
             p.push(if *negated { "(" } else { "((" });
             if *negated {
-                p.col("c", col);
+                p.col(alias, col);
                 p.push(" IS NULL OR NOT (");
             }
             match (codes.is_empty(), any) {
                 (_, true) => {
-                    p.col("c", col);
+                    p.col(alias, col);
                     p.push(" IS NOT NULL");
                 }
                 (true, false) => p.push("1 = 0"),
                 (false, false) => {
-                    p.col("c", col);
+                    p.col(alias, col);
                     p.push(" IN ");
                     p.text_list(&codes);
                 }
@@ -329,12 +336,12 @@ fn figure_test(p: &mut SqlPlan, t: &FigureTest) {
         }
         FigureTest::Count(conds) => {
             p.push("(");
-            any_of(p, conds, &|p, n| number_condition(p, Col("c", c::NB_CAPACITY), n));
+            any_of(p, conds, &|p, n| number_condition(p, Col(alias, c::NB_CAPACITY), n));
             p.push(")");
         }
         FigureTest::Updated(conds) => {
             p.push("(");
-            any_of(p, conds, &|p, d| date_condition(p, Col("c", c::UPDATE_DATE_US), d));
+            any_of(p, conds, &|p, d| date_condition(p, Col(alias, c::UPDATE_DATE_US), d));
             p.push(")");
         }
     }
@@ -570,6 +577,6 @@ fn figure_exists(p: &mut SqlPlan, tests: &[FigureTest], scope: &Scope) {
         p.push("r.sensitive = FALSE AND ");
     }
     p.push("EXISTS (SELECT 1 FROM capacities c WHERE c.location_id = r.id AND ");
-    figure_passes(p, tests, scope, false);
+    figure_passes(p, "c", tests, scope, false);
     p.push("))");
 }

@@ -8,13 +8,21 @@
 //! status and type in place order: the page reads those places instead, each once (its first such
 //! figure), and probes only them for the rest of the criteria.
 //!
+//! When every test of the figure condition reads a column the walk's index holds (status, type,
+//! temporality, temporary assignment, `nb-capacity`), the tests are made on the walked figure
+//! itself ([`FigureWalk::folded_at`]): a place is read at its first figure that passes them, and
+//! no figure of another index is probed. The place is joined on its région and id
+//! (`locations_region_id`), so that a page's places are read along one stretch of that index
+//! rather than one descent per place through the id's.
+//!
 //! This is exact only when "the places tagged v" are "the places of région v": no place holds the
 //! code v as a tag other than its région. The import lists the codes held otherwise
 //! (`search_tags_off_region`); the database layer checks the walked code there, in the page's
 //! snapshot, before choosing this plan ([`region_code`]).
 
-use super::conditions::codes_in;
+use super::conditions::{codes_in, figure_passes};
 use super::plan::SqlPlan;
+use super::scope::Scope;
 use super::walk::TokenWalk;
 use crate::db::ident::capacities as c;
 use crate::fhir::ResourceType;
@@ -27,6 +35,28 @@ pub(super) struct FigureWalk {
     region: String,
     status: String,
     capacity_type: String,
+    /// The figure condition tested on the walked figure itself: its position among the
+    /// request's conditions, and its tests.
+    folded: Option<(usize, Vec<FigureTest>)>,
+}
+
+impl FigureWalk {
+    /// The position of the condition the walk tests itself (the WHERE clause leaves it out).
+    pub(super) fn folded_at(&self) -> Option<usize> {
+        self.folded.as_ref().map(|(at, _)| *at)
+    }
+}
+
+/// Whether the walk's index (`capacities_region_walk`) holds every column test `t` reads.
+fn read_by_the_walk(t: &FigureTest) -> bool {
+    match t {
+        FigureTest::Code { field, .. } => matches!(
+            field,
+            CapacityCode::Status | CapacityCode::Type | CapacityCode::Temporality | CapacityCode::TemporaryAssignment
+        ),
+        FigureTest::Count(_) => true,
+        FigureTest::Updated(_) => false,
+    }
 }
 
 /// The one code every matching figure has in `field`, when some test of `tests` requires it.
@@ -54,11 +84,12 @@ pub(super) fn figure_walk(req: &SearchRequest, walk: &TokenWalk<'_>) -> Option<F
         return None;
     }
     let region = value.code.clone()?;
-    req.conditions.iter().find_map(|cond| match cond {
+    req.conditions.iter().enumerate().find_map(|(at, cond)| match cond {
         Condition::Figure(tests) => Some(FigureWalk {
             region: region.clone(),
             status: required_code(tests, CapacityCode::Status)?,
             capacity_type: required_code(tests, CapacityCode::Type)?,
+            folded: tests.iter().all(read_by_the_walk).then(|| (at, tests.clone())),
         }),
         _ => None,
     })
@@ -71,21 +102,29 @@ pub fn region_code(req: &SearchRequest) -> Option<String> {
     figure_walk(req, &walk).map(|f| f.region)
 }
 
-/// ` FROM capacities g JOIN locations r ON r.id = g.location_id`.
+/// ` FROM capacities g JOIN locations r ON r.region = g.region AND r.id = g.location_id` (a
+/// figure's région is its place's).
 pub(super) fn from_figures(p: &mut SqlPlan) {
-    p.push(" FROM capacities g JOIN locations r ON r.id = ");
+    p.push(" FROM capacities g JOIN locations r ON r.region = ");
+    p.col("g", c::REGION);
+    p.push(" AND r.id = ");
     p.col("g", c::LOCATION_ID);
 }
 
-/// The walked figures: each place's first one of the région, status and type. A figure's région
+/// The walked figures: each place's first one of the région, status and type (that passes the
+/// folded tests, and that the consumer may see, when the condition is folded). A figure's région
 /// is its place's (both written from the place's first tag of the région system), so the place
 /// holds the walked tag, with or without that system.
-pub(super) fn figure_rows(p: &mut SqlPlan, f: &FigureWalk) {
+pub(super) fn figure_rows(p: &mut SqlPlan, f: &FigureWalk, scope: &Scope) {
     let prefix = [c::REGION, c::CAPACITY_STATUS, c::CAPACITY_TYPE];
     for (col, value) in prefix.iter().zip([&f.region, &f.status, &f.capacity_type]) {
         p.col("g", *col);
         p.push(" = ");
         p.text(value.as_str());
+        p.push(" AND ");
+    }
+    if let Some((_, tests)) = &f.folded {
+        figure_passes(p, "g", tests, scope, false);
         p.push(" AND ");
     }
     p.push("NOT EXISTS (SELECT 1 FROM capacities g2 WHERE ");
@@ -98,5 +137,13 @@ pub(super) fn figure_rows(p: &mut SqlPlan, f: &FigureWalk) {
     p.col("g2", c::SEQ);
     p.push(" < ");
     p.col("g", c::SEQ);
+    if let Some((_, tests)) = &f.folded {
+        p.push(" AND ");
+        figure_passes(p, "g2", tests, scope, false);
+    }
     p.push(")");
+    if f.folded.is_some() && scope.capacity.hide_sensitive {
+        // The probe this replaces tested the place's own flag (`conditions::figure_exists`).
+        p.push(" AND r.sensitive = FALSE");
+    }
 }

@@ -311,12 +311,16 @@ fn where_clause(p: &mut SqlPlan, req: &SearchRequest, scope: &Scope, drive: Driv
             p.push(" AND ");
         }
         Source::Figures(_, f) => {
-            figure_rows(p, f);
+            figure_rows(p, f, scope);
             p.push(" AND ");
         }
     }
     let walk = source.walk();
-    let walked = |i: usize| walk.is_some_and(|w| w.at == i);
+    let folded = match source {
+        Source::Figures(_, f) => f.folded_at(),
+        _ => None,
+    };
+    let walked = |i: usize| walk.is_some_and(|w| w.at == i) || folded == Some(i);
     let conditions: Vec<&Condition> =
         req.conditions.iter().enumerate().filter(|(i, _)| !walked(*i)).map(|(_, c)| c).collect();
     // Capacity and chained conditions are probed per candidate when another condition (or the

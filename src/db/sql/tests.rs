@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 
 use super::*;
+use crate::auth::policy::{Profile, capacity_scope};
 use crate::search::limits::SearchLimits;
 use crate::search::parse::parse;
 
@@ -305,4 +306,26 @@ fn resource_columns_come_in_the_order_rows_read_them() {
     // The statement of a page and its offers selects them again by name, in the same order.
     let both = lookup::page_with_services(&req(ResourceType::Location, "_id=a"), &everything, None, 5, 5, how);
     assert!(both.sql().contains(&format!("SELECT 0 AS part, {} FROM page", want.join(", "))), "{}", both.sql());
+}
+
+#[test]
+fn a_region_walk_tests_the_walked_figure_when_its_index_holds_the_columns() {
+    let how = Planning { region_exact: true, ..Planning::for_backend(Backend::Sqlite) };
+    let everything = Scope::everything();
+    let folded = req(ResourceType::Location, "_tag=52&capacity-type=01&capacity-status=02&nb-capacity=gt0");
+    let sql = super::page(&folded, &everything, None, 5, how).sql().to_owned();
+    assert!(sql.contains("JOIN locations r ON r.region = g.region AND r.id = g.location_id"), "{sql}");
+    assert!(sql.contains("g.nb_capacity") && sql.contains("g2.nb_capacity"), "tested on g and g2: {sql}");
+    assert!(!sql.contains("FROM capacities c "), "no probe: {sql}");
+    // A profile's hidden figures and sensitive places are left out on the walked figure too.
+    let narrowed = Scope { capacity: capacity_scope(Profile::new(0).unwrap()), ..Scope::everything() };
+    let sql = super::page(&folded, &narrowed, None, 5, how).sql().to_owned();
+    assert!(sql.contains("g.temporary_assignment IN") && sql.contains("g2.temporary_assignment IN"), "{sql}");
+    assert!(sql.contains("r.sensitive = FALSE"), "{sql}");
+    // A test on a column the walk's index lacks is probed as before.
+    let probed =
+        req(ResourceType::Location, "_tag=52&capacity-type=01&capacity-status=02&gender-capacity-available=01");
+    let sql = super::page(&probed, &everything, None, 5, how).sql().to_owned();
+    assert!(sql.contains("EXISTS (SELECT 1 FROM capacities c WHERE c.location_id = r.id"), "{sql}");
+    assert!(!sql.contains("g.gender"), "{sql}");
 }
