@@ -156,3 +156,81 @@ fn one_file_stores_what_files_one_by_one_store(backend: Backend) {
 }
 
 crate::each_backend!(one_file_stores_what_files_one_by_one_store);
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut DbConn, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(sql).get_result::<Count>(c).unwrap().n,
+        DbConn::Postgresql(c) => diesel::sql_query(sql).get_result::<Count>(c).unwrap().n,
+    }
+}
+
+/// Rows of `table` whose successor in rowid order sorts before them by `key` (none when the rows
+/// lie in `key` order).
+fn out_of_order(conn: &mut DbConn, table: &str, key: &str) -> i64 {
+    count(
+        conn,
+        &format!(
+            "SELECT COUNT(*) AS n FROM (SELECT {key} AS k, LEAD({key}) OVER (ORDER BY rowid) AS next FROM {table}) \
+             WHERE next < k"
+        ),
+    )
+}
+
+/// Text rows that are not their row's (by rowid), and rows without one.
+fn text_rows_astray(conn: &mut DbConn, table: &str, text: &str, columns: &[&str]) -> i64 {
+    let differs: Vec<String> = columns.iter().map(|c| format!("x.{c} IS NOT t.{c}")).collect();
+    count(
+        conn,
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM {table} t LEFT JOIN {text} x ON x.rowid = t.rowid WHERE x.rowid IS NULL OR {}) \
+             + (SELECT COUNT(*) FROM {text}) - (SELECT COUNT(*) FROM {table}) AS n",
+            differs.join(" OR ")
+        ),
+    )
+}
+
+/// SQLite: a first import stores places by (région, id) and offers by région, in rowid order, and
+/// the text rows of `:contains` follow the renumbered rows, then and after a later import that
+/// changes some of them.
+#[test]
+fn a_first_import_groups_places_and_offers_by_region() {
+    let data = crate::helpers::generated("import-grouped-data", 600, 12);
+    let dir = scratch_dir("import-grouped");
+    let (_, copies) = files(&data);
+    let later = dir.join("later.ndjson");
+    write_ndjson(&later, &copies);
+    let db = TestDb::new(Backend::Sqlite);
+    ror_capacity::startup::migrate(&db.db_url()).unwrap();
+    let mut conn = db::connect(&db.db_url(), false).unwrap();
+    import_file(&mut conn, &data.path, false).unwrap();
+    let regions = count(&mut conn, "SELECT COUNT(DISTINCT region) AS n FROM locations");
+    assert!(regions > 3, "the dataset spans régions ({regions})");
+    assert_eq!(out_of_order(&mut conn, "locations", "region || '/' || id"), 0);
+    assert_eq!(out_of_order(&mut conn, "healthcare_services", "region"), 0);
+    // The file's order was not already that one.
+    let file_regions: Vec<String> = std::fs::read_to_string(&data.path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["resourceType"] == "Location")
+        .map(|v| v["meta"]["tag"][0]["code"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(file_regions.windows(2).any(|w| w[1] < w[0]), "the file lists places by région already");
+    let places = ["id", "name_norm", "city_norm", "postal_code"];
+    for round in 0..2 {
+        assert_eq!(text_rows_astray(&mut conn, "locations", "location_text", &places), 0);
+        assert_eq!(text_rows_astray(&mut conn, "healthcare_services", "service_text", &["id", "name_norm"]), 0);
+        if round == 0 {
+            let stats = import_file(&mut conn, &later, false).unwrap();
+            assert_eq!(stats.updated, copies.len());
+        }
+    }
+    assert!(count(&mut conn, "SELECT COUNT(*) AS n FROM location_text WHERE name_norm LIKE '%renamed%'") >= 5);
+}

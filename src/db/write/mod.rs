@@ -8,6 +8,7 @@
 //! [`crate::auth::views`] and [`location`]).
 
 mod batch;
+mod cluster;
 mod location;
 mod packing;
 mod pending;
@@ -22,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
+use self::cluster::Grouped;
 use self::pending::Pending;
 use super::rows::{NewHealthcareService, NewOrganization};
 use super::schema::{healthcare_service_locations, healthcare_services, organizations, search_tokens};
@@ -159,6 +161,14 @@ impl Session {
     /// at the end of the transaction, before it commits: rows still pending are not written.
     pub fn close(mut self, conn: &mut DbConn) -> Result<(), DbError> {
         self.pending.flush(conn)?;
+        let first = |rt| self.empty_at_start.get(&rt) == Some(&true);
+        let grouped: Vec<Grouped> =
+            [(ResourceType::Location, Grouped::Places), (ResourceType::HealthcareService, Grouped::Offers)]
+                .into_iter()
+                .filter(|(rt, _)| first(*rt))
+                .map(|(_, g)| g)
+                .collect();
+        cluster::group_by_region(conn, &grouped)?;
         advance_generation(conn)
     }
 
