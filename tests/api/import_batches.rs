@@ -209,7 +209,17 @@ fn a_first_import_groups_places_and_offers_by_region() {
     let db = TestDb::new(Backend::Sqlite);
     ror_capacity::startup::migrate(&db.db_url()).unwrap();
     let mut conn = db::connect(&db.db_url(), false).unwrap();
+    let schema = |conn: &mut DbConn| -> BTreeSet<String> {
+        use diesel::RunQueryDsl;
+        let sql = "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') AS v FROM sqlite_master";
+        let DbConn::Sqlite(c) = conn else { unreachable!() };
+        diesel::sql_query(sql).load::<Row>(c).unwrap().into_iter().map(|r| r.v).collect()
+    };
+    let before = schema(&mut conn);
     import_file(&mut conn, &data.path, false).unwrap();
+    let after = schema(&mut conn);
+    let changed: Vec<_> = before.symmetric_difference(&after).filter(|s| !s.contains("sqlite_stat")).collect();
+    assert!(changed.is_empty(), "the import left the schema as it was: {changed:?}");
     let regions = count(&mut conn, "SELECT COUNT(DISTINCT region) AS n FROM locations");
     assert!(regions > 3, "the dataset spans régions ({regions})");
     assert_eq!(out_of_order(&mut conn, "locations", "region || '/' || id"), 0);

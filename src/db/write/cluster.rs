@@ -61,12 +61,28 @@ impl Grouped {
 /// statement held a copy of it (the France import's peak RSS went from 0.94 to 1.54 GB).
 const CHUNK: i64 = 8192;
 
+/// The `CREATE INDEX` statements of `table`'s own indexes (not those of its constraints), with
+/// their names.
+fn own_indexes(conn: &mut DbConn, table: &'static str) -> Result<Vec<(String, String)>, DbError> {
+    let mut plan =
+        SqlPlan::new("SELECT name || char(10) || sql AS v FROM sqlite_master WHERE type = 'index' AND tbl_name = ");
+    plan.text(table);
+    plan.push(" AND sql IS NOT NULL ORDER BY name");
+    let rows = read::load::<read::TextRow>(conn, &plan)?;
+    Ok(rows.into_iter().filter_map(|r| r.v.split_once('\n').map(|(n, s)| (n.to_owned(), s.to_owned()))).collect())
+}
+
 /// Renumbers `g`'s table in its order: each row is moved aside to its new number below zero,
 /// then all come back up in ascending order (so SQLite appends them, and fills each page), and the
 /// text queue is written again. Rowid changes fire no trigger (the text triggers watch named
-/// columns) and touch no foreign key (they name `id`).
+/// columns) and touch no foreign key (they name `id`). The table's own indexes are dropped for the
+/// moves and made again after (every entry holds the rowid: each move rewrote all of them).
 fn regroup(conn: &mut DbConn, g: Grouped) -> Result<(), DbError> {
     let (table, order, kind) = (g.table(), g.order(), g.text_kind());
+    let indexes = own_indexes(conn, table)?;
+    for (name, _) in &indexes {
+        conn.batch_execute(&format!("DROP INDEX \"{name}\""))?;
+    }
     conn.batch_execute(&format!(
         "CREATE TEMP TABLE regroup (old INTEGER PRIMARY KEY, pos INTEGER NOT NULL); \
          INSERT INTO regroup (old, pos) SELECT t.rowid, ROW_NUMBER() OVER (ORDER BY {order}) FROM {table} t;"
@@ -89,6 +105,9 @@ fn regroup(conn: &mut DbConn, g: Grouped) -> Result<(), DbError> {
             lo - ASIDE,
             lo + CHUNK - 1 - ASIDE
         ))?;
+    }
+    for (_, sql) in &indexes {
+        conn.batch_execute(sql)?;
     }
     conn.batch_execute(&format!(
         "DROP TABLE regroup; DELETE FROM text_changes WHERE kind = '{kind}'; \
