@@ -44,36 +44,32 @@ pub fn format_instant(us: i64) -> String {
     let seconds = of_day / US_PER_SECOND;
     let fraction = of_day % US_PER_SECOND;
     let (hour, minute, second) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if let Ok(year @ 0..=9999) = u16::try_from(year) {
-        // Every servable instant: its digits written in place. One is written per place served,
-        // and `format!` took a sixth of the instructions of composing a place (BENCHMARKS.md).
-        let mut out = String::with_capacity(27);
-        let fields = [
-            (u64::from(year), 4, ""),
-            (month.into(), 2, "-"),
-            (day.into(), 2, "-"),
-            (hour.unsigned_abs(), 2, "T"),
-            (minute.unsigned_abs(), 2, ":"),
-            (second.unsigned_abs(), 2, ":"),
-        ];
-        for (value, width, before) in fields {
-            out.push_str(before);
-            push_digits(&mut out, value, width);
-        }
-        if fraction != 0 {
-            out.push('.');
-            push_digits(&mut out, fraction.unsigned_abs(), 6);
-        }
-        out.push('Z');
-        return out;
+    // One is written per place served, and `format!` took a sixth of the instructions of
+    // composing a place (BENCHMARKS.md): the digits are written in place.
+    let mut out = String::with_capacity(27);
+    if year < 0 {
+        out.push('-');
     }
-    let sign = if year < 0 { "-" } else { "" };
     let year = year.unsigned_abs();
-    if fraction == 0 {
-        format!("{sign}{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
-    } else {
-        format!("{sign}{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{fraction:06}Z")
+    let year_width = year.checked_ilog10().map_or(1, |d| d + 1).max(4);
+    let fields = [
+        (year, year_width, ""),
+        (month.into(), 2, "-"),
+        (day.into(), 2, "-"),
+        (hour.unsigned_abs(), 2, "T"),
+        (minute.unsigned_abs(), 2, ":"),
+        (second.unsigned_abs(), 2, ":"),
+    ];
+    for (value, width, before) in fields {
+        out.push_str(before);
+        push_digits(&mut out, value, width);
     }
+    if fraction != 0 {
+        out.push('.');
+        push_digits(&mut out, fraction.unsigned_abs(), 6);
+    }
+    out.push('Z');
+    out
 }
 
 /// Writes the last `width` decimal digits of `value`, with leading zeros.

@@ -355,6 +355,9 @@ fn format_instant_examples() {
     assert_eq!(format_instant(at(2024, 2, 29, 23, 59, 59)), "2024-02-29T23:59:59Z");
     assert_eq!(format_instant(day(1, 1, 1)), "0001-01-01T00:00:00Z");
     assert_eq!(format_instant(day(10000, 1, 1) - 1), "9999-12-31T23:59:59.999999Z");
+    // Past year 9999, a longer year; before year 0, a sign.
+    assert_eq!(format_instant(day(10000, 1, 1)), "10000-01-01T00:00:00Z");
+    assert_eq!(format_instant(day(1, 1, 1) - 366 * 86_400 * 1_000_000 - 1), "-0001-12-31T23:59:59.999999Z");
     // Extremes do not panic.
     assert!(format_instant(i64::MIN).starts_with('-'));
     assert!(format_instant(i64::MAX).ends_with('Z'));
