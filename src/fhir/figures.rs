@@ -82,7 +82,7 @@ impl Unpacker {
         }
         // Most of an export's bytes: checked with SIMD instructions (`simdutf8`), several times
         // faster than the standard library's check on these mostly ASCII texts.
-        simdutf8::basic::from_utf8(&out[..len]).map_err(|_| Unreadable("not UTF-8"))
+        simdutf8::basic::from_utf8(out).map_err(|_| Unreadable("not UTF-8"))
     }
 }
 

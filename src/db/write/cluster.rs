@@ -12,7 +12,9 @@
 //! rowid: the queue of this import, which for a table empty at the start lists every row as
 //! come, is written again from the renumbered rows.
 
+use diesel::QueryableByName;
 use diesel::connection::SimpleConnection;
+use diesel::sql_types::Text;
 
 use crate::db::rows::CountRow;
 use crate::db::sql::SqlPlan;
@@ -61,15 +63,21 @@ impl Grouped {
 /// statement held a copy of it (the France import's peak RSS went from 0.94 to 1.54 GB).
 const CHUNK: i64 = 8192;
 
-/// The `CREATE INDEX` statements of `table`'s own indexes (not those of its constraints), with
-/// their names.
-fn own_indexes(conn: &mut DbConn, table: &'static str) -> Result<Vec<(String, String)>, DbError> {
-    let mut plan =
-        SqlPlan::new("SELECT name || char(10) || sql AS v FROM sqlite_master WHERE type = 'index' AND tbl_name = ");
+/// One of a table's own indexes, as `sqlite_master` holds it.
+#[derive(QueryableByName)]
+struct IndexRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    sql: String,
+}
+
+/// `table`'s own indexes (not those of its constraints, which have no statement).
+fn own_indexes(conn: &mut DbConn, table: &'static str) -> Result<Vec<IndexRow>, DbError> {
+    let mut plan = SqlPlan::new("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ");
     plan.text(table);
     plan.push(" AND sql IS NOT NULL ORDER BY name");
-    let rows = read::load::<read::TextRow>(conn, &plan)?;
-    Ok(rows.into_iter().filter_map(|r| r.v.split_once('\n').map(|(n, s)| (n.to_owned(), s.to_owned()))).collect())
+    read::load::<IndexRow>(conn, &plan)
 }
 
 /// Renumbers `g`'s table in its order: each row is moved aside to its new number below zero,
@@ -80,8 +88,8 @@ fn own_indexes(conn: &mut DbConn, table: &'static str) -> Result<Vec<(String, St
 fn regroup(conn: &mut DbConn, g: Grouped) -> Result<(), DbError> {
     let (table, order, kind) = (g.table(), g.order(), g.text_kind());
     let indexes = own_indexes(conn, table)?;
-    for (name, _) in &indexes {
-        conn.batch_execute(&format!("DROP INDEX \"{name}\""))?;
+    for index in &indexes {
+        conn.batch_execute(&format!("DROP INDEX \"{}\"", index.name))?;
     }
     conn.batch_execute(&format!(
         "CREATE TEMP TABLE regroup (old INTEGER PRIMARY KEY, pos INTEGER NOT NULL); \
@@ -106,8 +114,8 @@ fn regroup(conn: &mut DbConn, g: Grouped) -> Result<(), DbError> {
             lo + CHUNK - 1 - ASIDE
         ))?;
     }
-    for (_, sql) in &indexes {
-        conn.batch_execute(sql)?;
+    for index in &indexes {
+        conn.batch_execute(&index.sql)?;
     }
     conn.batch_execute(&format!(
         "DROP TABLE regroup; DELETE FROM text_changes WHERE kind = '{kind}'; \
