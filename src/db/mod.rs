@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod ident;
+pub mod in_place;
 pub mod migrate;
 mod pool;
 pub mod read;

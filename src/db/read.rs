@@ -28,14 +28,14 @@ use crate::search::cursor::CursorKey;
 ///
 /// Its rows are read by name (`ST` = [`Untyped`], for [`QueryableByName`] rows) or by position
 /// (`ST` the tuple of the columns' SQL types, for [`diesel::Queryable`] rows).
-struct PlanQuery<'a, ST = Untyped> {
+pub(super) struct PlanQuery<'a, ST = Untyped> {
     plan: &'a SqlPlan,
     cache: bool,
     row: PhantomData<ST>,
 }
 
 impl<'a, ST> PlanQuery<'a, ST> {
-    fn new(plan: &'a SqlPlan) -> Self {
+    pub(super) fn new(plan: &'a SqlPlan) -> Self {
         Self { plan, cache: cacheable(plan.sql()), row: PhantomData }
     }
 }
@@ -132,7 +132,7 @@ where
 /// Runs `plan`, whose select list is that of `sql::select_list`, and maps its rows by position:
 /// a page's rows are many, and looking each of their 13 fields up by name took a tenth of an
 /// export's instructions on SQLite (BENCHMARKS.md). `sql`'s tests check the columns' order.
-fn resources(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<ResourceRow>, DbError> {
+pub(super) fn resources(conn: &mut DbConn, plan: &SqlPlan) -> Result<Vec<ResourceRow>, DbError> {
     let query = PlanQuery::<ResourceSql>::new(plan);
     match conn {
         DbConn::Sqlite(c) => query.load::<ResourceRow>(c).map_err(DbError::from),

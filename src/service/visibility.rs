@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::auth::views;
+use crate::db::in_place::RowRef;
 use crate::db::rows::ResourceRow;
 use crate::db::sql::Scope;
 use crate::db::{DbConn, DbError, read};
@@ -29,11 +30,11 @@ enum Source {
     Filtered,
 }
 
-fn source(r: &ResourceRow, scope: &Scope) -> Source {
+fn source(r: &RowRef<'_>, scope: &Scope) -> Source {
     let cap = &scope.capacity;
     if cap.none || (cap.hide_sensitive && r.sensitive) {
         Source::Hidden
-    } else if r.figures.is_some() && cap.admits_all(codes(r.statuses.as_deref()), codes(r.assignments.as_deref())) {
+    } else if r.figures.is_some() && cap.admits_all(codes(r.statuses), codes(r.assignments)) {
         Source::Stored
     } else {
         Source::Filtered
@@ -43,7 +44,7 @@ fn source(r: &ResourceRow, scope: &Scope) -> Source {
 /// Whether [`compose_locations`] reads the database for `rows` (a place with a figure the consumer
 /// may not see, whose visible figures are read again).
 pub fn composing_reads(rows: &[ResourceRow], scope: &Scope) -> bool {
-    rows.iter().any(|r| source(r, scope) == Source::Filtered)
+    rows.iter().any(|r| source(&RowRef::of(r), scope) == Source::Filtered)
 }
 
 /// Completes the JSON of Locations with the capacity figures the consumer may see, and their
@@ -84,7 +85,7 @@ pub fn each_location<E: From<DbError>>(
             row.last_updated = views::instant_of(&instants, &view).unwrap_or(row.last_updated);
         }
     }
-    let sources: Vec<Source> = rows.iter().map(|r| source(r, scope)).collect();
+    let sources: Vec<Source> = rows.iter().map(|r| source(&RowRef::of(r), scope)).collect();
     let filtered: Vec<String> =
         rows.iter().zip(&sources).filter(|(_, s)| **s == Source::Filtered).map(|(r, _)| r.id.clone()).collect();
     let figures = if filtered.is_empty() { Vec::new() } else { read::visible_figures(conn, &filtered, scope)? };
@@ -95,31 +96,85 @@ pub fn each_location<E: From<DbError>>(
     // One buffer for the page's pieces, unpacked one place at a time.
     let mut unpacker = figures::Unpacker::default();
     for (row, source) in rows.iter().zip(&sources) {
-        let piece = match (row.figures.as_deref(), *source == Source::Hidden) {
-            (Some(packed), false) => {
-                unpacker.unpack(packed).map_err(|e| DbError::Unreadable(format!("Location/{}: {e}", row.id)))?
-            }
-            _ => "",
-        };
-        let visible: Vec<&str> = match source {
-            Source::Hidden => Vec::new(),
-            Source::Stored => std::iter::once(piece).filter(|p| !p.is_empty()).collect(),
-            Source::Filtered => pick(piece, by_place.get(row.id.as_str()).map_or(&[], Vec::as_slice)),
-        };
-        let parts = render::StoredParts {
-            head: &row.json,
-            tail: &row.tail,
-            empty_head_len: usize::try_from(row.cut_head).unwrap_or(0),
-            empty_tail_skip: usize::try_from(row.cut_tail).unwrap_or(0),
-            last_updated_at: row.lu_at.and_then(|a| usize::try_from(a).ok()),
-        };
         // The row's instant is the consumer's view of the place (see `sql::select_list`).
         let instant = format_instant(row.last_updated);
+        let seqs = by_place.get(row.id.as_str()).map_or(&[][..], Vec::as_slice);
         let mut pieces = Vec::with_capacity(16);
-        render::location_pieces(&parts, &instant, visible, &mut pieces);
+        place_pieces(&RowRef::of(row), *source, seqs, &mut unpacker, &instant, &mut pieces)?;
         emit(&pieces)?;
     }
     Ok(())
+}
+
+/// The pieces of one place's JSON as a consumer sees it, from `source`, with `instant` as its
+/// `meta.lastUpdated`; `seqs`: the figures it may see when they are [`Source::Filtered`].
+fn place_pieces<'a>(
+    row: &RowRef<'a>,
+    source: Source,
+    seqs: &[i64],
+    unpacker: &'a mut figures::Unpacker,
+    instant: &'a str,
+    pieces: &mut Vec<&'a str>,
+) -> Result<(), DbError> {
+    let piece = match (row.figures, source == Source::Hidden) {
+        (Some(packed), false) => {
+            unpacker.unpack(packed).map_err(|e| DbError::Unreadable(format!("Location/{}: {e}", row.id)))?
+        }
+        _ => "",
+    };
+    let visible: Vec<&str> = match source {
+        Source::Hidden => Vec::new(),
+        Source::Stored => std::iter::once(piece).filter(|p| !p.is_empty()).collect(),
+        Source::Filtered => pick(piece, seqs),
+    };
+    let parts = render::StoredParts {
+        head: row.json,
+        tail: row.tail,
+        empty_head_len: usize::try_from(row.cut_head).unwrap_or(0),
+        empty_tail_skip: usize::try_from(row.cut_tail).unwrap_or(0),
+        last_updated_at: row.lu_at.and_then(|a| usize::try_from(a).ok()),
+    };
+    render::location_pieces(&parts, instant, visible, pieces);
+    Ok(())
+}
+
+/// Composes places read in place ([`crate::db::in_place`]), one at a time, for a scope that sees
+/// all of a place's figures or none ([`crate::auth::policy::CapacityScope::all_or_nothing`]): no
+/// place then needs its figures read again, and each is composed from its row alone, exactly as
+/// [`each_location`] composes it.
+pub struct PlaceComposer {
+    view: String,
+    unpacker: figures::Unpacker,
+}
+
+impl PlaceComposer {
+    /// A composer for `scope`, if it sees all of a place's figures or none.
+    pub fn for_scope(scope: &Scope) -> Option<Self> {
+        scope
+            .capacity
+            .all_or_nothing()
+            .then(|| Self { view: scope.capacity.view_key(), unpacker: figures::Unpacker::default() })
+    }
+
+    /// Hands the pieces of `row` as `scope` (the composer's) sees it to `emit`.
+    pub fn compose<E: From<DbError>>(
+        &mut self,
+        row: &RowRef<'_>,
+        scope: &Scope,
+        emit: impl FnOnce(&[&str]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let last_updated = row.views.and_then(|v| views::instant_of(v, &self.view)).unwrap_or(row.last_updated);
+        let instant = format_instant(last_updated);
+        let source = source(row, scope);
+        if source == Source::Filtered && row.figures.is_some() {
+            // Only a scope that hides some figures filters a place that has them (one without
+            // them shows none, as `each_location` would show).
+            return Err(DbError::Unreadable(format!("Location/{}: its figures need the database", row.id)).into());
+        }
+        let mut pieces = Vec::with_capacity(16);
+        place_pieces(row, source, &[], &mut self.unpacker, &instant, &mut pieces)?;
+        emit(&pieces)
+    }
 }
 
 /// The extensions of `piece` at positions `seqs` (from 1, as `capacities.seq`).

@@ -6,13 +6,14 @@ use std::collections::{HashMap, HashSet};
 
 use super::plan::{ExportPlan, Part};
 use crate::base::clock::now_us;
+use crate::db::in_place;
 use crate::db::rows::ResourceRow;
 use crate::db::sql::Scope;
 use crate::db::{DbConn, DbError, read};
 use crate::fhir::ResourceType;
 use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
-use crate::service::visibility::{compose, each_location};
+use crate::service::visibility::{PlaceComposer, compose, each_location};
 
 /// Most resources brought along by one page of an export (`_myCompleteExtract`).
 const MAX_BROUGHT_PER_PAGE: usize = 1 << 20;
@@ -42,6 +43,10 @@ impl From<diesel::result::Error> for ExportError {
         Self::Db(DbError::Query(e))
     }
 }
+
+/// What writing a page found: its number of rows, the last one's id (none when it had no row),
+/// and the ids of the resources whose associated data it brings along.
+type Page = (usize, Option<String>, Vec<String>);
 
 /// The state of one export's walk.
 struct Walker<'a> {
@@ -89,25 +94,85 @@ impl Walker<'_> {
         let mut req = search.clone();
         req.count = self.page;
         req.total = false;
+        // Places whose figures need no second statement, offers and organisations are written as
+        // they are read, from SQLite's rows in place; the others through owned rows.
+        let mut in_place = match part.rt {
+            ResourceType::Location => PlaceComposer::for_scope(&part.scope).map(Some),
+            ResourceType::HealthcareService | ResourceType::Organization => Some(None),
+            _ => None,
+        };
         let mut after: Option<CursorKey> = None;
         loop {
-            let rows = read::page(c, &req, &part.scope, after.as_ref(), self.page)?;
-            let full = rows.len() >= self.page;
-            let Some(last) = rows.last() else { break };
-            after = Some(CursorKey { last_updated: None, id: last.id.clone(), total: None, score_bits: None });
-            // The ids are kept only for what the page brings along.
-            let ids: Vec<String> =
-                if self.plan.associated.is_empty() { Vec::new() } else { rows.iter().map(|r| r.id.clone()).collect() };
-            self.emit(c, part.rt, &part.scope, rows)?;
+            let (n, last, ids) = match in_place.as_mut() {
+                Some(places) => self.page_in_place(c, part, &req, after.as_ref(), places.as_mut())?,
+                None => self.page_of_rows(c, part, &req, after.as_ref())?,
+            };
+            let Some(last) = last else { break };
+            after = Some(CursorKey { last_updated: None, id: last, total: None, score_bits: None });
             self.bring_along(c, part.rt, &ids)?;
             if !(self.on_page)(self.count) {
                 return Err(ExportError::Cancelled);
             }
-            if !full {
+            if n < self.page {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// One page of `req` read as owned rows and written: its number of rows, the last one's id,
+    /// and the ids of what it may bring along.
+    fn page_of_rows(
+        &mut self,
+        c: &mut DbConn,
+        part: &Part,
+        req: &SearchRequest,
+        after: Option<&CursorKey>,
+    ) -> Result<Page, ExportError> {
+        let rows = read::page(c, req, &part.scope, after, self.page)?;
+        let (n, last) = (rows.len(), rows.last().map(|r| r.id.clone()));
+        // The ids are kept only for what the page brings along.
+        let ids: Vec<String> =
+            if self.plan.associated.is_empty() { Vec::new() } else { rows.iter().map(|r| r.id.clone()).collect() };
+        self.emit(c, part.rt, &part.scope, rows)?;
+        Ok((n, last, ids))
+    }
+
+    /// One page of `req` written as its rows are read ([`in_place`]), places composed by
+    /// `places`: as [`Self::page_of_rows`], without an owned copy of each row.
+    fn page_in_place(
+        &mut self,
+        c: &mut DbConn,
+        part: &Part,
+        req: &SearchRequest,
+        after: Option<&CursorKey>,
+        mut places: Option<&mut PlaceComposer>,
+    ) -> Result<Page, ExportError> {
+        let (rt, scope) = (part.rt, &part.scope);
+        let keep_ids = !self.plan.associated.is_empty();
+        let mut seen = if self.plan.may_repeat(rt) { Some(self.written.entry(rt).or_default()) } else { None };
+        let sink = &mut *self.sink;
+        let (mut n, mut last, mut ids, mut written) = (0, String::new(), Vec::new(), 0u64);
+        in_place::each_of_page(c, req, scope, after, self.page, |row| {
+            n += 1;
+            last.clear();
+            last.push_str(row.id);
+            if keep_ids {
+                ids.push(row.id.to_owned());
+            }
+            if let Some(seen) = seen.as_mut()
+                && !seen.insert(row.id.to_owned())
+            {
+                return Ok(());
+            }
+            written += 1;
+            match places.as_deref_mut() {
+                Some(p) => p.compose(&row, scope, |pieces| sink.put(rt, pieces).map_err(ExportError::Io)),
+                None => sink.put(rt, &[row.json]).map_err(ExportError::Io),
+            }
+        })?;
+        self.count += written;
+        Ok((n, (n > 0).then_some(last), ids))
     }
 
     /// Writes `rows` of `rt` (places composed for `scope`), each once.
