@@ -13,7 +13,7 @@ use diesel::sql_types::Text;
 use diesel::sqlite::{Sqlite, SqliteValue};
 
 use super::rows::{ResourceRow, ResourceSql};
-use super::sql::{self, Scope, SqlPlan};
+use super::sql::{Scope, SqlPlan};
 use super::{DbConn, DbError, read};
 use crate::search::SearchRequest;
 use crate::search::cursor::CursorKey;
@@ -82,9 +82,9 @@ pub fn each_row<E: From<DbError>>(
             for row in cursor {
                 // Each row is dropped before the next is read: diesel then keeps no copy of it.
                 let row = row.map_err(DbError::from)?;
-                let fields: Vec<_> = (0..COLUMNS).map(|i| row.get(i)).collect();
-                let mut values: Vec<Option<SqliteValue<'_, '_, '_>>> =
-                    fields.iter().map(|f| f.as_ref().and_then(|f| f.value())).collect();
+                let fields: [_; COLUMNS] = std::array::from_fn(|i| row.get(i));
+                let mut values: [Option<SqliteValue<'_, '_, '_>>; COLUMNS] =
+                    std::array::from_fn(|i| fields[i].as_ref().and_then(|f| f.value()));
                 each(sqlite_row(&mut values)?)?;
             }
             Ok(())
@@ -147,8 +147,8 @@ pub fn each_of_page<E: From<DbError>>(
     limit: usize,
     each: impl FnMut(RowRef<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let how = read::planning(conn, req)?;
-    each_row(conn, &sql::page(req, scope, after, limit, how), each)
+    let plan = read::page_plan(conn, req, scope, after, limit)?;
+    each_row(conn, &plan, each)
 }
 
 #[cfg(test)]

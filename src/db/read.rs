@@ -185,8 +185,21 @@ pub fn page(
     after: Option<&CursorKey>,
     limit: usize,
 ) -> Result<Vec<ResourceRow>, DbError> {
+    let plan = page_plan(c, req, scope, after, limit)?;
+    resources(c, &plan)
+}
+
+/// The statement of a page of `req` ([`page`]; [`super::in_place::each_of_page`] reads its rows
+/// in place).
+pub(super) fn page_plan(
+    c: &mut DbConn,
+    req: &SearchRequest,
+    scope: &Scope,
+    after: Option<&CursorKey>,
+    limit: usize,
+) -> Result<SqlPlan, DbError> {
     let how = planning(c, req)?;
-    resources(c, &sql::page(req, scope, after, limit, how))
+    Ok(sql::page(req, scope, after, limit, how))
 }
 
 /// What the page of `req` may rely on: its backend and, for a région's `_tag` with figure

@@ -81,9 +81,7 @@ pub fn each_location<E: From<DbError>>(
     let cap = &scope.capacity;
     let view = cap.view_key();
     for row in rows.iter_mut() {
-        if let Some(instants) = row.views.take() {
-            row.last_updated = views::instant_of(&instants, &view).unwrap_or(row.last_updated);
-        }
+        row.last_updated = seen_at(row.views.take().as_deref(), &view, row.last_updated);
     }
     let sources: Vec<Source> = rows.iter().map(|r| source(&RowRef::of(r), scope)).collect();
     let filtered: Vec<String> =
@@ -98,12 +96,21 @@ pub fn each_location<E: From<DbError>>(
     for (row, source) in rows.iter().zip(&sources) {
         // The row's instant is the consumer's view of the place (see `sql::select_list`).
         let instant = format_instant(row.last_updated);
-        let seqs = by_place.get(row.id.as_str()).map_or(&[][..], Vec::as_slice);
+        let seqs = match source {
+            Source::Filtered => by_place.get(row.id.as_str()).map_or(&[][..], Vec::as_slice),
+            _ => &[],
+        };
         let mut pieces = Vec::with_capacity(16);
         place_pieces(&RowRef::of(row), *source, seqs, &mut unpacker, &instant, &mut pieces)?;
         emit(&pieces)?;
     }
     Ok(())
+}
+
+/// When the place whose views' instants are `instants` last changed as `view` sees it (`own`, its
+/// own instant, when they are not given or do not name that view).
+fn seen_at(instants: Option<&str>, view: &str, own: i64) -> i64 {
+    instants.and_then(|i| views::instant_of(i, view)).unwrap_or(own)
 }
 
 /// The pieces of one place's JSON as a consumer sees it, from `source`, with `instant` as its
@@ -163,8 +170,7 @@ impl PlaceComposer {
         scope: &Scope,
         emit: impl FnOnce(&[&str]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let last_updated = row.views.and_then(|v| views::instant_of(v, &self.view)).unwrap_or(row.last_updated);
-        let instant = format_instant(last_updated);
+        let instant = format_instant(seen_at(row.views, &self.view, row.last_updated));
         let source = source(row, scope);
         if source == Source::Filtered && row.figures.is_some() {
             // Only a scope that hides some figures filters a place that has them (one without
