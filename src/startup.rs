@@ -230,7 +230,7 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
     let addr = listener.local_addr()?;
     let workers = config.workers.max(1);
     let blocking_threads = usize::try_from(config.pool_size).unwrap_or(1).div_ceil(workers).max(1);
-    let server = HttpServer::new(move || {
+    let app = move || {
         let app = App::new();
         let app = match &audit {
             Some(a) => app.app_data(a.clone()),
@@ -256,23 +256,25 @@ pub fn build_with_audit(config: &ServerConfig, audit: Option<AuditCapture>) -> R
                 }
                 http::routes(cfg);
             })
-    })
-    .workers(workers)
-    // Signals are the caller's (`http::shutdown::stop_on_signal` for the binary).
-    .disable_signals()
-    .shutdown_timeout(config.shutdown_grace.as_secs())
-    .max_connections(config.max_connections.div_ceil(workers).max(1))
-    // Database work runs on each worker's blocking threads: more of them than pooled connections
-    // would only queue on the pool (and cost context switches), so the pool is split between them.
-    .worker_max_blocking_threads(blocking_threads);
-    let on_connect = |conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions| {
-        mtls::on_connect(conn, ext);
-        http::peer::on_connect(conn, ext);
     };
-    let server = match tls {
-        Some((acceptor, _)) => server.on_connect(on_connect).listen_openssl(listener, acceptor)?,
-        None => server.on_connect(on_connect).listen(listener)?,
+    let builder = actix_server::Server::build()
+        .workers(workers)
+        // Signals are the caller's (`http::shutdown::stop_on_signal` for the binary).
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_grace.as_secs())
+        .max_concurrent_connections(config.max_connections.div_ceil(workers).max(1))
+        // Database work runs on each worker's blocking threads: more of them than pooled connections
+        // would only queue on the pool (and cost context switches), so the pool is split between them.
+        .worker_max_blocking_threads(blocking_threads);
+    let on_connect: http::listener::OnConnect = |conn, ext| match conn {
+        http::listener::Connection::Tls(ssl, tcp) => {
+            mtls::on_connect(ssl, ext);
+            http::peer::on_connect(tcp, ext);
+        }
+        http::listener::Connection::Plain(tcp) => http::peer::on_connect(tcp, ext),
     };
+    let limits = http::listener::ConnectionLimits::default();
+    let server = http::listener::listen(builder, listener, tls.map(|(a, _)| a), limits, on_connect, app)?;
     Ok(Built { server: server.run(), addr, admin })
 }
 

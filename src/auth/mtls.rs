@@ -6,18 +6,15 @@
 //! (one exception: a certificate whose issuer's CRL is past `nextUpdate` connects, and is served
 //! only a 503 that says so; see [`configured`]).
 
-use std::any::Any;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use actix_tls::accept::openssl::TlsStream;
 use actix_web::dev::Extensions;
-use actix_web::rt::net::TcpStream;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{
-    ClientHelloResponse, SslAcceptor, SslAcceptorBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslVerifyMode,
-    SslVersion,
+    ClientHelloResponse, SslAcceptor, SslAcceptorBuilder, SslMethod, SslOptions, SslRef, SslSessionCacheMode,
+    SslVerifyMode, SslVersion,
 };
 use openssl::x509::store::X509Store;
 use openssl::x509::{X509, X509NameRef};
@@ -197,21 +194,16 @@ pub fn identity(cert: &X509) -> Option<ClientIdentity> {
     })
 }
 
-/// `HttpServer::on_connect` hook: notes that the handshake completed (it is not a failure),
-/// stores the verified client identity in the connection data, and turns Nagle's algorithm off
-/// (with it, a response whose last TLS record is small waits for the client's delayed ACK: ~40 ms
-/// added to some answers).
-pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
-    if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
-        handshakes::completed(tls.ssl());
-        let _ = tls.get_ref().set_nodelay(true);
-        if let Some(cert) = tls.ssl().peer_certificate()
-            && let Some(identity) = identity(&cert)
-        {
-            let revocation_unknown = trust::is_crl_expired(tls.ssl().verify_result());
-            ext.insert(PeerCertificate { cert, identity, revocation_unknown });
-        }
-    } else if let Some(tcp) = conn.downcast_ref::<TcpStream>() {
-        let _ = tcp.set_nodelay(true);
+/// The `on_connect` hook of a TLS connection: notes that the handshake completed (it is not a
+/// failure) and stores the verified client identity in the connection data. (Nagle's algorithm
+/// is turned off when the connection is accepted, `http::listener`: with it, a response whose last
+/// TLS record is small waits for the client's delayed ACK, ~40 ms added to some answers.)
+pub fn on_connect(ssl: &SslRef, ext: &mut Extensions) {
+    handshakes::completed(ssl);
+    if let Some(cert) = ssl.peer_certificate()
+        && let Some(identity) = identity(&cert)
+    {
+        let revocation_unknown = trust::is_crl_expired(ssl.verify_result());
+        ext.insert(PeerCertificate { cert, identity, revocation_unknown });
     }
 }

@@ -5,12 +5,10 @@
 //! each connection keeps a duplicate of its socket's descriptor, and a non-blocking peek that
 //! reads the end of the stream (or an error) means nobody waits for the answer any more.
 
-use std::any::Any;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
-use actix_tls::accept::openssl::TlsStream;
 use actix_web::dev::Extensions;
 use actix_web::rt::net::TcpStream;
 
@@ -32,13 +30,9 @@ impl PeerSocket {
     }
 }
 
-/// `on_connect` hook: keeps the socket of plain and TLS connections.
-pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
-    let tcp = conn
-        .downcast_ref::<TlsStream<TcpStream>>()
-        .map(|tls| tls.get_ref())
-        .or_else(|| conn.downcast_ref::<TcpStream>());
-    if let Some(fd) = tcp.and_then(|t| t.as_fd().try_clone_to_owned().ok()) {
+/// `on_connect` hook: keeps the socket of a plain or TLS connection.
+pub fn on_connect(tcp: &TcpStream, ext: &mut Extensions) {
+    if let Ok(fd) = tcp.as_fd().try_clone_to_owned() {
         ext.insert(PeerSocket(Arc::new(fd)));
     }
 }
