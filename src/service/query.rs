@@ -3,11 +3,11 @@
 //! cut at the server's cap, and the places completed with what the consumer may see of them.
 
 use super::memo::Remembered;
-use super::visibility::{compose, compose_locations};
+use super::visibility::{PlaceComposer, compose, compose_locations};
 use crate::base::validator::Held;
 use crate::db::rows::ResourceRow;
 use crate::db::sql::Scope;
-use crate::db::{DbConn, DbError, read};
+use crate::db::{DbConn, DbError, in_place, read};
 use crate::fhir::ResourceType;
 use crate::search::cursor::CursorKey;
 use crate::search::{Condition, SearchRequest, SortKey};
@@ -81,7 +81,7 @@ pub fn search(
             }
             return Ok(out);
         }
-        let mut rows = read::page(c, req, scope, after, req.count + 1)?;
+        let (mut rows, composed) = page(c, req, scope, after)?;
         out.has_more = rows.len() > req.count;
         rows.truncate(req.count);
         if req.total {
@@ -97,10 +97,37 @@ pub fn search(
         if !ids.is_empty() {
             includes(c, req, scope, &ids, max_included, &mut out)?;
         }
-        compose(c, req.resource, &mut rows, scope)?;
+        if !composed {
+            compose(c, req.resource, &mut rows, scope)?;
+        }
         out.matches = rows;
         Ok(out)
     })
+}
+
+/// The page of `req` (one row more than asked), and whether its rows are already composed: places
+/// for a consumer who sees all of a place's figures or none are composed as SQLite hands their
+/// rows over ([`in_place`]), without an owned copy of each row's columns first; the others are
+/// read as owned rows, composed later ([`compose`]).
+fn page(
+    c: &mut DbConn,
+    req: &SearchRequest,
+    scope: &Scope,
+    after: Option<&CursorKey>,
+) -> Result<(Vec<ResourceRow>, bool), DbError> {
+    let limit = req.count + 1;
+    let composer = match req.resource {
+        // The rows read in place carry no distance: `_sort=near` reads owned rows.
+        ResourceType::Location if req.sort.key != SortKey::Near => PlaceComposer::for_scope(scope),
+        _ => None,
+    };
+    let Some(mut places) = composer else { return Ok((read::page(c, req, scope, after, limit)?, false)) };
+    let mut rows = Vec::with_capacity(limit);
+    in_place::each_of_page(c, req, scope, after, limit, |row| {
+        rows.push(places.compose_row(&row, scope)?);
+        Ok::<_, DbError>(())
+    })?;
+    Ok((rows, true))
 }
 
 /// PostgreSQL, a lookup (places by identifiers, ids or offers: as many matches as values at most,

@@ -183,6 +183,34 @@ impl PlaceComposer {
     }
 }
 
+impl PlaceComposer {
+    /// `row` as `scope` (the composer's) sees it, as an owned row such as [`compose_locations`]
+    /// leaves one: its JSON composed, its `last_updated` the consumer's view of the place.
+    pub fn compose_row(&mut self, row: &RowRef<'_>, scope: &Scope) -> Result<ResourceRow, DbError> {
+        let mut json = String::new();
+        self.compose(row, scope, |pieces| {
+            json.reserve_exact(pieces.iter().map(|p| p.len()).sum());
+            pieces.iter().for_each(|p| json.push_str(p));
+            Ok::<_, DbError>(())
+        })?;
+        Ok(ResourceRow {
+            id: row.id.to_owned(),
+            last_updated: seen_at(row.views, &self.view, row.last_updated),
+            json,
+            tail: String::new(),
+            cut_head: 0,
+            cut_tail: 0,
+            figures: None,
+            statuses: None,
+            assignments: None,
+            lu_at: None,
+            views: None,
+            sensitive: row.sensitive,
+            score: None,
+        })
+    }
+}
+
 /// The extensions of `piece` at positions `seqs` (from 1, as `capacities.seq`).
 fn pick<'a>(piece: &'a str, seqs: &[i64]) -> Vec<&'a str> {
     let all = figures::split(piece);

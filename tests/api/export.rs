@@ -178,6 +178,46 @@ fn each_consumer_exports_what_it_searches(backend: Backend) {
     }
 }
 
+/// A place found by a search is the place read (`GET Location/{id}`), for each profile and for a
+/// consumer limited to one region: searches compose the places of a consumer who sees all of a
+/// place's figures or none (profiles 1 and 5) as SQLite hands their rows over, reads through owned
+/// rows. Both the id walk and the région's figures walk (a regulator's query) are compared.
+fn each_consumer_searches_what_it_reads(backend: Backend) {
+    let app = shared(backend);
+    let p = pki();
+    let region = app.data.first_region();
+    let consumers = [
+        ("0", &p.profiles[0]),
+        ("1", &p.profiles[1]),
+        ("2", &p.profiles[2]),
+        ("5", &p.profiles[5]),
+        ("regional", &p.regional),
+    ];
+    let searches = [
+        "Location?_count=200".to_owned(),
+        format!("Location?_tag={region}&capacity-type=01&capacity-status=02&nb-capacity=gt0&_count=20"),
+    ];
+    let mut compared = BTreeMap::new();
+    for (name, cert) in consumers {
+        let c = as_(app, cert);
+        for q in &searches {
+            if c.json("GET", q).0 != 200 {
+                continue;
+            }
+            let found = c.search(q);
+            for (id, searched) in &found {
+                let (status, read) = c.json("GET", &format!("Location/{id}"));
+                assert_eq!(status, 200, "{name}: Location/{id}");
+                assert!(&read == searched, "{name} {q}: Location/{id} searched differs from read:\n{searched}\n{read}");
+            }
+            *compared.entry(name).or_insert(0) += found.len();
+        }
+    }
+    for name in ["0", "1", "2", "5", "regional"] {
+        assert!(compared.get(name).is_some_and(|n| *n > 0), "{name}: nothing compared ({compared:?})");
+    }
+}
+
 /// `_since`, `_type`, `_typeFilter`, `_myCompleteExtract`, type level.
 fn parameters(backend: Backend) {
     let app = shared(backend);
@@ -443,6 +483,7 @@ fn restart(backend: Backend) {
 
 crate::each_backend!(
     each_consumer_exports_what_it_searches,
+    each_consumer_searches_what_it_reads,
     parameters,
     post_and_encodings,
     refusals,
