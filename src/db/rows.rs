@@ -52,6 +52,27 @@ pub struct ResourceRow {
     pub score: Option<f64>,
 }
 
+impl ResourceRow {
+    /// A resource as served: `json` complete, nothing left to compose.
+    pub fn served(id: String, last_updated: i64, json: String) -> Self {
+        Self {
+            id,
+            last_updated,
+            json,
+            tail: String::new(),
+            cut_head: 0,
+            cut_tail: 0,
+            figures: None,
+            statuses: None,
+            assignments: None,
+            lu_at: None,
+            views: None,
+            sensitive: false,
+            score: None,
+        }
+    }
+}
+
 /// The SQL types of a [`ResourceRow`]'s columns, in order.
 pub type ResourceSql = (
     Text,

@@ -155,21 +155,7 @@ mod tests {
     use crate::search::parse::parse;
 
     fn row(id: &str, json: &str) -> ResourceRow {
-        ResourceRow {
-            id: id.to_owned(),
-            last_updated: 0,
-            json: json.to_owned(),
-            tail: String::new(),
-            cut_head: 0,
-            cut_tail: 0,
-            figures: None,
-            statuses: None,
-            assignments: None,
-            lu_at: None,
-            views: None,
-            sensitive: false,
-            score: None,
-        }
+        ResourceRow::served(id.to_owned(), 0, json.to_owned())
     }
 
     fn request(q: &str, lenient: bool) -> SearchRequest {

@@ -193,21 +193,8 @@ impl PlaceComposer {
             pieces.iter().for_each(|p| json.push_str(p));
             Ok::<_, DbError>(())
         })?;
-        Ok(ResourceRow {
-            id: row.id.to_owned(),
-            last_updated: seen_at(row.views, &self.view, row.last_updated),
-            json,
-            tail: String::new(),
-            cut_head: 0,
-            cut_tail: 0,
-            figures: None,
-            statuses: None,
-            assignments: None,
-            lu_at: None,
-            views: None,
-            sensitive: row.sensitive,
-            score: None,
-        })
+        let last_updated = seen_at(row.views, &self.view, row.last_updated);
+        Ok(ResourceRow { sensitive: row.sensitive, ..ResourceRow::served(row.id.to_owned(), last_updated, json) })
     }
 }
 
