@@ -85,6 +85,8 @@ macro_rules! http_service {
             .client_request_timeout(limits.request_timeout)
             .client_disconnect_timeout(limits.disconnect_timeout)
             .h1_allow_half_closed(true)
+            // Nagle's algorithm off on plain connections too (a TLS one has it off from its accept).
+            .tcp_nodelay(true)
             .local_addr(addr)
             .on_connect_ext(move |io: &_, ext: _| {
                 if let Some(conn) = connection(io as &dyn Any) {
