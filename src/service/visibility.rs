@@ -170,7 +170,31 @@ impl PlaceComposer {
         scope: &Scope,
         emit: impl FnOnce(&[&str]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let instant = format_instant(seen_at(row.views, &self.view, row.last_updated));
+        let seen = seen_at(row.views, &self.view, row.last_updated);
+        self.compose_seen(row, scope, seen, emit)
+    }
+
+    /// `row` as `scope` (the composer's) sees it, as an owned row such as [`compose_locations`]
+    /// leaves one: its JSON composed, its `last_updated` the consumer's view of the place.
+    pub fn compose_row(&mut self, row: &RowRef<'_>, scope: &Scope) -> Result<ResourceRow, DbError> {
+        let seen = seen_at(row.views, &self.view, row.last_updated);
+        let mut json = String::new();
+        self.compose_seen(row, scope, seen, |pieces| {
+            json = pieces.concat();
+            Ok::<_, DbError>(())
+        })?;
+        Ok(ResourceRow { sensitive: row.sensitive, ..ResourceRow::served(row.id.to_owned(), seen, json) })
+    }
+
+    /// [`Self::compose`] of a place the consumer last saw change at `seen` (µs).
+    fn compose_seen<E: From<DbError>>(
+        &mut self,
+        row: &RowRef<'_>,
+        scope: &Scope,
+        seen: i64,
+        emit: impl FnOnce(&[&str]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let instant = format_instant(seen);
         let source = source(row, scope);
         if source == Source::Filtered && row.figures.is_some() {
             // Only a scope that hides some figures filters a place that has them (one without
@@ -180,21 +204,6 @@ impl PlaceComposer {
         let mut pieces = Vec::with_capacity(16);
         place_pieces(row, source, &[], &mut self.unpacker, &instant, &mut pieces)?;
         emit(&pieces)
-    }
-}
-
-impl PlaceComposer {
-    /// `row` as `scope` (the composer's) sees it, as an owned row such as [`compose_locations`]
-    /// leaves one: its JSON composed, its `last_updated` the consumer's view of the place.
-    pub fn compose_row(&mut self, row: &RowRef<'_>, scope: &Scope) -> Result<ResourceRow, DbError> {
-        let mut json = String::new();
-        self.compose(row, scope, |pieces| {
-            json.reserve_exact(pieces.iter().map(|p| p.len()).sum());
-            pieces.iter().for_each(|p| json.push_str(p));
-            Ok::<_, DbError>(())
-        })?;
-        let last_updated = seen_at(row.views, &self.view, row.last_updated);
-        Ok(ResourceRow { sensitive: row.sensitive, ..ResourceRow::served(row.id.to_owned(), last_updated, json) })
     }
 }
 
