@@ -1,7 +1,7 @@
 //! Request handlers: metadata, read, search (GET and POST `_search`), health and readiness.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::authenticate::Principal;
 use super::dbcall::{with_conn, with_conn_if_small};
@@ -255,7 +255,10 @@ async fn search(
             return Ok(conditional::not_modified(&etag, None));
         }
     }
-    let mut res = fhir_ok(set.to_json(&base));
+    let encoding = super::compress::choose(req.get_header::<header::AcceptEncoding>().as_ref());
+    let mut ok = HttpResponse::Ok();
+    ok.insert_header((header::CONTENT_TYPE, FHIR_JSON));
+    let mut res = super::pieces::searchset_body(ok, set.into_pieces(&base), encoding);
     if let Ok(v) = header::HeaderValue::from_str(&etag) {
         res.headers_mut().insert(header::ETAG, v);
     }

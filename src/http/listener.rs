@@ -69,6 +69,9 @@ fn connection(conn: &dyn Any) -> Option<Connection<'_>> {
 
 /// `HttpServer`'s HTTP settings for a connection of type `$io` serving the application `$app`
 /// (one per worker) on `$addr`.
+/// What a connection's write buffer holds before it is written out (see `http_service!`).
+const WRITE_BUFFER: usize = 112 * 1024;
+
 macro_rules! http_service {
     ($io:ty, $signal:expr, $limits:expr, $addr:expr, $secure:expr, $on_connect:expr, $app:expr) => {{
         let (signal, limits, addr, on_connect) = ($signal, $limits, $addr, $on_connect);
@@ -85,6 +88,11 @@ macro_rules! http_service {
             .client_request_timeout(limits.request_timeout)
             .client_disconnect_timeout(limits.disconnect_timeout)
             .h1_allow_half_closed(true)
+            // A body sent in parts (`pieces`) is copied into the connection's write buffer until
+            // it holds this much, then written to TLS and flushed (one gathered send). At 112 KiB
+            // the buffer, grown by doubling, stays within the 128 KiB actix-http keeps between
+            // writes; past that it is dropped after each one and grown again from 8 KiB.
+            .h1_write_buffer_size(WRITE_BUFFER)
             // Nagle's algorithm off on plain connections too (a TLS one has it off from its accept).
             .tcp_nodelay(true)
             .local_addr(addr)

@@ -18,6 +18,7 @@ pub mod map;
 pub mod metrics;
 pub mod negotiate;
 pub mod peer;
+pub mod pieces;
 pub mod release;
 pub mod shutdown;
 pub mod stream;
