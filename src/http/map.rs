@@ -59,7 +59,7 @@ fn etag(index: usize) -> &'static str {
     let tags = TAGS.get_or_init(|| {
         std::iter::once(&PAGE)
             .chain(ASSETS)
-            .map(|a| format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(a.bytes)))
+            .map(|a| format!("\"{:032x}\"", twox_hash::XxHash3_128::oneshot(a.bytes)))
             .collect()
     });
     tags.get(index).map_or("\"\"", String::as_str)

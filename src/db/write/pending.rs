@@ -302,9 +302,20 @@ impl Pending {
 /// A 64-bit key of `resource_type`/`id` (xxh3): 8 bytes whatever the id. Two resources of one key
 /// only cost a flush or a lookup more.
 pub(super) fn resource_key(resource_type: ResourceType, id: &str) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(resource_type.as_str().as_bytes());
-    h.update(b"/");
-    h.update(id.as_bytes());
-    h.digest()
+    use std::hash::Hasher;
+    let mut h = twox_hash::XxHash3_64::new();
+    h.write(resource_type.as_str().as_bytes());
+    h.write(b"/");
+    h.write(id.as_bytes());
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_the_xxh3_of_earlier_builds() {
+        assert_eq!(resource_key(ResourceType::Location, "abc"), 0x2620_9511_5803_6a35);
+    }
 }
