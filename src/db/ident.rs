@@ -110,6 +110,7 @@ pub mod capacities {
     pub const COMMENT: Ident = col::<t::comment>();
     pub const LAST_UPDATED: Ident = col::<t::last_updated>();
     pub const REGION: Ident = col::<t::region>();
+    pub const FIRST_OF_KIND: Ident = col::<t::first_of_kind>();
 }
 
 /// `healthcare_services`.

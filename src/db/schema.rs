@@ -76,6 +76,7 @@ diesel::table! {
         comment -> Nullable<Text>,
         last_updated -> BigInt,
         region -> Nullable<Text>,
+        first_of_kind -> Bool,
     }
 }
 

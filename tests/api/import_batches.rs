@@ -30,7 +30,8 @@ fn stored(conn: &mut DbConn) -> BTreeSet<String> {
     let queries = [
         "SELECT 'c ' || location_id || ' ' || CAST(seq AS TEXT) || ' ' || observation_id || ' ' || capacity_type || ' ' \
          || capacity_status || ' ' || temporality || ' ' || CAST(nb_capacity AS TEXT) || ' ' || COALESCE(gender, '-') \
-         || ' ' || COALESCE(comment, '-') || ' ' || COALESCE(region, '-') AS v FROM capacities",
+         || ' ' || COALESCE(comment, '-') || ' ' || COALESCE(region, '-') \
+         || CASE WHEN first_of_kind THEN ' first' ELSE '' END AS v FROM capacities",
         "SELECT 't ' || resource_type || ' ' || param || ' ' || code || ' ' || system || ' ' || resource_id AS v \
          FROM search_tokens",
         "SELECT 'h ' || service_id || ' ' || location_id AS v FROM healthcare_service_locations",
@@ -149,13 +150,35 @@ fn one_file_stores_what_files_one_by_one_store(backend: Backend) {
         let row = got.iter().find(|r| r.starts_with(&format!("l {place} "))).unwrap();
         assert!(row.ends_with(" s"), "Location/{place} is linked to a sensitive unit: {row}");
     }
+    for conn in [&mut a, &mut b] {
+        let (marked, mismarked) = first_of_kind(conn);
+        assert_eq!(mismarked, 0, "figures marked as their place's first of their kind, or not, wrongly");
+        assert!(marked > 0, "some figures are their kind's first");
+    }
     let only_one: Vec<_> = got.symmetric_difference(&expected).take(10).collect();
     assert!(only_one.is_empty(), "rows stored by one import and not the other: {only_one:?}");
     // The rows filled several batches (8,192 rows): the test crossed flushes in the middle of the file.
     assert!(got.iter().filter(|r| r.starts_with("c ") || r.starts_with("t ")).count() > 2 * 8192);
 }
 
-crate::each_backend!(one_file_stores_what_files_one_by_one_store);
+/// Figures stored before `first_of_kind` existed are marked by its migration as the import marks
+/// them.
+fn stored_figures_are_marked_by_the_migration(backend: Backend) {
+    let data = crate::helpers::generated("import-batches-data", 1500, 11);
+    let test_db = TestDb::new(backend);
+    ror_capacity::startup::migrate(&test_db.db_url()).unwrap();
+    let mut conn = db::connect(&test_db.db_url(), false).unwrap();
+    import_file(&mut conn, &data.path, false).unwrap();
+    let imported = first_of_kind(&mut conn);
+    let reverted = db::migrate::revert_last(&mut conn).unwrap();
+    assert_eq!(reverted, "20261207000002", "the last migration is no longer first_figure_of_kind");
+    db::migrate::run_pending(&mut conn).unwrap();
+    let migrated = first_of_kind(&mut conn);
+    assert_eq!(migrated, imported);
+    assert_eq!(migrated.1, 0, "marked wrongly");
+}
+
+crate::each_backend!(one_file_stores_what_files_one_by_one_store, stored_figures_are_marked_by_the_migration);
 
 #[derive(QueryableByName)]
 struct Count {
@@ -169,6 +192,19 @@ fn count(conn: &mut DbConn, sql: &str) -> i64 {
         DbConn::Sqlite(c) => diesel::sql_query(sql).get_result::<Count>(c).unwrap().n,
         DbConn::Postgresql(c) => diesel::sql_query(sql).get_result::<Count>(c).unwrap().n,
     }
+}
+
+/// The figures marked as their place's first of their status and type, and those marked wrongly
+/// either way (against the definition, worked out here by SQL).
+fn first_of_kind(conn: &mut DbConn) -> (i64, i64) {
+    let marked = count(conn, "SELECT COUNT(*) AS n FROM capacities WHERE first_of_kind");
+    let mismarked = count(
+        conn,
+        "SELECT COUNT(*) AS n FROM capacities c WHERE c.first_of_kind <> NOT EXISTS (SELECT 1 FROM capacities e \
+         WHERE e.location_id = c.location_id AND e.capacity_status = c.capacity_status \
+         AND e.capacity_type = c.capacity_type AND e.seq < c.seq)",
+    );
+    (marked, mismarked)
 }
 
 /// Rows of `table` whose successor in rowid order sorts before them by `key` (none when the rows

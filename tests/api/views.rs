@@ -295,6 +295,7 @@ fn figures_stored_twice_are_upgraded(backend: Backend) {
     .unwrap();
     let piece = ror_capacity::fhir::figures::unpack(&packed).unwrap();
     for (version, what) in [
+        ("20261207000002", "the first figure of each kind marked"),
         ("20261207000001", "the région walk testing figures itself"),
         ("20261206000006", "deferred foreign keys"),
         ("20261206000005", "the text queue written by the import"),

@@ -112,7 +112,8 @@ pub(super) fn from_figures(p: &mut SqlPlan) {
 }
 
 /// The walked figures: each place's first one of the région, status and type (that passes the
-/// folded tests, and that the consumer may see, when the condition is folded). A figure's région
+/// folded tests, and that the consumer may see, when the condition is folded), known as such
+/// without a probe when it is the place's first of that status and type (`first_of_kind`). A figure's région
 /// is its place's (both written from the place's first tag of the région system), so the place
 /// holds the walked tag, with or without that system.
 pub(super) fn figure_rows(p: &mut SqlPlan, f: &FigureWalk, scope: &Scope) {
@@ -127,7 +128,11 @@ pub(super) fn figure_rows(p: &mut SqlPlan, f: &FigureWalk, scope: &Scope) {
         figure_passes(p, "g", tests, scope, false);
         p.push(" AND ");
     }
-    p.push("NOT EXISTS (SELECT 1 FROM capacities g2 WHERE ");
+    // A place's first figure of this status and type has no earlier one: the probe for an
+    // earlier figure that passes too is made only for the others.
+    p.push("(");
+    p.col("g", c::FIRST_OF_KIND);
+    p.push(" OR NOT EXISTS (SELECT 1 FROM capacities g2 WHERE ");
     for col in prefix.iter().chain([&c::LOCATION_ID]) {
         p.col("g2", *col);
         p.push(" = ");
@@ -141,7 +146,7 @@ pub(super) fn figure_rows(p: &mut SqlPlan, f: &FigureWalk, scope: &Scope) {
         p.push(" AND ");
         figure_passes(p, "g2", tests, scope, false);
     }
-    p.push(")");
+    p.push("))");
     if f.folded.is_some() && scope.capacity.hide_sensitive {
         // The probe this replaces tested the place's own flag (`conditions::figure_exists`).
         p.push(" AND r.sensitive = FALSE");

@@ -317,6 +317,8 @@ fn a_region_walk_tests_the_walked_figure_when_its_index_holds_the_columns() {
     assert!(sql.contains("JOIN locations r ON r.region = g.region AND r.id = g.location_id"), "{sql}");
     assert!(sql.contains("g.nb_capacity") && sql.contains("g2.nb_capacity"), "tested on g and g2: {sql}");
     assert!(!sql.contains("FROM capacities c "), "no probe: {sql}");
+    let first = "(g.first_of_kind OR NOT EXISTS (SELECT 1 FROM capacities g2 WHERE";
+    assert!(sql.contains(first), "a place's first figure of the kind is not probed for an earlier one: {sql}");
     // A profile's hidden figures and sensitive places are left out on the walked figure too.
     let narrowed = Scope { capacity: capacity_scope(Profile::new(0).unwrap()), ..Scope::everything() };
     let sql = super::page(&folded, &narrowed, None, 5, how).sql().to_owned();

@@ -253,6 +253,43 @@ pub(super) fn insert_position(pending: &mut Pending, id: &str, l: &LocationRecor
     }
 }
 
+/// Queues a place's figures in `pending`, each marked when it is the place's first of its status
+/// and type (`first_of_kind`, which the région walk reads).
+fn insert_figures(pending: &mut Pending, id: &str, l: &LocationRecord, plan: &Planned) {
+    // The kinds (status, type) of the figures queued so far.
+    let mut kinds: Vec<(&str, &str)> = Vec::with_capacity(l.capacities.len());
+    for (seq, ((cap, obs_id), lu)) in
+        l.capacities.iter().zip(&plan.observation_ids).zip(&plan.figure_last_updated).enumerate()
+    {
+        let kind = (cap.capacity_status.as_str(), cap.capacity_type.as_str());
+        let first_of_kind = !kinds.contains(&kind);
+        if first_of_kind {
+            kinds.push(kind);
+        }
+        pending.figures.push([
+            text(id),
+            Bind::BigInt(i64::try_from(seq + 1).unwrap_or(i64::MAX)),
+            text(obs_id),
+            text(&cap.capacity_type),
+            text(&cap.capacity_status),
+            text(&cap.temporality),
+            Bind::BigInt(i64::from(cap.nb_capacity)),
+            text(&cap.source_type),
+            opt_text(cap.gender.as_deref()),
+            text(&cap.update_date),
+            Bind::BigInt(cap.update_date_us),
+            opt_text(cap.closing_type.as_deref()),
+            opt_text(cap.additional_bed_type.as_deref()),
+            opt_text(cap.crisis_type.as_deref()),
+            text(&cap.temporary_assignment),
+            opt_text(cap.comment.as_deref()),
+            Bind::BigInt(*lu),
+            opt_text(l.common.region.as_deref()),
+            Bind::Bool(first_of_kind),
+        ]);
+    }
+}
+
 /// Writes a place's row, and queues its other rows in `pending`.
 fn insert(conn: &mut DbConn, pending: &mut Pending, l: &LocationRecord, plan: &Planned) -> Result<(), DbError> {
     let id = l.common.id.as_str();
@@ -296,30 +333,7 @@ fn insert(conn: &mut DbConn, pending: &mut Pending, l: &LocationRecord, plan: &P
             part_of_id: l.part_of_id.as_deref(),
         },
     )?;
-    for (seq, ((cap, obs_id), lu)) in
-        l.capacities.iter().zip(&plan.observation_ids).zip(&plan.figure_last_updated).enumerate()
-    {
-        pending.figures.push([
-            text(id),
-            Bind::BigInt(i64::try_from(seq + 1).unwrap_or(i64::MAX)),
-            text(obs_id),
-            text(&cap.capacity_type),
-            text(&cap.capacity_status),
-            text(&cap.temporality),
-            Bind::BigInt(i64::from(cap.nb_capacity)),
-            text(&cap.source_type),
-            opt_text(cap.gender.as_deref()),
-            text(&cap.update_date),
-            Bind::BigInt(cap.update_date_us),
-            opt_text(cap.closing_type.as_deref()),
-            opt_text(cap.additional_bed_type.as_deref()),
-            opt_text(cap.crisis_type.as_deref()),
-            text(&cap.temporary_assignment),
-            opt_text(cap.comment.as_deref()),
-            Bind::BigInt(*lu),
-            opt_text(l.common.region.as_deref()),
-        ]);
-    }
+    insert_figures(pending, id, l, plan);
     insert_tokens(conn, pending, "Location", &l.common)?;
     super::note_tags_off_region(conn, &l.common)?;
     insert_position(pending, id, l);

@@ -30,7 +30,7 @@ const FLUSH_ROWS: usize = 8192;
 const FLUSH_BYTES: usize = 32 << 20;
 
 /// The columns of `capacities`, in the order a figure's values are pushed.
-pub(super) const CAPACITY_COLUMNS: [crate::db::ident::Ident; 18] = [
+pub(super) const CAPACITY_COLUMNS: [crate::db::ident::Ident; 19] = [
     c::LOCATION_ID,
     c::SEQ,
     c::OBSERVATION_ID,
@@ -49,6 +49,7 @@ pub(super) const CAPACITY_COLUMNS: [crate::db::ident::Ident; 18] = [
     c::COMMENT,
     c::LAST_UPDATED,
     c::REGION,
+    c::FIRST_OF_KIND,
 ];
 
 /// The columns of `locations` an import writes, in the order of [`place_values`].
@@ -177,7 +178,7 @@ pub(super) struct Pending {
     organizations: Rows<7>,
     places: Rows<30>,
     offers: Rows<13>,
-    pub(super) figures: Rows<18>,
+    pub(super) figures: Rows<19>,
     pub(super) tokens: Rows<5>,
     pub(super) views: Rows<3>,
     pub(super) links: Rows<2>,
