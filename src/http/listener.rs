@@ -67,11 +67,11 @@ fn connection(conn: &dyn Any) -> Option<Connection<'_>> {
     conn.downcast_ref::<TcpStream>().map(Connection::Plain)
 }
 
-/// `HttpServer`'s HTTP settings for a connection of type `$io` serving the application `$app`
-/// (one per worker) on `$addr`.
 /// What a connection's write buffer holds before it is written out (see `http_service!`).
 const WRITE_BUFFER: usize = 112 * 1024;
 
+/// `HttpServer`'s HTTP settings for a connection of type `$io` serving the application `$app`
+/// (one per worker) on `$addr`.
 macro_rules! http_service {
     ($io:ty, $signal:expr, $limits:expr, $addr:expr, $secure:expr, $on_connect:expr, $app:expr) => {{
         let (signal, limits, addr, on_connect) = ($signal, $limits, $addr, $on_connect);
