@@ -53,7 +53,18 @@ fn an_expired_demo_pki_is_renewed_at_start() {
 
     let stderr = std::fs::File::create(dir.join("server.log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_ror-capacity"))
-        .args(["serve", "--demo", "--demo-locations", "20", "--bind", "127.0.0.1:0", "--pki-dir"])
+        // No admin listener: its default port may be held by another server on this machine.
+        .args([
+            "serve",
+            "--demo",
+            "--demo-locations",
+            "20",
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-bind",
+            "off",
+            "--pki-dir",
+        ])
         .arg(&pki_dir)
         .env("DATABASE_URL", format!("sqlite://{}", dir.join("demo.db").display()))
         .env("RUST_LOG", "info")
