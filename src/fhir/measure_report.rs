@@ -20,6 +20,12 @@ use super::territory::{Departement, departement};
 pub const MEASURE_URL: &str = "https://ror-capacity.github.io/fhir/Measure/ror-capacity-totals";
 /// Its id on this server.
 pub const MEASURE_ID: &str = "ror-capacity-totals";
+/// Its business version (`Measure.version`).
+pub const MEASURE_VERSION: &str = "1";
+/// Its publication status (`Measure.status`).
+pub const MEASURE_STATUS: &str = "active";
+/// The publication statuses' code system.
+pub const PUBLICATION_STATUS_SYSTEM: &str = "http://hl7.org/fhir/publication-status";
 /// The Measure itself.
 pub const MEASURE_JSON: &str = include_str!("measure.json");
 /// The SANER profile the reports follow.
@@ -179,6 +185,7 @@ mod tests {
         let m: Value = serde_json::from_str(MEASURE_JSON).expect("JSON");
         assert_eq!((m["resourceType"].as_str(), m["id"].as_str()), (Some("Measure"), Some(MEASURE_ID)));
         assert_eq!(m["url"], MEASURE_URL);
+        assert_eq!((m["version"].as_str(), m["status"].as_str()), (Some(MEASURE_VERSION), Some(MEASURE_STATUS)));
         let groups = m["group"].as_array().expect("groups");
         assert_eq!(groups.len(), CapacityCode::Type.codes().len());
         for g in groups {

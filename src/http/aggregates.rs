@@ -15,6 +15,7 @@ use crate::base::validator::weak_tag;
 use crate::error::AppError;
 use crate::fhir::bundle::{Entry, SearchMode, Searchset};
 use crate::fhir::measure_report::{self, Area, MEASURE_ID, MEASURE_JSON, Report};
+use crate::search::measure as measure_params;
 use crate::search::measure_report as params;
 use crate::service::access;
 use crate::service::aggregates::{self, AreaTotals};
@@ -104,32 +105,44 @@ async fn search(
             distance_km: None,
         })
         .collect();
-    let n = entries.len();
     let next_url = (end < matching.len() && query.count > 0).then(|| link(end));
-    // The validator covers what the consumer sees: the entries, the total and the links.
+    Ok(searchset_answer(&req, &base, link(query.offset), next_url, matching.len(), entries))
+}
+
+/// A searchset of `entries` out of `total` matches, with this page's link and the next page's,
+/// and an `ETag` over what the consumer sees (the entries, the total and the links).
+fn searchset_answer(
+    req: &HttpRequest,
+    base: &str,
+    self_url: String,
+    next_url: Option<String>,
+    total: usize,
+    entries: Vec<Entry>,
+) -> HttpResponse {
     let mut seen = crate::base::validator::Validator::new();
-    seen.part(link(query.offset).as_bytes());
+    seen.part(self_url.as_bytes());
     for e in &entries {
         seen.part(e.json.as_bytes());
     }
-    let etag = seen.part(format!("{}\n{next_url:?}", matching.len()).as_bytes()).tag();
-    if conditional::fresh(&req, &etag, None) {
-        return Ok(conditional::not_modified(&etag, None));
+    let etag = seen.part(format!("{total}\n{next_url:?}").as_bytes()).tag();
+    if conditional::fresh(req, &etag, None) {
+        return conditional::not_modified(&etag, None);
     }
+    let n = entries.len();
     let set = Searchset {
         id: crate::base::validator::opaque(&etag).to_owned(),
         last_updated: crate::base::instant::format_instant(crate::base::clock::now_us()),
-        total: Some(matching.len() as u64),
-        self_url: link(query.offset),
+        total: Some(total as u64),
+        self_url,
         next_url,
         entries,
     };
     let mut res = HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, FHIR_JSON))
         .insert_header((header::ETAG, etag))
-        .body(set.to_json(&base));
+        .body(set.to_json(base));
     res.extensions_mut().insert(ResourceCount(n));
-    Ok(res)
+    res
 }
 
 fn no_parameters(req: &HttpRequest) -> Result<(), AppError> {
@@ -172,6 +185,54 @@ pub async fn measure_read(
     Ok(answer(&req, MEASURE_JSON.to_owned(), None, 1))
 }
 
+/// `GET /fhir/Measure`: our Measure when it matches the search (`Measure?url=<canonical>`
+/// resolves the URL a report's `measure` names), in a searchset.
+pub async fn measure_search_get(
+    req: HttpRequest,
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let pairs = query_pairs(req.query_string())?;
+    measure_search(&req, &pairs, &principal, &state)
+}
+
+/// `POST /fhir/Measure/_search` (form body; URL parameters are added to it).
+pub async fn measure_search_post(
+    req: HttpRequest,
+    payload: web::Payload,
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let pairs = super::handlers::form_pairs(&req, payload, &state).await?;
+    measure_search(&req, &pairs, &principal, &state)
+}
+
+fn measure_search(
+    req: &HttpRequest,
+    pairs: &[(String, String)],
+    principal: &Principal,
+    state: &AppState,
+) -> Result<HttpResponse, AppError> {
+    access::authorize_aggregates(&principal.0)?;
+    negotiate::check(req, format_param(pairs))?;
+    let query = measure_params::parse(pairs).map_err(|e| AppError::invalid("not-supported", e))?;
+    let base = base_url(req, state);
+    let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let self_url = if q.is_empty() { format!("{base}/Measure") } else { format!("{base}/Measure?{q}") };
+    let entries = if query.matches && query.count > 0 {
+        vec![Entry {
+            resource_type: "Measure",
+            id: MEASURE_ID.to_owned(),
+            json: MEASURE_JSON.to_owned(),
+            mode: SearchMode::Match,
+            distance_km: None,
+        }]
+    } else {
+        Vec::new()
+    };
+    Ok(searchset_answer(req, &base, self_url, None, usize::from(query.matches), entries))
+}
+
 /// The routes, inside `/fhir`, before the generic ones.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -190,6 +251,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(read))
             .route(web::head().to(read))
             .default_service(web::to(super::get_only)),
+    )
+    .service(
+        web::resource("/Measure")
+            .route(web::get().to(measure_search_get))
+            .route(web::head().to(measure_search_get))
+            .default_service(web::to(super::get_only)),
+    )
+    .service(
+        web::resource("/Measure/_search")
+            .route(web::post().to(measure_search_post))
+            .default_service(web::to(super::post_only)),
     )
     .service(
         web::resource("/Measure/{id}")

@@ -39,7 +39,7 @@ fn token(raw: &str) -> (Option<String>, String) {
     }
 }
 
-fn number(name: &str, raw: &str, max: usize) -> Result<usize, String> {
+pub(super) fn number(name: &str, raw: &str, max: usize) -> Result<usize, String> {
     match raw.parse::<usize>() {
         Ok(n) if n <= max => Ok(n),
         _ => Err(format!("{name} must be a whole number from 0 to {max}, not {raw:?}")),

@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod date;
 pub mod filter;
 pub mod limits;
+pub mod measure;
 pub mod measure_report;
 pub mod near;
 pub mod number;

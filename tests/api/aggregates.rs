@@ -129,6 +129,12 @@ fn every_consumer_sees_the_sum_of_its_walk(backend: Backend) {
     assert_eq!(status, 403, "{body}");
     assert!(body["issue"][0]["diagnostics"].as_str().unwrap().contains("no access to capacity"), "{body}");
     assert_eq!(app.get_as(&p.services_only, "MeasureReport").0, 403, "a grant on offers only");
+    // The Measure is open to the same consumers, read or searched.
+    for (who, status) in [(&p.profiles[5], 403), (&p.services_only, 403), (&p.regional, 200), (&p.profiles[0], 200)] {
+        for q in ["Measure", "Measure/ror-capacity-totals"] {
+            assert_eq!(app.get_as(who, q).0, status, "{q}");
+        }
+    }
 }
 
 fn searches_reads_and_refusals(backend: Backend) {
@@ -188,6 +194,51 @@ fn searches_reads_and_refusals(backend: Backend) {
     let (status, measure) = app.get_as(who, "Measure/ror-capacity-totals");
     assert_eq!(status, 200);
     assert_eq!(measure["url"], fr["measure"]);
+    resolves_the_measure(app, who, &measure);
+}
+
+/// A report's `measure` resolves by search (`Measure?url=…`), as FHIR resolves canonical URLs.
+fn resolves_the_measure(app: &TestApp, who: &ClientCert, measure: &Value) {
+    let url = serde_urlencoded::to_string([("url", measure["url"].as_str().unwrap())]).unwrap();
+    let (status, found) = app.get_as(who, &format!("Measure?{url}"));
+    assert_eq!(status, 200, "{found}");
+    assert_eq!((found["type"].as_str(), found["total"].as_u64()), (Some("searchset"), Some(1)), "{found}");
+    assert_eq!(found["entry"][0]["resource"], *measure);
+    assert_eq!(found["entry"][0]["search"]["mode"], "match");
+    let searches = [
+        ("", 1, 1),
+        ("_id=ror-capacity-totals&status=active&version=1", 1, 1),
+        (&format!("{url}%7C1"), 1, 1),
+        (&format!("{url}%7C2"), 0, 0),
+        ("url=http://hl7.org/fhir/uv/saner/Measure/Beds", 0, 0),
+        ("_id=other", 0, 0),
+        ("status=draft", 0, 0),
+        ("_count=0", 1, 0),
+    ];
+    for (q, total, entries) in searches {
+        let (status, b) = app.get_as(who, &format!("Measure?{q}"));
+        assert_eq!(status, 200, "{q}: {b}");
+        assert_eq!(b["total"], total, "{q}");
+        assert_eq!(b["entry"].as_array().map_or(0, Vec::len), entries, "{q}");
+    }
+    for q in ["Measure?title=x", "Measure?_count=9999", "Measure?url:below=https://ror-capacity.github.io"] {
+        let (status, body) = app.get_as(who, q);
+        assert_eq!((status, body["resourceType"].as_str()), (400, Some("OperationOutcome")), "{q}: {body}");
+    }
+    // POST _search, and the validator: the same search answers 304 to its own ETag.
+    let client = crate::pki::https_client(pki(), Some(who));
+    let posted = client
+        .post(format!("{}/Measure/_search", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(url.clone())
+        .send()
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    let etag = posted.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(posted.json::<Value>().unwrap()["total"], 1);
+    let again = client.get(format!("{}/Measure?{url}", app.base)).header("if-none-match", &etag).send().unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(client.delete(format!("{}/Measure", app.base)).send().unwrap().status(), 405);
 }
 
 /// The reports follow an import (they are remembered per data generation): a changed figure moves

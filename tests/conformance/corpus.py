@@ -71,6 +71,7 @@ SAMPLES = [
     "aggregates-all",
     "read-MeasureReport",
     "read-Measure",
+    "search-Measure-by-url",
     "error-unknown-param",
     "error-read-unknown-id",
     "error-unknown-type",
@@ -148,6 +149,8 @@ class Collector:
         self.get("aggregates-all", "MeasureReport", {"_count": "500"})
         self.get("read-MeasureReport", "MeasureReport/departement-44")
         self.get("read-Measure", "Measure/ror-capacity-totals")
+        self.get("search-Measure-by-url", "Measure",
+                 {"url": "https://ror-capacity.github.io/fhir/Measure/ror-capacity-totals"})
         self.get("error-profile5-aggregates", "MeasureReport", profile=5)
 
         self.get("error-unknown-param", "Location", {"unknown": "1"})

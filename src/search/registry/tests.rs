@@ -89,9 +89,17 @@ fn the_capability_statement_declares_exactly_the_registry() {
     let (aggregates, resources): (Vec<&Value>, Vec<&Value>) =
         all.iter().partition(|r| matches!(r["type"].as_str(), Some("MeasureReport" | "Measure")));
     assert_eq!(aggregates.len(), 2);
-    let names: Vec<&str> =
-        aggregates[0]["searchParam"].as_array().expect("params").iter().filter_map(|p| p["name"].as_str()).collect();
-    assert_eq!(names, ["_id", "_lastUpdated", "subject", "measure"]);
+    let names = |r: &Value| -> Vec<String> {
+        let params = r["searchParam"].as_array().expect("params");
+        params.iter().filter_map(|p| p["name"].as_str().map(str::to_owned)).collect()
+    };
+    assert_eq!(names(aggregates[0]), ["_id", "_lastUpdated", "subject", "measure"]);
+    // The Measure's: each declared one is parsed (`search::measure`).
+    assert_eq!(names(aggregates[1]), ["_id", "url", "version", "status"]);
+    for name in names(aggregates[1]) {
+        let parsed = crate::search::measure::parse(&[(name.clone(), "x".to_owned())]);
+        assert!(parsed.is_ok(), "{name}: {parsed:?}");
+    }
     assert_eq!(resources.len(), ResourceType::ALL.len());
     for res in resources {
         let rt = res["type"].as_str().and_then(ResourceType::parse).expect("a served type");
