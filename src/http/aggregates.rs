@@ -235,38 +235,10 @@ fn measure_search(
 
 /// The routes, inside `/fhir`, before the generic ones.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/MeasureReport")
-            .route(web::get().to(search_get))
-            .route(web::head().to(search_get))
-            .default_service(web::to(super::get_only)),
-    )
-    .service(
-        web::resource("/MeasureReport/_search")
-            .route(web::post().to(search_post))
-            .default_service(web::to(super::post_only)),
-    )
-    .service(
-        web::resource("/MeasureReport/{id}")
-            .route(web::get().to(read))
-            .route(web::head().to(read))
-            .default_service(web::to(super::get_only)),
-    )
-    .service(
-        web::resource("/Measure")
-            .route(web::get().to(measure_search_get))
-            .route(web::head().to(measure_search_get))
-            .default_service(web::to(super::get_only)),
-    )
-    .service(
-        web::resource("/Measure/_search")
-            .route(web::post().to(measure_search_post))
-            .default_service(web::to(super::post_only)),
-    )
-    .service(
-        web::resource("/Measure/{id}")
-            .route(web::get().to(measure_read))
-            .route(web::head().to(measure_read))
-            .default_service(web::to(super::get_only)),
-    );
+    cfg.service(super::readable(web::resource("/MeasureReport"), search_get))
+        .service(super::posted(web::resource("/MeasureReport/_search"), search_post))
+        .service(super::readable(web::resource("/MeasureReport/{id}"), read))
+        .service(super::readable(web::resource("/Measure"), measure_search_get))
+        .service(super::posted(web::resource("/Measure/_search"), measure_search_post))
+        .service(super::readable(web::resource("/Measure/{id}"), measure_read));
 }

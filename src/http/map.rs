@@ -107,24 +107,9 @@ pub async fn root() -> HttpResponse {
 
 /// The map's routes: `/`, `/map` (and `/map/`), `/map/assets/{name}`; GET and HEAD only.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/")
-            .route(web::get().to(root))
-            .route(web::head().to(root))
-            .default_service(web::to(super::get_only)),
-    )
-    .service(
-        web::resource(["/map", "/map/"])
-            .route(web::get().to(page))
-            .route(web::head().to(page))
-            .default_service(web::to(super::get_only)),
-    )
-    .service(
-        web::resource("/map/assets/{name}")
-            .route(web::get().to(asset))
-            .route(web::head().to(asset))
-            .default_service(web::to(super::get_only)),
-    );
+    cfg.service(super::readable(web::resource("/"), root))
+        .service(super::readable(web::resource(["/map", "/map/"]), page))
+        .service(super::readable(web::resource("/map/assets/{name}"), asset));
 }
 
 #[cfg(test)]

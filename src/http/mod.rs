@@ -69,6 +69,26 @@ async fn post_only() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::MethodNotAllowed(format!("{READ_ONLY}; _search takes POST"), "POST"))
 }
 
+/// `resource` answering GET and HEAD with `handler`, and 405 to any other method.
+fn readable<F, Args>(resource: actix_web::Resource, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    resource.route(web::get().to(handler.clone())).route(web::head().to(handler)).default_service(web::to(get_only))
+}
+
+/// `resource` (a `_search`) answering POST with `handler`, and 405 to any other method.
+fn posted<F, Args>(resource: actix_web::Resource, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    resource.route(web::post().to(handler)).default_service(web::to(post_only))
+}
+
 async fn nothing_allowed() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::MethodNotAllowed(format!("{READ_ONLY}; batch and transaction Bundles are not accepted"), ""))
 }
@@ -81,47 +101,18 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // The capacity map (`/map`, its assets, and `/` → `/map`), behind the same authentication.
     cfg.configure(map::routes);
-    cfg.service(
-        web::resource("/health")
-            .route(web::get().to(handlers::health))
-            .route(web::head().to(handlers::health))
-            .default_service(web::to(get_only)),
-    )
-    .service(
-        web::resource("/ready")
-            .route(web::get().to(handlers::ready))
-            .route(web::head().to(handlers::ready))
-            .default_service(web::to(get_only)),
-    )
-    .service(
-        web::scope("/fhir")
-            .configure(export::routes)
-            .configure(aggregates::routes)
-            .service(
-                web::resource("/metadata")
-                    .route(web::get().to(handlers::metadata))
-                    .route(web::head().to(handlers::metadata))
-                    .default_service(web::to(get_only)),
-            )
-            .service(
-                web::resource("/{type}/_search")
-                    .route(web::post().to(handlers::search_post))
-                    .default_service(web::to(post_only)),
-            )
-            .service(
-                web::resource("/{type}/{id}")
-                    .route(web::get().to(handlers::read))
-                    .route(web::head().to(handlers::read))
-                    .default_service(web::to(get_only)),
-            )
-            .service(
-                web::resource("/{type}")
-                    .route(web::get().to(handlers::search_get))
-                    .route(web::head().to(handlers::search_get))
-                    .default_service(web::to(get_only)),
-            )
-            .service(web::resource(["", "/"]).default_service(web::to(nothing_allowed)))
-            .default_service(web::to(not_found)),
-    )
-    .default_service(web::to(not_found));
+    cfg.service(readable(web::resource("/health"), handlers::health))
+        .service(readable(web::resource("/ready"), handlers::ready))
+        .service(
+            web::scope("/fhir")
+                .configure(export::routes)
+                .configure(aggregates::routes)
+                .service(readable(web::resource("/metadata"), handlers::metadata))
+                .service(posted(web::resource("/{type}/_search"), handlers::search_post))
+                .service(readable(web::resource("/{type}/{id}"), handlers::read))
+                .service(readable(web::resource("/{type}"), handlers::search_get))
+                .service(web::resource(["", "/"]).default_service(web::to(nothing_allowed)))
+                .default_service(web::to(not_found)),
+        )
+        .default_service(web::to(not_found));
 }
