@@ -90,8 +90,7 @@ async fn search(
         if offset > 0 {
             kept.push(("_offset".into(), offset.to_string()));
         }
-        let q = serde_urlencoded::to_string(&kept).unwrap_or_default();
-        if q.is_empty() { format!("{base}/MeasureReport") } else { format!("{base}/MeasureReport?{q}") }
+        search_link(&base, "MeasureReport", &kept)
     };
     let page: Vec<&&AreaTotals> = matching.iter().skip(query.offset).take(query.count).collect();
     let end = query.offset.saturating_add(page.len());
@@ -107,6 +106,14 @@ async fn search(
         .collect();
     let next_url = (end < matching.len() && query.count > 0).then(|| link(end));
     Ok(searchset_answer(&req, &base, link(query.offset), next_url, matching.len(), entries))
+}
+
+/// The link of a search of `rt` by `pairs`.
+fn search_link(base: &str, rt: &str, pairs: &[(String, String)]) -> String {
+    match serde_urlencoded::to_string(pairs).unwrap_or_default() {
+        q if q.is_empty() => format!("{base}/{rt}"),
+        q => format!("{base}/{rt}?{q}"),
+    }
 }
 
 /// A searchset of `entries` out of `total` matches, with this page's link and the next page's,
@@ -217,8 +224,7 @@ fn measure_search(
     negotiate::check(req, format_param(pairs))?;
     let query = measure_params::parse(pairs).map_err(|e| AppError::invalid("not-supported", e))?;
     let base = base_url(req, state);
-    let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
-    let self_url = if q.is_empty() { format!("{base}/Measure") } else { format!("{base}/Measure?{q}") };
+    let self_url = search_link(&base, "Measure", pairs);
     let entries = if query.matches && query.count > 0 {
         vec![Entry {
             resource_type: "Measure",
